@@ -1,0 +1,71 @@
+# Thin wrapper around CMake. `make help` lists the targets.
+BUILD     ?= build
+CMAKE_ARGS ?=
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+# Benchmark parameters (see scripts/bench.sh --help)
+DELAY     ?= 0.1
+FLAGS     ?= 194
+MAXREQ    ?=
+RUNS      ?= 5
+
+DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev check \
+                hyperfine gnuplot-nox curl python3 valgrind clang
+
+.PHONY: all build deps test test-asan test-tsan bench bench-sweep bench-scale bench-ci fuzz clean help
+
+all: build
+
+help:
+	@echo "flagbench — how concurrency models differ on I/O-bound work"
+	@echo
+	@echo "  make              build into $(BUILD)/ (needs the packages of 'make deps')"
+	@echo "  make deps         install missing Debian packages (apt-get as root, else sudo)"
+	@echo "  make test         deps + build + every test (ctest, output on failure)"
+	@echo "  make test-asan    the test suite built with AddressSanitizer + UBSan"
+	@echo "  make test-tsan    the thread-pool tests built with ThreadSanitizer"
+	@echo "  make bench        deps + build + the side-by-side benchmark and its report"
+	@echo "                    (DELAY=$(DELAY) FLAGS=$(FLAGS) RUNS=$(RUNS) MAXREQ=<flags>)"
+	@echo "  make bench-sweep  the back ends across delays and concurrency levels"
+	@echo "  make bench-scale  100, 1000 and 10000 requests in flight"
+	@echo "  make bench-ci     short run gated against results/baseline.csv"
+	@echo "  make clean        remove build directories"
+
+deps:
+	@scripts/deps.sh $(DEB_PACKAGES)
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	$(MAKE) build BUILD=build-asan CMAKE_ARGS="-DFLAGBENCH_SANITIZE=address $(CMAKE_ARGS)"
+	cd build-asan && ctest --output-on-failure -j $(JOBS)
+
+test-tsan: deps
+	$(MAKE) build BUILD=build-tsan CMAKE_ARGS="-DFLAGBENCH_SANITIZE=thread $(CMAKE_ARGS)"
+	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L threadpool
+
+bench: deps
+	$(MAKE) build
+	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ))
+
+bench-sweep: deps
+	$(MAKE) build
+	scripts/sweep.sh --build $(BUILD)
+
+bench-scale: deps
+	$(MAKE) build
+	scripts/scale.sh --build $(BUILD)
+
+bench-ci: deps
+	$(MAKE) build
+	scripts/bench_ci.sh --build $(BUILD)
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz

@@ -1,0 +1,303 @@
+/* fetch.c — one flag's download, shared by every back end. */
+#include "fetch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "save.h"
+
+enum { STEP_IMAGE = 0, STEP_METADATA = 1 };
+
+int flag_url(char *out, size_t n, const char *base, const char *cc, const char *file) {
+    /* The book's layout: {base}/{cc}/{cc}.gif, lower-case code. */
+    char lc[3] = {(char)(cc[0] | 0x20), (char)(cc[1] | 0x20), '\0'};
+    int w = file ? snprintf(out, n, "%s/%s/%s", base, lc, file)
+                 : snprintf(out, n, "%s/%s/%s.gif", base, lc, lc);
+    return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
+}
+
+enum outcome classify(CURLcode rc, long http_status, bool too_big, long long max_size,
+                      const char *errbuf, char *reason, size_t n) {
+    const char *why = NULL;
+    reason[0] = '\0';
+    if (too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        snprintf(reason, n, "body over %lld bytes", max_size);
+        return OUTCOME_ERROR;
+    }
+    switch (rc) {
+    case CURLE_OK:
+        if (http_status == 200)
+            return OUTCOME_OK;
+        if (http_status == 404)
+            return OUTCOME_NOT_FOUND;
+        snprintf(reason, n, "HTTP %ld", http_status);
+        return OUTCOME_ERROR;
+    case CURLE_OPERATION_TIMEDOUT:
+        why = "timeout";
+        break;
+    case CURLE_COULDNT_CONNECT:
+        why = "connection refused";
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        why = "unknown host";
+        break;
+    case CURLE_TOO_MANY_REDIRECTS:
+        why = "too many redirects";
+        break;
+    case CURLE_PARTIAL_FILE:
+        why = "truncated body";
+        break;
+    case CURLE_RECV_ERROR:
+        why = "connection reset";
+        break;
+    case CURLE_SEND_ERROR:
+        why = "send failed";
+        break;
+    case CURLE_GOT_NOTHING:
+        why = "empty reply";
+        break;
+    case CURLE_WEIRD_SERVER_REPLY:
+        why = "malformed response";
+        break;
+    case CURLE_ABORTED_BY_CALLBACK:
+        why = "interrupted";
+        break;
+    case CURLE_BAD_CONTENT_ENCODING:
+        why = "bad content encoding";
+        break;
+    default:
+        why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+        break;
+    }
+    snprintf(reason, n, "%s", why);
+    return OUTCOME_ERROR;
+}
+
+/* Append to the buffer of the request in progress, refusing to grow past
+ * --max-size: a body that is too big is stopped while it arrives. */
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
+    struct transfer *t = arg;
+    struct buffer *b = t->step == STEP_IMAGE ? &t->body : &t->meta;
+    size_t n = size * nmemb;
+    if ((long long)(b->len + n) > t->run->opt->max_size) {
+        t->too_big = true;
+        return 0; /* CURLE_WRITE_ERROR */
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (!p)
+            return 0;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return n;
+}
+
+/* Lets SIGINT abandon a blocking curl_easy_perform. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+    (void)arg, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return run_interrupted();
+}
+
+int transfer_init(struct transfer *t, struct run *run) {
+    const struct options *opt = run->opt;
+    *t = (struct transfer){.run = run};
+    t->easy = curl_easy_init();
+    if (!t->easy)
+        return -ENOMEM;
+    CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM: we have threads */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(opt->timeout_s * 1000));
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)opt->max_size);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "flagbench/" FLAGBENCH_VERSION);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    if (opt->no_reuse)
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    return 0;
+}
+
+void transfer_cleanup(struct transfer *t) {
+    if (t->easy)
+        curl_easy_cleanup(t->easy);
+    free(t->body.data);
+    free(t->meta.data);
+    *t = (struct transfer){0};
+}
+
+static void set_url(struct transfer *t, const char *file) {
+    char url[2048];
+    if (flag_url(url, sizeof url, t->run->opt->server, t->rec->code, file) == 0)
+        curl_easy_setopt(t->easy, CURLOPT_URL, url);
+    t->errbuf[0] = '\0';
+    t->too_big = false;
+}
+
+void transfer_begin(struct transfer *t, size_t i) {
+    struct record *rec = &t->run->records[i];
+    t->rec = rec;
+    t->step = STEP_IMAGE;
+    t->body.len = 0;
+    t->meta.len = 0;
+    t->country[0] = '\0';
+    rec->thread = (int)gettid();
+    rec->started_us = run_now_us(t->run);
+    set_url(t, NULL);
+}
+
+static int64_t info_us(CURL *e, CURLINFO what) {
+    curl_off_t v = 0;
+    curl_easy_getinfo(e, what, &v);
+    return (int64_t)v;
+}
+
+bool transfer_step_done(struct transfer *t, CURLcode rc) {
+    struct record *rec = t->rec;
+    long status = 0;
+    char reason[RECORD_ERROR_MAX];
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    enum outcome o =
+        classify(rc, status, t->too_big, t->run->opt->max_size, t->errbuf, reason, sizeof reason);
+    if (t->step == STEP_IMAGE) {
+        rec->http_status = (int)status;
+        rec->bytes = t->body.len;
+        rec->connected_us = rec->started_us + info_us(t->easy, CURLINFO_CONNECT_TIME_T);
+        if (status)
+            rec->first_byte_us = rec->started_us + info_us(t->easy, CURLINFO_STARTTRANSFER_TIME_T);
+        rec->outcome = o;
+        snprintf(rec->error, sizeof rec->error, "%s", reason);
+        if (o == OUTCOME_OK && t->run->opt->metadata) {
+            t->step = STEP_METADATA;
+            set_url(t, "metadata.json");
+            return true;
+        }
+    } else if (o != OUTCOME_OK) {
+        rec->outcome = OUTCOME_ERROR;
+        snprintf(rec->error, sizeof rec->error, "metadata: %.80s",
+                 o == OUTCOME_NOT_FOUND ? "HTTP 404" : reason);
+    } else if (metadata_country(t->meta.data, t->meta.len, t->country, sizeof t->country) != 0) {
+        rec->outcome = OUTCOME_ERROR;
+        snprintf(rec->error, sizeof rec->error, "metadata: no usable country name");
+    }
+    rec->done_us = run_now_us(t->run);
+    return false;
+}
+
+void transfer_finish(struct transfer *t) {
+    struct run *run = t->run;
+    progress_tick(&run->progress, t->rec, run_now_us(run));
+}
+
+void transfer_saved(struct transfer *t, int err) {
+    struct record *rec = t->rec;
+    rec->saved_us = run_now_us(t->run);
+    if (err) {
+        rec->outcome = OUTCOME_ERROR;
+        snprintf(rec->error, sizeof rec->error, "save: %s", strerror(-err));
+    }
+    transfer_finish(t);
+}
+
+void flag_download(struct transfer *t, size_t i) {
+    transfer_begin(t, i);
+    while (transfer_step_done(t, curl_easy_perform(t->easy)))
+        ;
+    if (t->rec->outcome != OUTCOME_OK) {
+        transfer_finish(t);
+        return;
+    }
+    char path[4096];
+    int err = save_path(path, sizeof path, t->run->opt->dest, t->rec, t->country);
+    if (err == 0)
+        err = save_atomic(path, t->body.data, t->body.len);
+    transfer_saved(t, err);
+}
+
+/* Append code point cp as UTF-8. */
+static size_t put_utf8(char *out, unsigned cp) {
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    out[0] = (char)(0xE0 | cp >> 12);
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+}
+
+int metadata_country(const char *json, size_t len, char *out, size_t n) {
+    static const char key[] = "\"country\"";
+    const char *end = json + len, *p = json;
+    if (!json)
+        return -EINVAL;
+    /* Find the key, then ':' and the opening quote of its string value. */
+    for (;;) {
+        p = memmem(p, (size_t)(end - p), key, sizeof key - 1);
+        if (!p)
+            return -EINVAL;
+        p += sizeof key - 1;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        if (p < end && *p == ':')
+            break;
+    }
+    p++;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    if (p >= end || *p != '"')
+        return -EINVAL;
+    p++;
+    char raw[4 * COUNTRY_NAME_MAX];
+    size_t k = 0;
+    while (p < end && *p != '"' && k + 4 < sizeof raw) {
+        if (*p != '\\') {
+            raw[k++] = *p++;
+            continue;
+        }
+        if (++p >= end)
+            return -EINVAL;
+        char c = *p++;
+        if (c == 'u') {
+            unsigned cp = 0;
+            for (int j = 0; j < 4; j++, p++) {
+                if (p >= end)
+                    return -EINVAL;
+                unsigned char h = (unsigned char)*p;
+                unsigned d = h >= '0' && h <= '9'   ? h - '0'
+                             : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                             : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                    : 16;
+                if (d == 16)
+                    return -EINVAL;
+                cp = cp << 4 | d;
+            }
+            /* A surrogate half or a control character is no name. */
+            k += put_utf8(raw + k, (cp >= 0xD800 && cp <= 0xDFFF) || cp < 0x20 ? '_' : cp);
+        } else {
+            raw[k++] = c == '"' || c == '\\' || c == '/' ? c : '_';
+        }
+    }
+    return sanitize_name(out, n, raw, k) ? 0 : -EINVAL;
+}

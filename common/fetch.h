@@ -1,0 +1,73 @@
+/* fetch.h — what one flag's download is, written once for every back end:
+ * the URL, the libcurl easy handle's setup, the body buffer, classifying
+ * the result, and filling the flag's record.
+ *
+ * Blocking back ends call flag_download(). An event-driven back end drives
+ * the same steps itself:
+ *
+ *     transfer_begin(t, i);                 // sets the URL of the first request
+ *     add t->easy to a multi handle ... on CURLMSG_DONE:
+ *     if (transfer_step_done(t, rc)) re-add t->easy   // --metadata: 2nd request
+ *     else if (t->rec->outcome == OUTCOME_OK) save t->body, then transfer_saved()
+ *     else transfer_finish(t);
+ */
+#ifndef FLAGBENCH_FETCH_H
+#define FLAGBENCH_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <curl/curl.h>
+
+#include "flagbench.h"
+
+#define COUNTRY_NAME_MAX 64
+
+struct buffer {
+    char *data;
+    size_t len, cap;
+};
+
+struct transfer {
+    CURL *easy; /* reused from flag to flag: its connection stays alive */
+    struct run *run;
+    struct record *rec;                 /* the record of the flag in progress */
+    int step;                           /* which request of the flag is in progress */
+    bool too_big;                       /* the body passed --max-size */
+    struct buffer body;                 /* the image */
+    struct buffer meta;                 /* metadata.json (--metadata) */
+    char country[COUNTRY_NAME_MAX + 1]; /* sanitised, from metadata.json */
+    char errbuf[CURL_ERROR_SIZE];
+    void *user; /* the back end's own */
+};
+
+/* A new easy handle set up for run's options. 0, or -ENOMEM. */
+int transfer_init(struct transfer *t, struct run *run);
+void transfer_cleanup(struct transfer *t);
+
+/* Start record i: stamps started_us and the thread, sets the first URL. */
+void transfer_begin(struct transfer *t, size_t i);
+
+/* The current request ended with rc. Returns true when another request of
+ * the same flag has been set up on t->easy (perform/add it again); false
+ * when the flag is classified: t->rec->outcome, http_status, error, done_us. */
+bool transfer_step_done(struct transfer *t, CURLcode rc);
+
+/* The save of an OK flag ended with err (0 or -errno): stamps saved_us,
+ * turns the flag into an error if the save failed, ticks progress. */
+void transfer_saved(struct transfer *t, int err);
+
+/* A flag that needs no save (not found, error) is done: ticks progress. */
+void transfer_finish(struct transfer *t);
+
+/* The whole of one flag, blocking: begin, perform, classify, save. */
+void flag_download(struct transfer *t, size_t i);
+
+/* Pure helpers, exposed for the tests. */
+int flag_url(char *out, size_t n, const char *base, const char *cc, const char *file);
+enum outcome classify(CURLcode rc, long http_status, bool too_big, long long max_size,
+                      const char *errbuf, char *reason, size_t n);
+/* The value of "country" in a metadata.json body, sanitised for a file
+ * name. 0, or -EINVAL when absent or empty after sanitising. */
+int metadata_country(const char *json, size_t len, char *out, size_t n);
+
+#endif

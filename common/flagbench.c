@@ -1,0 +1,182 @@
+/* flagbench.c — the one main every back end shares. */
+#include "flagbench.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "codes.h"
+#include "save.h"
+
+/* The one piece of global state besides libcurl's: a signal handler can
+ * reach nothing else. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+int run_interrupted(void) {
+    return interrupted;
+}
+
+static int64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t run_now_us(const struct run *run) {
+    return (mono_ns() - run->t0_ns) / 1000;
+}
+
+static struct timeval tv_sub(struct timeval a, struct timeval b) {
+    struct timeval d;
+    timersub(&a, &b, &d);
+    return d;
+}
+
+/* The run's own share of the process's resource usage. */
+static void rusage_delta(struct rusage *d, const struct rusage *a, const struct rusage *b) {
+    *d = *b;
+    d->ru_utime = tv_sub(b->ru_utime, a->ru_utime);
+    d->ru_stime = tv_sub(b->ru_stime, a->ru_stime);
+    d->ru_nvcsw = b->ru_nvcsw - a->ru_nvcsw;
+    d->ru_nivcsw = b->ru_nivcsw - a->ru_nivcsw;
+}
+
+static unsigned effective_max_req(const struct options *opt, const struct backend *b, size_t n) {
+    unsigned m = opt->max_req ? opt->max_req : b->default_max_req;
+    if (b->max_max_req && m > b->max_max_req)
+        m = b->max_max_req;
+    if (m > n)
+        m = (unsigned)n;
+    return m ? m : 1;
+}
+
+static int records_new(struct run *run) {
+    const struct options *opt = run->opt;
+    size_t n = opt->ncodes * opt->repeat;
+    run->records = calloc(n ? n : 1, sizeof *run->records);
+    if (!run->records)
+        return -ENOMEM;
+    run->nrecords = n;
+    for (size_t i = 0; i < n; i++) {
+        struct record *r = &run->records[i];
+        memcpy(r->code, opt->codes[i % opt->ncodes], 3);
+        r->repeat = (unsigned)(i / opt->ncodes);
+        r->queued_us = 0;
+        r->started_us = r->connected_us = r->first_byte_us = r->done_us = r->saved_us = -1;
+    }
+    return 0;
+}
+
+static void print_header(FILE *out, const struct run *run, const char *server_word) {
+    const struct options *opt = run->opt;
+    const char *site = strcmp(server_word, opt->server) == 0 ? "" : server_word;
+    fprintf(out, "%s%ssite: %s\n", site, *site ? " " : "", opt->server);
+    fprintf(out, "Searching for %zu flag%s", run->nrecords, run->nrecords == 1 ? "" : "s");
+    if (opt->ncodes > 1)
+        fprintf(out, ": from %s to %s", opt->codes[0], opt->codes[opt->ncodes - 1]);
+    if (opt->repeat > 1)
+        fprintf(out, ", each %u times", opt->repeat);
+    fprintf(out, "\n%u concurrent connection%s will be used.\n", run->max_req,
+            run->max_req == 1 ? "" : "s");
+    fflush(out);
+}
+
+static const char *server_word(int argc, char **argv) {
+    for (int i = 1; i < argc - 1; i++)
+        if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--server") == 0)
+            return argv[i + 1];
+    return "LOCAL";
+}
+
+int flagbench_main(int argc, char **argv, const struct backend *backend) {
+    const char *prog = argc > 0 ? basename(argv[0]) : backend->name;
+    struct options opt;
+    struct run run = {.opt = &opt, .backend = backend};
+    int status = EXIT_SETUP;
+
+    switch (options_parse(&opt, argc, argv, prog, backend->default_max_req, stdout, stderr)) {
+    case OPT_EXIT:
+        return EXIT_ALL_OK;
+    case OPT_USAGE:
+        return EXIT_USAGE;
+    }
+    int rc = dest_prepare(opt.dest);
+    if (rc < 0) {
+        fprintf(stderr, "%s: error: destination '%s' is not a writable directory: %s\n", prog,
+                opt.dest, strerror(-rc));
+        options_free(&opt);
+        return EXIT_DEST;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "%s: error: libcurl failed to start\n", prog);
+        options_free(&opt);
+        return EXIT_SETUP;
+    }
+    if (records_new(&run) < 0) {
+        fprintf(stderr, "%s: error: out of memory\n", prog);
+        goto out;
+    }
+    run.max_req = effective_max_req(&opt, backend, run.nrecords);
+    run.threads_peak = 1;
+    /* The report goes to stderr when stdout carries a CSV. */
+    bool csv_on_stdout = (opt.trace && strcmp(opt.trace, "-") == 0) ||
+                         (opt.summary && strcmp(opt.summary, "-") == 0);
+    FILE *report = csv_on_stdout ? stderr : stdout;
+    if (!opt.quiet)
+        print_header(report, &run, server_word(argc, argv));
+
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits end early */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    progress_init(&run.progress, run.nrecords, opt.verbose);
+    struct rusage ru0, ru1, ru;
+    getrusage(RUSAGE_SELF, &ru0);
+    run.t0_ns = mono_ns();
+    rc = backend->download_many(&run);
+    double wall_s = (double)(mono_ns() - run.t0_ns) / 1e9;
+    getrusage(RUSAGE_SELF, &ru1);
+    progress_end(&run.progress);
+    rusage_delta(&ru, &ru0, &ru1);
+
+    if (rc < 0)
+        fprintf(stderr, "%s: error: the %s back end failed: %s\n", prog, backend->name,
+                strerror(-rc));
+    struct figures fig = {
+        .backend = backend->name, .max_req = run.max_req, .threads = run.threads_peak};
+    if (figures_compute(&fig, run.records, run.nrecords, wall_s, &ru) < 0) {
+        fprintf(stderr, "%s: error: out of memory\n", prog);
+        goto out;
+    }
+    if (!opt.quiet)
+        report_print(report, &fig);
+    status = rc < 0 ? EXIT_SETUP : fig.errors ? EXIT_SOME_ERRORS : EXIT_ALL_OK;
+    if (opt.trace && (rc = trace_to_path(opt.trace, run.records, run.nrecords, backend->name))) {
+        fprintf(stderr, "%s: error: can't write trace '%s': %s\n", prog, opt.trace, strerror(-rc));
+        status = EXIT_SOME_ERRORS;
+    }
+    if (opt.summary && (rc = summary_to_path(opt.summary, &fig))) {
+        fprintf(stderr, "%s: error: can't write summary '%s': %s\n", prog, opt.summary,
+                strerror(-rc));
+        status = EXIT_SOME_ERRORS;
+    }
+    if (interrupted)
+        status = EXIT_INTERRUPTED;
+out:
+    free(run.records);
+    options_free(&opt);
+    curl_global_cleanup();
+    return status;
+}

@@ -1,0 +1,46 @@
+/* flagbench.h — the back-end interface and the run every back end fills.
+ *
+ * A back end is one table: a name and a download_many that decides *when*
+ * each flag's download runs. What a download is (URL, libcurl setup,
+ * classification, saving, timing) lives in fetch.h and save.h. */
+#ifndef FLAGBENCH_H
+#define FLAGBENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "progress.h"
+#include "record.h"
+
+struct run;
+
+struct backend {
+    const char *name;                      /* "sequential", "threadpool", "uring" */
+    int (*download_many)(struct run *run); /* fills run->records; 0, or -errno */
+    unsigned default_max_req;              /* -m when not given */
+    unsigned max_max_req;                  /* upper bound for -m; 0 = none */
+};
+
+struct run {
+    const struct options *opt;
+    const struct backend *backend;
+    struct record *records; /* one per request, in order; a back end fills them */
+    size_t nrecords;
+    unsigned max_req;      /* requests in flight at most: min(-m, limit, nrecords) */
+    int64_t t0_ns;         /* CLOCK_MONOTONIC origin of every *_us timestamp */
+    unsigned threads_peak; /* threads the back end ran at once, main included */
+    struct progress progress;
+};
+
+/* The whole program: parse argv, run the back end, print the report, write
+ * trace and summary. Returns the process exit status (see options.h). */
+int flagbench_main(int argc, char **argv, const struct backend *backend);
+
+/* Microseconds since the run began (CLOCK_MONOTONIC). Thread-safe. */
+int64_t run_now_us(const struct run *run);
+
+/* True once SIGINT or SIGTERM arrived: back ends stop starting new work. */
+int run_interrupted(void);
+
+#endif

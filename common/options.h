@@ -1,0 +1,49 @@
+/* options.h — the command line every client shares (DESIGN.md), parsed once. */
+#ifndef FLAGBENCH_OPTIONS_H
+#define FLAGBENCH_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit statuses of every client. */
+enum exit_status {
+    EXIT_ALL_OK = 0,      /* every flag ok or not found */
+    EXIT_SOME_ERRORS = 1, /* at least one flag was an error */
+    EXIT_USAGE = 2,       /* bad command line */
+    EXIT_DEST = 3,        /* destination can't be created or written; nothing requested */
+    EXIT_SETUP = 4,       /* out of memory, libcurl or io_uring failed to start */
+    EXIT_INTERRUPTED = 130,
+};
+
+struct options {
+    char **codes; /* sorted, unique, upper case; owned */
+    size_t ncodes;
+    unsigned repeat;  /* each code is requested this many times (>= 1) */
+    unsigned max_req; /* -m; 0 = the back end's default */
+    char *server;     /* base URL without trailing slash; owned */
+    const char *dest; /* destination directory */
+    bool verbose;
+    double timeout_s;    /* per request, 0 = none */
+    long long max_size;  /* largest accepted body, bytes */
+    const char *trace;   /* CSV of every record, "-" = stdout, NULL = none */
+    const char *summary; /* CSV row appended, "-" = stdout, NULL = none */
+    bool metadata;       /* flags3 mode: fetch metadata.json, name file after country */
+    bool no_reuse;       /* a new connection per request (CURLOPT_FORBID_REUSE) */
+    size_t stack_size;   /* thread-pool worker stack, bytes */
+    bool quiet;          /* no final report */
+};
+
+enum { OPT_OK = 0, OPT_EXIT = 1, OPT_USAGE = 2 };
+
+/* Parse argv into *opt. Returns OPT_OK; OPT_EXIT after --help/--version
+ * (printed to out); or OPT_USAGE after printing one line saying why and the
+ * usage line to err. default_max_req is shown in --help. */
+int options_parse(struct options *opt, int argc, char **argv, const char *prog,
+                  unsigned default_max_req, FILE *out, FILE *err);
+void options_free(struct options *opt);
+
+/* The base URL a --server word names: LOCAL, DELAY, ERROR, or itself. */
+const char *server_url(const char *word);
+
+#endif

@@ -1,0 +1,60 @@
+/* record.h — what every download leaves behind, and the figures a run
+ * derives from its records and getrusage (DESIGN.md, "What a run measures"). */
+#ifndef FLAGBENCH_RECORD_H
+#define FLAGBENCH_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+enum outcome { OUTCOME_NONE = 0, OUTCOME_OK, OUTCOME_NOT_FOUND, OUTCOME_ERROR };
+
+const char *outcome_name(enum outcome o); /* "ok", "not_found", "error", "not_run" */
+
+#define RECORD_ERROR_MAX 96
+
+struct record {
+    char code[3];
+    unsigned repeat;      /* 0 for the first request of a code */
+    enum outcome outcome; /* OUTCOME_NONE: never finished (interrupted) */
+    int http_status;      /* of the flag's image request; 0 if none */
+    size_t bytes;         /* body bytes of the image */
+    int thread;           /* kernel thread id that ran it */
+    /* microseconds since the run began; -1 where it didn't happen */
+    int64_t queued_us, started_us, connected_us, first_byte_us, done_us, saved_us;
+    char error[RECORD_ERROR_MAX]; /* short reason when outcome is OUTCOME_ERROR */
+};
+
+struct figures {
+    const char *backend;
+    size_t requests, ok, not_found, errors, not_run;
+    unsigned max_req;
+    double wall_s, user_s, sys_s, cpu_s, cpu_per_wall;
+    unsigned inflight_peak;
+    double inflight_mean; /* Little's law: sum of request durations / wall */
+    unsigned threads;
+    long rss_kb, ctx_voluntary, ctx_involuntary;
+    double latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms;
+    long long bytes;
+};
+
+/* Derive the figures of a finished run. Allocates scratch; returns 0 or -ENOMEM. */
+int figures_compute(struct figures *f, const struct record *recs, size_t n, double wall_s,
+                    const struct rusage *ru);
+
+/* The book's report plus one line of figures. */
+void report_print(FILE *out, const struct figures *f);
+
+/* Every finished record as CSV with a header row. Returns 0 or -errno. */
+int trace_write(FILE *out, const struct record *recs, size_t n, const char *backend);
+
+/* Append one CSV row of figures; a header first when out is empty/new. */
+int summary_write(FILE *out, const struct figures *f, int with_header);
+
+/* Open path for trace ("w") or summary ("a"); "-" is stdout. Writes the
+ * whole thing, closes, and reports a failure as -errno. */
+int trace_to_path(const char *path, const struct record *recs, size_t n, const char *backend);
+int summary_to_path(const char *path, const struct figures *f);
+
+#endif

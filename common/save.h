@@ -1,0 +1,33 @@
+/* save.h — where a flag is saved and how: a temporary file in the
+ * destination, renamed into place, so a failed flag leaves nothing behind. */
+#ifndef FLAGBENCH_SAVE_H
+#define FLAGBENCH_SAVE_H
+
+#include <stddef.h>
+
+struct record;
+
+/* Create dest (and parents) if missing and check it is a writable
+ * directory. 0, or -errno. */
+int dest_prepare(const char *dest);
+
+/* The final path of a flag: dest/br.gif, dest/br-2.gif for the third
+ * request of BR (--repeat), dest/<country>.gif with --metadata (country
+ * already sanitised; the repeat suffix applies too). 0, or -ENAMETOOLONG. */
+int save_path(char *out, size_t n, const char *dest, const struct record *rec, const char *country);
+
+/* The temporary path beside final: dir/.name.<unique>.tmp, hidden so a
+ * reader of dest never takes it for a flag. 0, or -ENAMETOOLONG. */
+int save_temp_path(char *out, size_t n, const char *final, unsigned long long unique);
+
+/* Blocking atomic save: write data to a temporary beside path, then
+ * rename over path. On failure nothing is left. 0, or -errno. */
+int save_atomic(const char *path, const void *data, size_t len);
+
+/* Make a name from the network safe for a file: spaces become '_', no
+ * path separators, no leading dot, no control characters, at most n-1
+ * bytes (never splitting a UTF-8 sequence). Returns the length (0 = nothing
+ * usable). */
+size_t sanitize_name(char *out, size_t n, const char *in, size_t len);
+
+#endif
