@@ -1,0 +1,456 @@
+/* Unit tests of common/: expansion, options, URLs, classification, saving,
+ * names from the network, figures, trace and summary CSV. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "codes.h"
+#include "fetch.h"
+#include "options.h"
+#include "record.h"
+#include "save.h"
+
+/* ---- expansion ---------------------------------------------------------- */
+
+static char **expand(enum expand_source src, char **args, size_t nargs, size_t limit, size_t *n) {
+    char **out;
+    const char *bad = NULL;
+    ck_assert_int_eq(codes_expand(src, args, nargs, limit, &out, n, &bad), 0);
+    return out;
+}
+
+START_TEST(expand_default_is_pop20_sorted) {
+    size_t n;
+    char **c = expand(EXPAND_ARGS, NULL, 0, 0, &n);
+    ck_assert_uint_eq(n, 20);
+    ck_assert_str_eq(c[0], "BD");
+    ck_assert_str_eq(c[19], "VN");
+    for (size_t i = 1; i < n; i++)
+        ck_assert_int_lt(strcmp(c[i - 1], c[i]), 0);
+    codes_free(c, n);
+}
+END_TEST
+
+START_TEST(expand_letter_mixed_dedup_limit) {
+    char *args[] = {"b", "BR", "ca", "Ca", "z"};
+    size_t n;
+    char **c = expand(EXPAND_ARGS, args, 5, 0, &n);
+    ck_assert_uint_eq(n, 26 + 1 + 26); /* BA..BZ (BR inside), CA, ZA..ZZ */
+    ck_assert_str_eq(c[0], "BA");
+    ck_assert_str_eq(c[25], "BZ");
+    ck_assert_str_eq(c[26], "CA");
+    ck_assert_str_eq(c[27], "ZA");
+    codes_free(c, n);
+    c = expand(EXPAND_ARGS, args, 5, 3, &n);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(c[2], "BC");
+    codes_free(c, n);
+}
+END_TEST
+
+START_TEST(expand_all_every) {
+    size_t n;
+    char **c = expand(EXPAND_ALL, NULL, 0, 0, &n);
+    ck_assert_uint_eq(n, FLAG_CODE_COUNT);
+    ck_assert_str_eq(c[0], "AD");
+    ck_assert_str_eq(c[193], "ZW");
+    codes_free(c, n);
+    c = expand(EXPAND_EVERY, NULL, 0, 40, &n);
+    ck_assert_uint_eq(n, 40);
+    ck_assert_str_eq(c[39], "BN");
+    codes_free(c, n);
+    c = expand(EXPAND_EVERY, NULL, 0, 0, &n);
+    ck_assert_uint_eq(n, 676);
+    codes_free(c, n);
+    ck_assert(is_flag_code("BR"));
+    ck_assert(!is_flag_code("AA"));
+}
+END_TEST
+
+START_TEST(expand_rejects_bad_codes) {
+    const char *bads[] = {"BRA", "1", "B1", "", "é"};
+    for (size_t i = 0; i < sizeof bads / sizeof *bads; i++) {
+        char *args[] = {"BR", (char *)bads[i]};
+        char **out;
+        size_t n;
+        const char *bad = NULL;
+        ck_assert_int_eq(codes_expand(EXPAND_ARGS, args, 2, 0, &out, &n, &bad), -EINVAL);
+        ck_assert_ptr_eq(bad, bads[i]);
+    }
+}
+END_TEST
+
+/* ---- options ------------------------------------------------------------ */
+
+/* Parse a command line; returns the parse result and what went to err. */
+static int parse(struct options *opt, char *errtext, size_t errlen, ...) {
+    char *argv[32] = {"flags_test"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, errlen);
+    for (char *a; (a = va_arg(ap, char *)) != NULL;)
+        argv[argc++] = a;
+    va_end(ap);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *err = open_memstream(&buf, &len);
+    FILE *out = fopen("/dev/null", "w");
+    int rc = options_parse(opt, argc, argv, "flags_test", 30, out, err);
+    fclose(err);
+    fclose(out);
+    snprintf(errtext, errlen, "%s", buf ? buf : "");
+    free(buf);
+    return rc;
+}
+
+START_TEST(options_defaults_and_values) {
+    struct options o;
+    char err[1024];
+    ck_assert_int_eq(parse(&o, err, sizeof err, NULL), OPT_OK);
+    ck_assert_uint_eq(o.ncodes, 20);
+    ck_assert_str_eq(o.server, "http://127.0.0.1:8000/flags");
+    ck_assert_str_eq(o.dest, "downloaded/");
+    ck_assert_uint_eq(o.max_req, 0);
+    ck_assert_double_eq(o.timeout_s, 10.0);
+    ck_assert_int_eq(o.max_size, 4 << 20);
+    ck_assert_uint_eq(o.stack_size, 256 << 10);
+    options_free(&o);
+
+    ck_assert_int_eq(parse(&o, err, sizeof err, "--max_req", "7", "-s", "DELAY", "-l", "5",
+                           "--max-size", "64K", "--timeout", "0.5", "--repeat", "3", "-v",
+                           "--metadata", "-d", "/tmp/x", "a", NULL),
+                     OPT_OK);
+    ck_assert_uint_eq(o.max_req, 7);
+    ck_assert_str_eq(o.server, "http://127.0.0.1:8001/flags");
+    ck_assert_uint_eq(o.ncodes, 5);
+    ck_assert_int_eq(o.max_size, 65536);
+    ck_assert_double_eq(o.timeout_s, 0.5);
+    ck_assert_uint_eq(o.repeat, 3);
+    ck_assert(o.verbose && o.metadata);
+    ck_assert_str_eq(o.dest, "/tmp/x");
+    options_free(&o);
+
+    ck_assert_int_eq(parse(&o, err, sizeof err, "-s", "http://h:1/base///", "-a", NULL), OPT_OK);
+    ck_assert_str_eq(o.server, "http://h:1/base");
+    ck_assert_uint_eq(o.ncodes, 194);
+    options_free(&o);
+}
+END_TEST
+
+START_TEST(options_usage_errors) {
+    static const char *const cases[][4] = {
+        {"-a", "-e"},
+        {"-a", "BR"},
+        {"-m", "0"},
+        {"-m", "x"},
+        {"-m", "-3"},
+        {"-l", "0"},
+        {"-l", "1000"},
+        {"--timeout", "-1"},
+        {"--timeout", "abc"},
+        {"--max-size", "0"},
+        {"--max-size", "4Q"},
+        {"-s", "ftp://x"},
+        {"--bogus"},
+        {"-m"},
+        {"--repeat", "0"},
+        {"--stack-size", "1"},
+        {"BRA"},
+        {"-d", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct options o;
+        char err[1024];
+        int rc = parse(&o, err, sizeof err, cases[i][0], cases[i][1], cases[i][2], NULL);
+        ck_assert_msg(rc == OPT_USAGE, "case %zu (%s) parsed", i, cases[i][0]);
+        ck_assert_msg(strncmp(err, "flags_test: error: ", 19) == 0, "case %zu: %s", i, err);
+        ck_assert_msg(strstr(err, "\nusage: flags_test") != NULL, "case %zu: no usage", i);
+    }
+}
+END_TEST
+
+START_TEST(options_help_and_version_exit) {
+    struct options o;
+    char err[64];
+    ck_assert_int_eq(parse(&o, err, sizeof err, "--help", NULL), OPT_EXIT);
+    ck_assert_int_eq(parse(&o, err, sizeof err, "--version", NULL), OPT_EXIT);
+}
+END_TEST
+
+/* ---- URLs and classification -------------------------------------------- */
+
+START_TEST(url_building) {
+    char url[128];
+    ck_assert_int_eq(flag_url(url, sizeof url, "http://h:8/flags", "BR", NULL), 0);
+    ck_assert_str_eq(url, "http://h:8/flags/br/br.gif");
+    ck_assert_int_eq(flag_url(url, sizeof url, "http://h:8/flags", "CI", "metadata.json"), 0);
+    ck_assert_str_eq(url, "http://h:8/flags/ci/metadata.json");
+    ck_assert_int_eq(flag_url(url, 10, "http://h:8/flags", "BR", NULL), -ENAMETOOLONG);
+}
+END_TEST
+
+START_TEST(classification) {
+    char r[64];
+    ck_assert_int_eq(classify(CURLE_OK, 200, false, 100, "", r, sizeof r), OUTCOME_OK);
+    ck_assert_int_eq(classify(CURLE_OK, 404, false, 100, "", r, sizeof r), OUTCOME_NOT_FOUND);
+    ck_assert_int_eq(classify(CURLE_OK, 418, false, 100, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_str_eq(r, "HTTP 418");
+    ck_assert_int_eq(classify(CURLE_OK, 500, false, 100, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_str_eq(r, "HTTP 500");
+    ck_assert_int_eq(classify(CURLE_OPERATION_TIMEDOUT, 0, false, 100, "", r, sizeof r),
+                     OUTCOME_ERROR);
+    ck_assert_str_eq(r, "timeout");
+    ck_assert_int_eq(classify(CURLE_WRITE_ERROR, 200, true, 100, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_str_eq(r, "body over 100 bytes");
+    ck_assert_int_eq(classify(CURLE_FILESIZE_EXCEEDED, 200, false, 7, "", r, sizeof r),
+                     OUTCOME_ERROR);
+    ck_assert_str_eq(r, "body over 7 bytes");
+    ck_assert_int_eq(classify(CURLE_COULDNT_CONNECT, 0, false, 1, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_str_eq(r, "connection refused");
+    ck_assert_int_eq(classify(CURLE_PARTIAL_FILE, 200, false, 1, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_str_eq(r, "truncated body");
+}
+END_TEST
+
+/* ---- saving --------------------------------------------------------------- */
+
+static char *tempdir(void) {
+    static char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/flagbench-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    if (d)
+        closedir(d);
+    return n;
+}
+
+START_TEST(save_paths) {
+    struct record r = {.code = "BR"};
+    char p[256];
+    ck_assert_int_eq(save_path(p, sizeof p, "out", &r, NULL), 0);
+    ck_assert_str_eq(p, "out/br.gif");
+    r.repeat = 2;
+    ck_assert_int_eq(save_path(p, sizeof p, "out/", &r, "Brazil"), 0);
+    ck_assert_str_eq(p, "out/Brazil-2.gif");
+    ck_assert_int_eq(save_temp_path(p, sizeof p, "out/br.gif", 7), 0);
+    ck_assert_msg(strncmp(p, "out/.br.gif.", 12) == 0, "%s", p);
+    ck_assert_int_eq(save_path(p, 8, "out", &r, NULL), -ENAMETOOLONG);
+}
+END_TEST
+
+START_TEST(save_is_atomic_and_complete) {
+    char *dir = tempdir(), path[128], data[5000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)i;
+    snprintf(path, sizeof path, "%s/br.gif", dir);
+    ck_assert_int_eq(save_atomic(path, data, sizeof data), 0);
+    ck_assert_int_eq(count_entries(dir), 1);
+    FILE *f = fopen(path, "rb");
+    char back[6000];
+    ck_assert_uint_eq(fread(back, 1, sizeof back, f), sizeof data);
+    fclose(f);
+    ck_assert_mem_eq(back, data, sizeof data);
+    struct stat st;
+    stat(path, &st);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
+    /* A missing directory fails cleanly. */
+    snprintf(path, sizeof path, "%s/missing/br.gif", dir);
+    ck_assert_int_eq(save_atomic(path, data, sizeof data), -ENOENT);
+}
+END_TEST
+
+START_TEST(save_full_disk_leaves_nothing) {
+    /* RLIMIT_FSIZE stands in for a full disk: the write fails part-way. */
+    char *dir = tempdir(), path[128];
+    snprintf(path, sizeof path, "%s/br.gif", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {1000, 1000};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        static char data[5000];
+        _exit(save_atomic(path, data, sizeof data) == -EFBIG ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(count_entries(dir), 0);
+}
+END_TEST
+
+START_TEST(destination_prepare) {
+    char *dir = tempdir(), path[160];
+    snprintf(path, sizeof path, "%s/a/b/c/", dir);
+    ck_assert_int_eq(dest_prepare(path), 0);
+    snprintf(path, sizeof path, "%s/file", dir);
+    fclose(fopen(path, "w"));
+    ck_assert_int_eq(dest_prepare(path), -ENOTDIR);
+    snprintf(path, sizeof path, "%s/file/sub", dir);
+    ck_assert_int_eq(dest_prepare(path), -ENOTDIR);
+    ck_assert_int_lt(dest_prepare("/proc/flagbench-nowhere"), 0);
+}
+END_TEST
+
+/* ---- names from the network ---------------------------------------------- */
+
+START_TEST(sanitized_names) {
+    char out[16];
+    ck_assert_uint_eq(sanitize_name(out, sizeof out, "../etc/passwd", 13), 11);
+    ck_assert_str_eq(out, "_etc_passwd");
+    sanitize_name(out, sizeof out,
+                  "a\nb\x01"
+                  "c",
+                  5);
+    ck_assert_str_eq(out, "a_b_c");
+    sanitize_name(out, sizeof out, "New Zealand", 11);
+    ck_assert_str_eq(out, "New_Zealand");
+    ck_assert_uint_eq(sanitize_name(out, sizeof out, "...", 3), 0);
+    ck_assert_uint_eq(sanitize_name(out, 6, "abcdefghij", 10), 5);
+    /* "abcd" + "é" (2 bytes) cut after one byte: the lead byte is dropped. */
+    ck_assert_uint_eq(sanitize_name(out, 6, "abcd\xc3\xa9", 6), 4);
+    ck_assert_str_eq(out, "abcd");
+    ck_assert_uint_eq(sanitize_name(out, 7, "abcd\xc3\xa9", 6), 6);
+}
+END_TEST
+
+START_TEST(metadata_names) {
+    char out[COUNTRY_NAME_MAX + 1];
+    const char *j =
+        "{\"tld_cc\": \".ci\", \"country\": \"C\\u00f4te d'Ivoire\", \"gec_cc\": \"IV\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
+    ck_assert_str_eq(out, "C\xc3\xb4te_d'Ivoire");
+    j = "{\"country\":\"..\\/..\\/evil\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
+    ck_assert_str_eq(out, "_.._evil");
+    j = "{\"country_x\": 1, \"country\" : \"Brazil\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
+    ck_assert_str_eq(out, "Brazil");
+    j = "{\"iso_cc\": \"BR\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    j = "{\"country\": \"...\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    ck_assert_int_eq(metadata_country(NULL, 0, out, sizeof out), -EINVAL);
+}
+END_TEST
+
+/* ---- figures and CSV -------------------------------------------------------- */
+
+static struct record rec(const char *cc, enum outcome o, int64_t start, int64_t done, int tid) {
+    struct record r = {.outcome = o,
+                       .started_us = start,
+                       .done_us = done,
+                       .thread = tid,
+                       .saved_us = -1,
+                       .queued_us = 0};
+    memcpy(r.code, cc, 3);
+    return r;
+}
+
+START_TEST(figures_inflight_and_latency) {
+    struct record rs[] = {
+        rec("AA", OUTCOME_OK, 0, 100000, 1),
+        rec("AB", OUTCOME_OK, 10000, 110000, 1),
+        rec("AC", OUTCOME_NOT_FOUND, 20000, 120000, 2),
+        rec("AD", OUTCOME_ERROR, 120000, 220000, 2),
+        rec("AE", OUTCOME_NONE, -1, -1, 0),
+    };
+    struct rusage ru = {.ru_utime = {0, 100000}, .ru_stime = {0, 20000}, .ru_maxrss = 1234};
+    struct figures f = {.backend = "test", .threads = 1};
+    ck_assert_int_eq(figures_compute(&f, rs, 5, 0.25, &ru), 0);
+    ck_assert_uint_eq(f.ok, 2);
+    ck_assert_uint_eq(f.not_found, 1);
+    ck_assert_uint_eq(f.errors, 1);
+    ck_assert_uint_eq(f.not_run, 1);
+    ck_assert_uint_eq(f.inflight_peak, 3); /* AD starts as AC ends: no overlap */
+    ck_assert_double_eq_tol(f.inflight_mean, 0.4 / 0.25, 1e-9);
+    ck_assert_uint_eq(f.threads, 2);
+    ck_assert_double_eq_tol(f.cpu_s, 0.12, 1e-9);
+    ck_assert_double_eq_tol(f.cpu_per_wall, 0.48, 1e-9);
+    ck_assert_double_eq_tol(f.latency_p50_ms, 100, 1e-9);
+    ck_assert_double_eq_tol(f.latency_max_ms, 100, 1e-9);
+    ck_assert_int_eq(f.rss_kb, 1234);
+}
+END_TEST
+
+START_TEST(trace_and_summary_csv) {
+    struct record rs[] = {rec("BR", OUTCOME_OK, 1, 2, 7), rec("XX", OUTCOME_ERROR, 3, 4, 7),
+                          rec("YY", OUTCOME_NONE, -1, -1, 0)};
+    snprintf(rs[1].error, sizeof rs[1].error, "save: \"disk\", full");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(trace_write(f, rs, 3, "uring"), 0);
+    fclose(f);
+    ck_assert_msg(
+        strncmp(buf, "backend,code,repeat,outcome,http_status,bytes,thread,queued_us,", 63) == 0,
+        "%s", buf);
+    ck_assert_ptr_nonnull(strstr(buf, "\nuring,BR,0,ok,0,0,7,0,1,0,0,2,-1,\n"));
+    ck_assert_ptr_nonnull(strstr(buf, ",\"save: \"\"disk\"\", full\"\n"));
+    ck_assert_ptr_null(strstr(buf, "YY"));
+    free(buf);
+
+    char *dir = tempdir(), path[128];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    struct figures fig = {.backend = "uring", .requests = 3, .ok = 1, .threads = 1};
+    ck_assert_int_eq(summary_to_path(path, &fig), 0);
+    ck_assert_int_eq(summary_to_path(path, &fig), 0);
+    FILE *in = fopen(path, "r");
+    char line[1024];
+    int lines = 0, headers = 0;
+    while (fgets(line, sizeof line, in)) {
+        lines++;
+        headers += strncmp(line, "backend,requests,", 17) == 0;
+        if (lines == 2)
+            ck_assert_msg(strncmp(line, "uring,3,1,0,0,0,", 16) == 0, "%s", line);
+    }
+    fclose(in);
+    ck_assert_int_eq(lines, 3);
+    ck_assert_int_eq(headers, 1);
+    snprintf(path, sizeof path, "%s/no/such/dir/s.csv", dir);
+    ck_assert_int_eq(summary_to_path(path, &fig), -ENOENT);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("all");
+    tcase_add_test(tc, expand_default_is_pop20_sorted);
+    tcase_add_test(tc, expand_letter_mixed_dedup_limit);
+    tcase_add_test(tc, expand_all_every);
+    tcase_add_test(tc, expand_rejects_bad_codes);
+    tcase_add_test(tc, options_defaults_and_values);
+    tcase_add_test(tc, options_usage_errors);
+    tcase_add_test(tc, options_help_and_version_exit);
+    tcase_add_test(tc, url_building);
+    tcase_add_test(tc, classification);
+    tcase_add_test(tc, save_paths);
+    tcase_add_test(tc, save_is_atomic_and_complete);
+    tcase_add_test(tc, save_full_disk_leaves_nothing);
+    tcase_add_test(tc, destination_prepare);
+    tcase_add_test(tc, sanitized_names);
+    tcase_add_test(tc, metadata_names);
+    tcase_add_test(tc, figures_inflight_and_latency);
+    tcase_add_test(tc, trace_and_summary_csv);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
