@@ -1,0 +1,106 @@
+/* threadpool.c — flags_threadpool: the book's flags2_threadpool.py.
+ *
+ * A ThreadPoolExecutor in C: min(-m, flags) worker threads take flag
+ * indices from one work queue. Each worker owns one struct transfer, so its
+ * libcurl easy handle (and the connection it keeps alive) is reused from
+ * flag to flag; fetching, classifying and saving are common/fetch.h's
+ * flag_download(). This file only decides *when* each flag runs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch.h"
+#include "flagbench.h"
+#include "workqueue.h"
+
+#define PROG "flags_threadpool"
+
+struct pool {
+    struct run *run;
+    struct workqueue *wq; /* set before the first job is submitted */
+};
+
+/* Each worker's state: its own transfer, made before the thread starts. */
+static int worker_init(void *ctx, unsigned worker, void **state) {
+    struct pool *pool = ctx;
+    (void)worker;
+    struct transfer *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    int err = transfer_init(t, pool->run);
+    if (err) {
+        free(t);
+        return err < 0 ? err : -ENOMEM;
+    }
+    *state = t;
+    return 0;
+}
+
+static void worker_cleanup(void *ctx, unsigned worker, void *state) {
+    (void)ctx;
+    (void)worker;
+    transfer_cleanup(state);
+    free(state);
+}
+
+/* One flag. After SIGINT/SIGTERM no new flag starts: the first worker to
+ * notice drops the rest of the queue, and their records stay "not run". */
+static void download_one(void *state, void *arg, size_t i) {
+    struct pool *pool = arg;
+    if (run_interrupted()) {
+        workqueue_cancel(pool->wq);
+        return;
+    }
+    flag_download(state, i);
+}
+
+static int download_many(struct run *run) {
+    run->threads_peak = 1;
+    if (run->nrecords == 0)
+        return 0;
+
+    unsigned want = run->max_req ? run->max_req : 1;
+    if (want > run->nrecords)
+        want = (unsigned)run->nrecords;
+
+    struct pool pool = {.run = run};
+    const struct workqueue_config cfg = {
+        .workers = want,
+        .stack_size = run->opt->stack_size,
+        .init = worker_init,
+        .cleanup = worker_cleanup,
+        .ctx = &pool,
+        .block_signals = true, /* SIGINT reaches main; workers finish their flag */
+    };
+    int err = workqueue_create(&pool.wq, &cfg);
+    if (err < 0) {
+        fprintf(stderr, PROG ": can't start any of %u worker threads: %s\n", want, strerror(-err));
+        return err;
+    }
+    unsigned got = workqueue_workers(pool.wq);
+    if (got < want)
+        fprintf(stderr, PROG ": warning: started %u of %u worker threads (%s); running with %u\n",
+                got, want, strerror(-workqueue_start_error(pool.wq)), got);
+    run->threads_peak = got + 1; /* the workers and main */
+
+    /* Like executor.submit() in a loop: every flag is queued at once. */
+    int64_t now = run_now_us(run);
+    for (size_t i = 0; i < run->nrecords; i++)
+        run->records[i].queued_us = now;
+    err = workqueue_submit_range(pool.wq, download_one, &pool, 0, run->nrecords);
+    if (err == -ECANCELED)
+        err = 0; /* interrupted: flagbench_main reports it */
+    else if (err < 0)
+        fprintf(stderr, PROG ": can't queue the flags: %s\n", strerror(-err));
+
+    workqueue_destroy(pool.wq, run_interrupted() ? WQ_CANCEL : WQ_DRAIN, NULL);
+    return err;
+}
+
+static const struct backend threadpool_backend = {
+    "threadpool", download_many, 30 /* default -m, as the book */, 0 /* no upper bound */};
+
+int main(int argc, char **argv) {
+    return flagbench_main(argc, argv, &threadpool_backend);
+}
