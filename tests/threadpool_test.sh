@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# flags_threadpool end to end: threadpool_test.sh FLAGS_THREADPOOL FLAGSERVER
+#
+# A real flagserver on 127.0.0.1 that holds every response 0.2 s, and the
+# real client. The server's /stats counts the requests in progress at once,
+# so it sees the pool's concurrency from the outside:
+#   -m 20, 40 flags   at most 20 and at least 15 at once; far faster than
+#                     one at a time; 21 threads (20 workers + main)
+#   -m 1              exactly one at a time, as slow as sequential
+#   -m 1000           1000 worker threads on 64 KiB stacks work
+#   SIGINT            stops early, exit 130, nothing half-saved
+# Orders of magnitude only: timings are benchmarks' business.
+set -euo pipefail
+client=$1 flagserver=$2
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
+setup_work
+
+DELAY=0.2
+start_server "$flagserver" --delay "$DELAY"
+STATS="http://127.0.0.1:$PORT/stats"
+
+# stat NAME: a number from the server's /stats JSON.
+stat() {
+    curl -sf "$STATS" | grep -o "\"$1\" *: *[0-9]*" | grep -o '[0-9]*$'
+}
+
+# float_lt A B: A < B for decimal numbers.
+float_lt() {
+    awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'
+}
+
+# run NAME ARGS...: reset the server's counters, run the client with a
+# summary in $WORK/NAME.csv and a trace in $WORK/NAME.trace.csv.
+run() {
+    local name=$1
+    shift
+    curl -sf "$STATS?reset=1" >/dev/null || fail "GET /stats?reset=1"
+    set +e
+    "$client" -s "$BASE" -d "$WORK/dest-$name" -q --summary "$WORK/$name.csv" \
+        --trace "$WORK/$name.trace.csv" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+    RC=$?
+    set -e
+}
+
+# expect_ok NAME N: exit 0, N flags ok, every trace row queued before started.
+expect_ok() {
+    [[ $RC -eq 0 ]] || fail "$1: exit $RC: $(head -5 "$WORK/$1.err")"
+    local ok
+    ok=$(csv_field "$WORK/$1.csv" 1 ok)
+    [[ $ok -eq $2 ]] || fail "$1: $ok flags ok, expected $2"
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
+             $h["queued_us"] < 0 || $h["started_us"] < $h["queued_us"] { bad++ }
+             END { exit bad > 0 }' "$WORK/$1.trace.csv" ||
+        fail "$1: a record started before it was queued, or was never queued"
+}
+
+# distinct_threads NAME: kernel threads that ran requests, from the trace.
+distinct_threads() {
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "thread") c = i; next }
+             { t[$c] = 1 } END { print length(t) }' "$WORK/$1.trace.csv"
+}
+
+echo "== -m 20, 40 flags, $DELAY s each"
+run m20 -a -l 40 -m 20
+expect_ok m20 40
+peak=$(stat in_progress_peak)
+[[ $peak -le 20 ]] || fail "-m 20: server saw $peak requests at once"
+[[ $peak -ge 15 ]] || fail "-m 20: server saw only $peak requests at once"
+threads=$(csv_field "$WORK/m20.csv" 1 threads)
+[[ $threads -eq 21 ]] || fail "-m 20: threads $threads, expected 21 (20 workers + main)"
+inflight=$(csv_field "$WORK/m20.csv" 1 inflight_peak)
+[[ $inflight -le 20 && $inflight -ge 15 ]] || fail "-m 20: inflight_peak $inflight"
+[[ $(distinct_threads m20) -le 20 ]] || fail "-m 20: more than 20 threads ran requests"
+wall=$(csv_field "$WORK/m20.csv" 1 wall_s)
+seq_wall=$(awk -v d="$DELAY" 'BEGIN { print 40 * d }')
+float_lt "$wall" "$(awk -v s="$seq_wall" 'BEGIN { print s / 3 }')" ||
+    fail "-m 20: wall $wall s, not well under the sequential $seq_wall s"
+echo "   in_progress_peak $peak, inflight_peak $inflight, threads $threads, wall $wall s"
+
+echo "== -m 1 behaves like sequential"
+run m1 -a -l 40 -m 1
+expect_ok m1 40
+peak=$(stat in_progress_peak)
+[[ $peak -eq 1 ]] || fail "-m 1: server saw $peak requests at once"
+threads=$(csv_field "$WORK/m1.csv" 1 threads)
+[[ $threads -eq 2 ]] || fail "-m 1: threads $threads, expected 2"
+wall=$(csv_field "$WORK/m1.csv" 1 wall_s)
+float_lt "$wall" "$seq_wall" && fail "-m 1: wall $wall s, faster than 40 x $DELAY s"
+echo "   in_progress_peak $peak, threads $threads, wall $wall s"
+
+echo "== -m 1000 on 64 KiB stacks (194 flags x 6 = 1164 requests)"
+run m1000 -a --repeat 6 -m 1000 --stack-size 65536
+expect_ok m1000 1164
+threads=$(csv_field "$WORK/m1000.csv" 1 threads)
+[[ $threads -eq 1001 ]] || fail "-m 1000: threads $threads, expected 1001"
+[[ $(count_files "$WORK/dest-m1000") -eq 1164 ]] || fail "-m 1000: files missing"
+echo "   in_progress_peak $(stat in_progress_peak), threads $threads," \
+    "wall $(csv_field "$WORK/m1000.csv" 1 wall_s) s"
+
+echo "== SIGINT stops the pool"
+# 194 flags 4 at a time take ~10 s; interrupt after ~1 s.
+curl -sf "$STATS?reset=1" >/dev/null
+"$client" -s "$BASE" -d "$WORK/dest-int" -q --summary "$WORK/int.csv" -a -m 4 \
+    >"$WORK/int.out" 2>"$WORK/int.err" &
+pid=$!
+sleep 1
+kill -INT "$pid"
+start=$SECONDS
+set +e
+wait "$pid"
+RC=$?
+set -e
+[[ $RC -eq 130 ]] || fail "SIGINT: exit $RC, expected 130: $(head -3 "$WORK/int.err")"
+((SECONDS - start <= 3)) || fail "SIGINT: took $((SECONDS - start)) s to stop"
+not_run=$(csv_field "$WORK/int.csv" 1 not_run)
+[[ $not_run -gt 100 ]] || fail "SIGINT: only $not_run flags not run"
+ok=$(csv_field "$WORK/int.csv" 1 ok)
+[[ $(count_files "$WORK/dest-int") -eq $ok ]] ||
+    fail "SIGINT: $(count_files "$WORK/dest-int") files for $ok flags ok: $(ls -A "$WORK/dest-int")"
+echo "   stopped with $ok ok and $not_run not run"
+
+echo "PASS"
