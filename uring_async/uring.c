@@ -1,0 +1,420 @@
+/* flags_uring — one thread, one io_uring, one libcurl multi handle: the
+ * counterpart of the book's flags_asyncio.py.
+ *
+ * -m N (default 30) bounds the requests in flight, like the book's
+ * semaphore: N transfers, each owning one easy handle that moves from flag
+ * to flag (its kept-alive connection stays in the multi's pool). A finished
+ * image is saved through the same ring — openat, write, close, renameat as
+ * one linked chain on a direct descriptor — and its transfer takes the next
+ * flag once the save completes. What a download is lives in common/; this
+ * file only decides when things run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "loop.h"
+#include "save.h"
+
+#define MAX_WAIT_MS 200  /* a signal between the check and the wait costs at most this */
+#define DRAIN_MS    2000 /* after an interrupt, how long pending requests may take */
+
+struct uring_run;
+
+/* One transfer and the state of its asynchronous save. */
+struct job {
+    struct transfer t;
+    struct uring_run *u;
+    unsigned slot;     /* its direct descriptor's index */
+    bool busy;         /* holds a flag: a request or a save in progress */
+    bool in_multi;     /* its easy handle is added to the multi handle */
+    int fd;            /* the temp file without direct descriptors; -1 */
+    int save_err;      /* the first error of the save */
+    unsigned inflight; /* save requests not completed yet */
+    bool opened, closed, renamed, unlinking, write_full;
+    size_t written;
+    struct loop_op op_open, op_write, op_close, op_rename, op_unlink;
+    char *path, *tmp; /* final and temporary names, allocated once */
+};
+
+struct uring_run {
+    struct run *run;
+    struct loop *loop;
+    CURLM *multi;
+    struct job *jobs;
+    unsigned njobs, busy;
+    size_t next;     /* the next record to start */
+    size_t path_max; /* size of each job's path buffers */
+    bool direct;     /* saves use direct descriptors */
+    unsigned long long unique;
+};
+
+#define JOB_OF(op, field) ((struct job *)((char *)(op)-offsetof(struct job, field)))
+
+static void job_next(struct job *j);
+static void save_step(struct job *j);
+
+static int multi_add(struct job *j) {
+    CURLMcode mc = curl_multi_add_handle(j->u->multi, j->t.easy);
+    if (mc != CURLM_OK) {
+        snprintf(j->t.rec->error, sizeof j->t.rec->error, "%s", curl_multi_strerror(mc));
+        return -ENOMEM;
+    }
+    j->in_multi = true;
+    return 0;
+}
+
+/* The flag is done (classified, saved or not): the transfer takes the next. */
+static void job_release(struct job *j) {
+    j->busy = false;
+    j->u->busy--;
+    job_next(j);
+}
+
+static void job_next(struct job *j) {
+    struct uring_run *u = j->u;
+    while (u->next < u->run->nrecords && !run_interrupted()) {
+        transfer_begin(&j->t, u->next++);
+        j->busy = true;
+        u->busy++;
+        if (multi_add(j) == 0)
+            return;
+        j->t.rec->outcome = OUTCOME_ERROR;
+        j->t.rec->done_us = run_now_us(u->run);
+        transfer_finish(&j->t);
+        j->busy = false;
+        u->busy--;
+    }
+}
+
+/* --- the save: openat -> write -> close -> renameat, unlinkat on failure --- */
+
+static void submit_rename(struct job *j, struct io_uring_sqe *sqe);
+
+static void save_fail(struct job *j, int err) {
+    if (!j->save_err)
+        j->save_err = err < 0 ? err : -EIO;
+}
+
+static void on_save_cqe(struct job *j) {
+    if (--j->inflight == 0)
+        save_step(j);
+}
+
+static void on_open(struct loop_op *op, int res) {
+    struct job *j = JOB_OF(op, op_open);
+    if (res >= 0) {
+        j->opened = true;
+        if (!j->u->direct)
+            j->fd = res;
+    } else {
+        save_fail(j, res);
+    }
+    on_save_cqe(j);
+}
+
+static void on_write(struct loop_op *op, int res) {
+    struct job *j = JOB_OF(op, op_write);
+    if (res > 0)
+        j->written += (size_t)res;
+    if (res < 0 && res != -ECANCELED)
+        save_fail(j, res);
+    else if (res == 0 && j->written < j->t.body.len)
+        save_fail(j, -EIO); /* no progress: don't spin */
+    else if (res >= 0 && j->written == j->t.body.len)
+        j->write_full = true;
+    on_save_cqe(j);
+}
+
+static void on_close(struct loop_op *op, int res) {
+    struct job *j = JOB_OF(op, op_close);
+    if (res != -ECANCELED) {
+        j->closed = true; /* even a failed close releases the descriptor */
+        j->fd = -1;
+        if (res < 0)
+            save_fail(j, res);
+    }
+    on_save_cqe(j);
+}
+
+static void on_rename(struct loop_op *op, int res) {
+    struct job *j = JOB_OF(op, op_rename);
+    if (res == 0)
+        j->renamed = true;
+    else if (res != -ECANCELED)
+        save_fail(j, res);
+    on_save_cqe(j);
+}
+
+static void on_unlink(struct loop_op *op, int res) {
+    struct job *j = JOB_OF(op, op_unlink);
+    (void)res; /* nothing more to do if even this fails */
+    j->opened = false;
+    on_save_cqe(j);
+}
+
+static void prep_write(struct job *j, struct io_uring_sqe *sqe) {
+    const struct buffer *b = &j->t.body;
+    size_t left = b->len - j->written;
+    unsigned n = left > (1u << 30) ? 1u << 30 : (unsigned)left;
+    if (j->u->direct) {
+        io_uring_prep_write(sqe, (int)j->slot, b->data + j->written, n, j->written);
+        sqe->flags |= IOSQE_FIXED_FILE;
+    } else {
+        io_uring_prep_write(sqe, j->fd, b->data + j->written, n, j->written);
+    }
+    loop_sqe_set_op(j->u->loop, sqe, &j->op_write);
+}
+
+static void prep_close(struct job *j, struct io_uring_sqe *sqe) {
+    if (j->u->direct)
+        io_uring_prep_close_direct(sqe, j->slot);
+    else
+        io_uring_prep_close(sqe, j->fd);
+    loop_sqe_set_op(j->u->loop, sqe, &j->op_close);
+}
+
+/* write (the rest) -> close -> rename, linked: one submission, and a failed
+ * or short write cancels what follows it. */
+static void submit_tail(struct job *j) {
+    struct loop *l = j->u->loop;
+    struct io_uring_sqe *sqe = loop_sqe_chain(l, 3);
+    prep_write(j, sqe);
+    sqe->flags |= IOSQE_IO_LINK;
+    sqe = loop_sqe(l);
+    prep_close(j, sqe);
+    sqe->flags |= IOSQE_IO_LINK;
+    submit_rename(j, loop_sqe(l));
+    j->inflight = 3;
+}
+
+static void submit_rename(struct job *j, struct io_uring_sqe *sqe) {
+    io_uring_prep_renameat(sqe, AT_FDCWD, j->tmp, AT_FDCWD, j->path, 0);
+    loop_sqe_set_op(j->u->loop, sqe, &j->op_rename);
+}
+
+/* Every request of the previous stage has completed (a broken link chain
+ * completes its cancelled tail with -ECANCELED): decide the next. */
+static void save_step(struct job *j) {
+    struct loop *l = j->u->loop;
+    struct io_uring_sqe *sqe;
+    if (j->unlinking) {
+        j->unlinking = false;
+    } else if (j->save_err) {
+        if (j->opened && !j->closed) {
+            prep_close(j, loop_sqe(l));
+            j->inflight = 1;
+            return;
+        }
+        if (j->opened && !j->renamed) {
+            /* Created by us and not in place: leave nothing behind. */
+            sqe = loop_sqe(l);
+            io_uring_prep_unlinkat(sqe, AT_FDCWD, j->tmp, 0);
+            loop_sqe_set_op(l, sqe, &j->op_unlink);
+            j->unlinking = true;
+            j->inflight = 1;
+            return;
+        }
+    } else if (!j->opened) {
+        j->save_err = -ECANCELED; /* cannot happen: an open without error opened */
+    } else if (!j->closed && !j->write_full) {
+        submit_tail(j); /* after the open (plain descriptors), or after a short write */
+        return;
+    } else if (!j->closed) {
+        sqe = loop_sqe_chain(l, 2);
+        prep_close(j, sqe);
+        sqe->flags |= IOSQE_IO_LINK;
+        submit_rename(j, loop_sqe(l));
+        j->inflight = 2;
+        return;
+    } else if (!j->renamed) {
+        submit_rename(j, loop_sqe(l));
+        j->inflight = 1;
+        return;
+    }
+    transfer_saved(&j->t, j->save_err);
+    job_release(j);
+}
+
+static void save_start(struct job *j) {
+    struct uring_run *u = j->u;
+    struct loop *l = u->loop;
+    int err = save_path(j->path, u->path_max, u->run->opt->dest, j->t.rec, j->t.country);
+    if (!err)
+        err = save_temp_path(j->tmp, u->path_max, j->path, ++u->unique);
+    if (err) {
+        transfer_saved(&j->t, err);
+        job_release(j);
+        return;
+    }
+    j->save_err = 0;
+    j->written = 0;
+    j->opened = j->closed = j->renamed = j->unlinking = j->write_full = false;
+    j->fd = -1;
+
+    /* O_CLOEXEC: a direct descriptor is in no process table, and the
+     * kernel refuses the flag for one. */
+    if (u->direct) {
+        struct io_uring_sqe *sqe = loop_sqe_chain(l, 4);
+        io_uring_prep_openat_direct(sqe, AT_FDCWD, j->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644,
+                                    j->slot);
+        loop_sqe_set_op(l, sqe, &j->op_open);
+        sqe->flags |= IOSQE_IO_LINK;
+        submit_tail(j); /* joins the chain: four requests, one submission */
+        j->inflight = 4;
+    } else {
+        struct io_uring_sqe *sqe = loop_sqe(l);
+        io_uring_prep_openat(sqe, AT_FDCWD, j->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        loop_sqe_set_op(l, sqe, &j->op_open);
+        j->inflight = 1;
+    }
+}
+
+/* --- requests --- */
+
+static void on_done(struct uring_run *u, CURL *easy, CURLcode rc) {
+    struct transfer *t = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+    struct job *j = t->user;
+    curl_multi_remove_handle(u->multi, easy);
+    j->in_multi = false;
+    if (transfer_step_done(t, rc)) {
+        if (multi_add(j) == 0)
+            return;
+        t->rec->outcome = OUTCOME_ERROR;
+    }
+    if (t->rec->outcome == OUTCOME_OK) {
+        save_start(j);
+        return;
+    }
+    transfer_finish(t);
+    job_release(j);
+}
+
+static void drain_messages(struct uring_run *u) {
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(u->multi, &left)))
+        if (msg->msg == CURLMSG_DONE)
+            on_done(u, msg->easy_handle, msg->data.result);
+}
+
+/* SIGINT: drop every request in flight; saves in progress finish (they are
+ * local and short) or clean up after themselves; then wait for the kernel
+ * to finish with everything that names our memory. */
+static void abandon(struct uring_run *u) {
+    for (unsigned i = 0; i < u->njobs; i++) {
+        struct job *j = &u->jobs[i];
+        if (j->in_multi) {
+            curl_multi_remove_handle(u->multi, j->t.easy);
+            j->in_multi = false;
+            j->busy = false;
+            u->busy--;
+        }
+    }
+    int64_t end = run_now_us(u->run) + DRAIN_MS * 1000;
+    while ((u->busy || loop_pending(u->loop)) && run_now_us(u->run) < end)
+        if (loop_run_once(u->loop, 50) < 0)
+            break;
+}
+
+static void raise_nofile(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int download_many(struct run *run) {
+    struct uring_run u = {.run = run};
+    int rc = 0;
+    run->threads_peak = 1;
+    raise_nofile();
+    if (run->nrecords == 0)
+        return 0;
+
+    u.njobs = run->max_req;
+    u.path_max = strlen(run->opt->dest) + 2 * COUNTRY_NAME_MAX + 96;
+    u.jobs = calloc(u.njobs, sizeof *u.jobs);
+    u.multi = curl_multi_init();
+    if (!u.jobs || !u.multi) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    /* Sockets: one per transfer, plus a few closing or being replaced. */
+    rc = loop_new(&u.loop, u.njobs + u.njobs / 4 + 16, 0);
+    if (rc < 0)
+        goto out;
+    rc = loop_attach_curl(u.loop, u.multi);
+    if (rc < 0)
+        goto out;
+    /* Keep a connection per transfer alive, and no more. */
+    curl_multi_setopt(u.multi, CURLMOPT_MAXCONNECTS, (long)u.njobs);
+    curl_multi_setopt(u.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)u.njobs);
+    /* One direct descriptor per transfer; plain descriptors if refused. */
+    u.direct = io_uring_register_files_sparse(loop_ring(u.loop), u.njobs) == 0;
+
+    for (unsigned i = 0; i < u.njobs; i++) {
+        struct job *j = &u.jobs[i];
+        j->u = &u;
+        j->slot = i;
+        j->fd = -1;
+        j->op_open.done = on_open;
+        j->op_write.done = on_write;
+        j->op_close.done = on_close;
+        j->op_rename.done = on_rename;
+        j->op_unlink.done = on_unlink;
+        j->path = malloc(u.path_max);
+        j->tmp = malloc(u.path_max);
+        if (!j->path || !j->tmp || (rc = transfer_init(&j->t, run)) < 0) {
+            rc = rc < 0 ? rc : -ENOMEM;
+            goto out;
+        }
+        j->t.user = j;
+    }
+    for (unsigned i = 0; i < u.njobs; i++)
+        job_next(&u.jobs[i]);
+
+    while (u.busy) {
+        if (run_interrupted()) {
+            abandon(&u);
+            break;
+        }
+        rc = loop_run_once(u.loop, MAX_WAIT_MS);
+        if (rc < 0) {
+            abandon(&u);
+            break;
+        }
+        drain_messages(&u);
+    }
+
+out:
+    if (u.jobs) {
+        for (unsigned i = 0; i < u.njobs; i++) {
+            struct job *j = &u.jobs[i];
+            if (j->in_multi)
+                curl_multi_remove_handle(u.multi, j->t.easy);
+            if (j->t.easy)
+                transfer_cleanup(&j->t);
+            free(j->path);
+            free(j->tmp);
+        }
+    }
+    if (u.multi)
+        curl_multi_cleanup(u.multi);
+    loop_free(u.loop);
+    free(u.jobs);
+    return rc;
+}
+
+static const struct backend uring_backend = {"uring", download_many, 30 /* the -m default */, 0};
+
+int main(int argc, char **argv) {
+    return flagbench_main(argc, argv, &uring_backend);
+}
