@@ -98,6 +98,42 @@ threads=$(csv_field "$WORK/m1000.csv" 1 threads)
 echo "   in_progress_peak $(stat in_progress_peak), threads $threads," \
     "wall $(csv_field "$WORK/m1000.csv" 1 wall_s) s"
 
+echo "== --stack-size below what libcurl needs is raised, with a warning"
+run small -a -l 40 -m 20 --stack-size 16384
+expect_ok small 40
+grep -q 'warning: --stack-size 16384 is too small' "$WORK/small.err" ||
+    fail "--stack-size 16384: no warning: $(cat "$WORK/small.err")"
+
+# Out of threads: address space for 2 stacks of 1 GiB, not for 10. The
+# sanitizer runtimes need far more address space than the limit: skip.
+if ldd "$client" | grep -q 'lib[at]san'; then
+    echo "== thread start failures: skipped (sanitizer build)"
+else
+    echo "== fewer threads than asked: a warning, and the run goes on"
+    # shellcheck disable=SC2030,SC2031 # ulimit only in the subshell
+    (
+        ulimit -v 3000000
+        run fewer -a -l 40 -m 10 --stack-size 1G
+        [[ $RC -eq 0 ]] || fail "fewer: exit $RC: $(cat "$WORK/fewer.err")"
+    )
+    grep -q '^flags_threadpool: warning: started [1-9] of 10 worker threads' "$WORK/fewer.err" ||
+        fail "fewer: no warning: $(cat "$WORK/fewer.err")"
+    [[ $(wc -l <"$WORK/fewer.err") -eq 1 ]] || fail "fewer: more than one line: $(cat "$WORK/fewer.err")"
+    [[ $(csv_field "$WORK/fewer.csv" 1 ok) -eq 40 ]] || fail "fewer: not every flag ok"
+    threads=$(csv_field "$WORK/fewer.csv" 1 threads)
+    [[ $threads -ge 2 && $threads -le 10 ]] || fail "fewer: threads $threads"
+
+    echo "== no thread at all: a clear error, exit 4"
+    (
+        ulimit -v 800000
+        run none -a -l 40 -m 10 --stack-size 1G
+        [[ $RC -eq 4 ]] || fail "none: exit $RC, expected 4: $(cat "$WORK/none.err")"
+    )
+    grep -q "^flags_threadpool: error: can't start any of 10 worker threads" "$WORK/none.err" ||
+        fail "none: $(cat "$WORK/none.err")"
+    [[ $(count_files "$WORK/dest-none") -eq 0 ]] || fail "none: files saved"
+fi
+
 echo "== SIGINT stops the pool"
 # 194 flags 4 at a time take ~10 s; interrupt after ~1 s.
 curl -sf "$STATS?reset=1" >/dev/null

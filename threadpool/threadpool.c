@@ -16,6 +16,11 @@
 
 #define PROG "flags_threadpool"
 
+/* The least stack a worker gets. libcurl 7.88's perform alone needs about
+ * 14 KiB (its printf keeps big arrays on the stack): a 16 KiB stack, less
+ * glibc's TLS and guard, overflows. 64 KiB leaves a wide margin. */
+#define WORKER_STACK_FLOOR (64 * 1024)
+
 struct pool {
     struct run *run;
     struct workqueue *wq; /* set before the first job is submitted */
@@ -64,10 +69,17 @@ static int download_many(struct run *run) {
     if (want > run->nrecords)
         want = (unsigned)run->nrecords;
 
+    size_t stack = run->opt->stack_size;
+    if (stack && stack < WORKER_STACK_FLOOR) {
+        fprintf(stderr, PROG ": warning: --stack-size %zu is too small for libcurl; using %d\n",
+                stack, WORKER_STACK_FLOOR);
+        stack = WORKER_STACK_FLOOR;
+    }
+
     struct pool pool = {.run = run};
     const struct workqueue_config cfg = {
         .workers = want,
-        .stack_size = run->opt->stack_size,
+        .stack_size = stack,
         .init = worker_init,
         .cleanup = worker_cleanup,
         .ctx = &pool,
@@ -75,7 +87,10 @@ static int download_many(struct run *run) {
     };
     int err = workqueue_create(&pool.wq, &cfg);
     if (err < 0) {
-        fprintf(stderr, PROG ": can't start any of %u worker threads: %s\n", want, strerror(-err));
+        fprintf(stderr,
+                PROG ": error: can't start any of %u worker threads: %s (try a smaller -m or "
+                     "--stack-size)\n",
+                want, strerror(-err));
         return err;
     }
     unsigned got = workqueue_workers(pool.wq);
