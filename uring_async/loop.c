@@ -293,6 +293,16 @@ static void handle_cqe(struct loop *l, uint64_t ud, int res, unsigned cflags) {
         l->pending--;
         return;
     case LOOP_UD_CANCEL:
+        if (res == -EALREADY && i < l->nsocks) {
+            /* The poll was being woken when the cancel came. One-shot, it
+             * completes anyway; a multishot poll can survive it (seen with
+             * DEFER_TASKRUN), so ask again: the answer is 0 or -ENOENT. */
+            struct io_uring_sqe *sqe = loop_sqe(l);
+            io_uring_prep_poll_remove(sqe, loop_ud_pack(LOOP_UD_POLL, i, gen));
+            io_uring_sqe_set_data64(sqe, ud);
+            l->stats.cancel_retries++;
+            return;
+        }
         if (i < l->nsocks) {
             l->socks[i].pending--;
             l->pending--;
@@ -462,7 +472,7 @@ struct io_uring *loop_ring(struct loop *l) {
 }
 
 unsigned loop_pending(const struct loop *l) {
-    return l->pending;
+    return l->pending + (l->dirty_head != NIL); /* a dirty slot may still need a cancel */
 }
 
 unsigned loop_sockets(const struct loop *l) {

@@ -41,13 +41,14 @@ struct loop_op {
 };
 
 struct loop_stats {
-    uint64_t iterations;  /* waits on the ring */
-    uint64_t submits;     /* io_uring_enter calls that submitted or waited */
-    uint64_t cqes;        /* completions handled */
-    uint64_t events;      /* readiness events handed to libcurl */
-    uint64_t stale;       /* completions dropped as stale (removed, re-armed or reused socket) */
-    uint64_t polls_armed; /* poll requests submitted */
-    uint64_t timeouts;    /* libcurl timer expiries handled */
+    uint64_t iterations;     /* waits on the ring */
+    uint64_t submits;        /* io_uring_enter calls that submitted or waited */
+    uint64_t cqes;           /* completions handled */
+    uint64_t events;         /* readiness events handed to libcurl */
+    uint64_t stale;          /* completions dropped as stale (removed, re-armed or reused socket) */
+    uint64_t polls_armed;    /* poll requests submitted */
+    uint64_t timeouts;       /* libcurl timer expiries handled */
+    uint64_t cancel_retries; /* poll cancels answered -EALREADY and sent again */
     unsigned sockets_peak;
 };
 
@@ -79,7 +80,8 @@ void loop_sqe_set_op(struct loop *l, struct io_uring_sqe *sqe, struct loop_op *o
 /* The ring, to register files and the like. */
 struct io_uring *loop_ring(struct loop *l);
 
-/* Requests whose final completion has not arrived yet (polls, cancels, ops). */
+/* Requests whose final completion has not arrived yet (polls, cancels, ops),
+ * plus one while socket changes wait for the next submission. */
 unsigned loop_pending(const struct loop *l);
 /* Sockets libcurl is watching. */
 unsigned loop_sockets(const struct loop *l);

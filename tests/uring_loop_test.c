@@ -1,0 +1,334 @@
+/* uring_loop_test.c — Check unit tests of uring_async/loop.h without
+ * libcurl: the user_data packing, readiness events on socketpairs, stale
+ * completions dropped after a socket is removed and its descriptor number
+ * reused, slots not recycled while the kernel may still name them, interest
+ * changes, and generic operations. Each socket test runs with one-shot and
+ * with multishot polls. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+#define MAX_EVENTS 64
+
+struct seen {
+    int n;
+    int fd[MAX_EVENTS];
+    int ev[MAX_EVENTS];
+};
+
+static void record_event(void *arg, int fd, int ev) {
+    struct seen *s = arg;
+    ck_assert_int_lt(s->n, MAX_EVENTS);
+    s->fd[s->n] = fd;
+    s->ev[s->n] = ev;
+    s->n++;
+}
+
+static int events_for(const struct seen *s, int fd) {
+    int n = 0;
+    for (int i = 0; i < s->n; i++)
+        n += s->fd[i] == fd;
+    return n;
+}
+
+static struct loop *new_loop(unsigned flags, struct seen *seen) {
+    struct loop *l;
+    ck_assert_int_eq(loop_new(&l, 8, flags), 0);
+    memset(seen, 0, sizeof *seen);
+    loop_set_event_fn(l, record_event, seen);
+    return l;
+}
+
+static void pair(int sv[2]) {
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+/* Run the loop until events arrive or ~200 ms pass. */
+static void run_until_event(struct loop *l, const struct seen *seen, int before) {
+    for (int i = 0; i < 20 && seen->n == before; i++)
+        ck_assert_int_eq(loop_run_once(l, 10), 0);
+}
+
+/* Run until no request is pending (cancellations completed). */
+static void run_until_idle(struct loop *l, unsigned pending) {
+    for (int i = 0; i < 50 && loop_pending(l) != pending; i++)
+        ck_assert_int_eq(loop_run_once(l, 10), 0);
+    ck_assert_uint_eq(loop_pending(l), pending);
+}
+
+START_TEST(ud_roundtrip) {
+    static const uint32_t idx[] = {0, 1, 12345, 0x3fffffff};
+    static const uint32_t gen[] = {0, 1, 0xdeadbeef, UINT32_MAX};
+    for (size_t i = 0; i < 4; i++)
+        for (size_t g = 0; g < 4; g++)
+            for (int t = LOOP_UD_OP; t <= LOOP_UD_IGNORE; t++) {
+                enum loop_ud_tag tag;
+                uint32_t ri, rg;
+                uint64_t ud = loop_ud_pack((enum loop_ud_tag)t, idx[i], gen[g]);
+                loop_ud_unpack(ud, &tag, &ri, &rg);
+                ck_assert_int_eq(tag, t);
+                ck_assert_uint_eq(ri, idx[i]);
+                ck_assert_uint_eq(rg, gen[g]);
+            }
+    /* Different generations of one slot never share a user_data. */
+    ck_assert(loop_ud_pack(LOOP_UD_POLL, 7, 1) != loop_ud_pack(LOOP_UD_POLL, 7, 2));
+}
+END_TEST
+
+START_TEST(readable_event) {
+    struct seen seen;
+    struct loop *l = new_loop((unsigned)_i, &seen);
+    int sv[2];
+    pair(sv);
+    uintptr_t h = 0;
+    ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_IN, &h), 0);
+    ck_assert_uint_ne(h, 0);
+    ck_assert_int_eq(loop_run_once(l, 0), 0); /* arms; nothing to read yet */
+    ck_assert_int_eq(seen.n, 0);
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    run_until_event(l, &seen, 0);
+    ck_assert_int_eq(seen.n, 1);
+    ck_assert_int_eq(seen.fd[0], sv[0]);
+    ck_assert_int_eq(seen.ev[0] & CURL_CSELECT_IN, CURL_CSELECT_IN);
+    ck_assert_int_eq(seen.ev[0] & CURL_CSELECT_OUT, 0);
+
+    /* Not drained: level-triggered one-shot polls report it again, an
+     * edge-triggered multishot poll only on new data. */
+    char c;
+    ck_assert_int_eq(read(sv[0], &c, 1), 1);
+    ck_assert_int_eq(write(sv[1], "y", 1), 1);
+    run_until_event(l, &seen, 1);
+    ck_assert_int_eq(seen.n, 2);
+    ck_assert_int_eq(seen.fd[1], sv[0]);
+
+    ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_REMOVE, &h), 0);
+    ck_assert_uint_eq(h, 0);
+    run_until_idle(l, 0);
+    ck_assert_uint_eq(loop_sockets(l), 0);
+    close(sv[0]);
+    close(sv[1]);
+    loop_free(l);
+}
+END_TEST
+
+/* The heart of it: a completion for a removed socket whose descriptor
+ * number now belongs to a new socket must not reach the new one. */
+START_TEST(stale_after_fd_reuse) {
+    struct seen seen;
+    struct loop *l = new_loop((unsigned)_i, &seen);
+    int a[2], b[2];
+    pair(a);
+    uintptr_t ha = 0, hb = 0;
+    ck_assert_int_eq(loop_watch(l, a[0], CURL_POLL_IN, &ha), 0);
+    ck_assert_int_eq(loop_run_once(l, 0), 0);
+    ck_assert_int_eq(write(a[1], "x", 1), 1); /* the poll on a[0] fires... */
+
+    /* ...but before the loop handles it, the socket is removed and closed,
+     * and a new socket gets the same descriptor number. */
+    ck_assert_int_eq(loop_watch(l, a[0], CURL_POLL_REMOVE, &ha), 0);
+    int old_fd = a[0];
+    close(a[0]);
+    close(a[1]);
+    pair(b);
+    ck_assert_int_eq(b[0], old_fd);
+    ck_assert_int_eq(loop_watch(l, b[0], CURL_POLL_IN, &hb), 0);
+
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(loop_run_once(l, 10), 0);
+    ck_assert_int_eq(seen.n, 0); /* the old readiness was dropped */
+    ck_assert_uint_ge(loop_get_stats(l)->stale, 1);
+    ck_assert_uint_eq(loop_sockets(l), 1);
+
+    ck_assert_int_eq(write(b[1], "z", 1), 1);
+    run_until_event(l, &seen, 0);
+    ck_assert_int_eq(seen.n, 1);
+    ck_assert_int_eq(seen.fd[0], b[0]);
+
+    ck_assert_int_eq(loop_watch(l, b[0], CURL_POLL_REMOVE, &hb), 0);
+    run_until_idle(l, 0);
+    close(b[0]);
+    close(b[1]);
+    loop_free(l);
+}
+END_TEST
+
+/* A removed socket's slot is not handed out while its poll or the poll's
+ * cancellation may still complete; afterwards it is reused. */
+START_TEST(slot_held_until_last_completion) {
+    struct seen seen;
+    struct loop *l = new_loop((unsigned)_i, &seen);
+    int a[2], c[2], d[2];
+    pair(a);
+    pair(c);
+    pair(d);
+    uintptr_t ha = 0, hc = 0, hd = 0;
+    ck_assert_int_eq(loop_watch(l, a[0], CURL_POLL_IN, &ha), 0);
+    ck_assert_int_eq(loop_run_once(l, 0), 0); /* a's poll is in the kernel */
+    uintptr_t old = ha;
+    ck_assert_int_eq(loop_watch(l, a[0], CURL_POLL_REMOVE, &ha), 0);
+    ck_assert_int_eq(loop_watch(l, c[0], CURL_POLL_IN, &hc), 0);
+    ck_assert_uint_ne(hc, old); /* still pending: not recycled */
+
+    run_until_idle(l, 1); /* a's cancel done; c's poll armed */
+    ck_assert_int_eq(loop_watch(l, d[0], CURL_POLL_IN, &hd), 0);
+    ck_assert_uint_eq(hd, old); /* now free, and reused */
+
+    /* The new occupant hears its own events only. */
+    ck_assert_int_eq(write(a[1], "x", 1), 1);
+    ck_assert_int_eq(write(d[1], "x", 1), 1);
+    run_until_event(l, &seen, 0);
+    ck_assert_int_eq(events_for(&seen, a[0]), 0);
+    ck_assert_int_eq(events_for(&seen, d[0]), 1);
+
+    ck_assert_int_eq(loop_watch(l, c[0], CURL_POLL_REMOVE, &hc), 0);
+    ck_assert_int_eq(loop_watch(l, d[0], CURL_POLL_REMOVE, &hd), 0);
+    run_until_idle(l, 0);
+    ck_assert_uint_eq(loop_sockets(l), 0);
+    for (int i = 0; i < 2; i++)
+        close(a[i]), close(c[i]), close(d[i]);
+    loop_free(l);
+}
+END_TEST
+
+/* From IN to OUT: the old poll is replaced, and its completion is stale. */
+START_TEST(interest_change) {
+    struct seen seen;
+    struct loop *l = new_loop((unsigned)_i, &seen);
+    int sv[2];
+    pair(sv);
+    uintptr_t h = 0;
+    ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_IN, &h), 0);
+    ck_assert_int_eq(loop_run_once(l, 0), 0);
+    ck_assert_int_eq(seen.n, 0);
+    uintptr_t h0 = h;
+    ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_OUT, &h), 0);
+    ck_assert_uint_eq(h, h0);                  /* same socket, same context */
+    ck_assert_int_eq(write(sv[1], "x", 1), 1); /* readable: not wanted any more */
+    run_until_event(l, &seen, 0);
+    ck_assert_int_eq(seen.n, 1);
+    ck_assert_int_eq(seen.ev[0] & (CURL_CSELECT_IN | CURL_CSELECT_OUT), CURL_CSELECT_OUT);
+
+    /* Both at once. */
+    ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_INOUT, &h), 0);
+    run_until_event(l, &seen, 1);
+    ck_assert_int_ge(seen.n, 2);
+    ck_assert_int_eq(seen.ev[1] & (CURL_CSELECT_IN | CURL_CSELECT_OUT),
+                     CURL_CSELECT_IN | CURL_CSELECT_OUT);
+
+    ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_REMOVE, &h), 0);
+    run_until_idle(l, 0);
+    close(sv[0]);
+    close(sv[1]);
+    loop_free(l);
+}
+END_TEST
+
+/* Many sockets, all removed while armed: every context comes back. */
+START_TEST(many_sockets_removed) {
+    struct seen seen;
+    struct loop *l = new_loop((unsigned)_i, &seen);
+    enum { N = 200 };
+    int sv[N][2];
+    uintptr_t h[N] = {0};
+    for (int i = 0; i < N; i++) {
+        pair(sv[i]);
+        ck_assert_int_eq(loop_watch(l, sv[i][0], CURL_POLL_IN, &h[i]), 0);
+    }
+    ck_assert_int_eq(loop_run_once(l, 0), 0);
+    ck_assert_uint_eq(loop_sockets(l), N);
+    ck_assert_uint_ge(loop_get_stats(l)->sockets_peak, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(loop_watch(l, sv[i][0], CURL_POLL_REMOVE, &h[i]), 0);
+    run_until_idle(l, 0);
+    ck_assert_uint_eq(loop_sockets(l), 0);
+    ck_assert_int_eq(seen.n, 0);
+    for (int i = 0; i < N; i++)
+        close(sv[i][0]), close(sv[i][1]);
+    loop_free(l);
+}
+END_TEST
+
+struct op_result {
+    struct loop_op op;
+    int res, calls;
+};
+
+static void op_done(struct loop_op *op, int res) {
+    struct op_result *r = (struct op_result *)op;
+    r->res = res;
+    r->calls++;
+}
+
+START_TEST(generic_ops_and_chain) {
+    struct seen seen;
+    struct loop *l = new_loop(0, &seen);
+    int p[2];
+    ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+    struct op_result w = {.op.done = op_done}, c = {.op.done = op_done};
+
+    /* write -> close linked: one submission, two callbacks. */
+    struct io_uring_sqe *sqe = loop_sqe_chain(l, 2);
+    ck_assert_ptr_nonnull(sqe);
+    io_uring_prep_write(sqe, p[1], "hello", 5, 0);
+    sqe->flags |= IOSQE_IO_LINK;
+    loop_sqe_set_op(l, sqe, &w.op);
+    sqe = loop_sqe(l);
+    io_uring_prep_close(sqe, p[1]);
+    loop_sqe_set_op(l, sqe, &c.op);
+    ck_assert_uint_eq(loop_pending(l), 2);
+    run_until_idle(l, 0);
+    ck_assert_int_eq(w.calls, 1);
+    ck_assert_int_eq(w.res, 5);
+    ck_assert_int_eq(c.calls, 1);
+    ck_assert_int_eq(c.res, 0);
+    char buf[8];
+    ck_assert_int_eq(read(p[0], buf, sizeof buf), 5);
+    ck_assert_int_eq(read(p[0], buf, sizeof buf), 0); /* the close happened */
+    close(p[0]);
+
+    /* A chain longer than the ring is refused. */
+    ck_assert_ptr_null(loop_sqe_chain(l, 1u << 20));
+    loop_free(l);
+}
+END_TEST
+
+/* The wait honours its cap even with nothing pending. */
+START_TEST(idle_wait_returns) {
+    struct seen seen;
+    struct loop *l = new_loop(0, &seen);
+    ck_assert_int_eq(loop_run_once(l, 0), 0);
+    ck_assert_int_eq(loop_run_once(l, 5), 0);
+    ck_assert_int_eq(loop_run_once(l, -1), 0); /* nothing pending: no sleep */
+    loop_free(l);
+}
+END_TEST
+
+static Suite *loop_suite(void) {
+    Suite *s = suite_create("uring_loop");
+    TCase *tc = tcase_create("loop");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, ud_roundtrip);
+    tcase_add_loop_test(tc, readable_event, 0, 2);
+    tcase_add_loop_test(tc, stale_after_fd_reuse, 0, 2);
+    tcase_add_loop_test(tc, slot_held_until_last_completion, 0, 2);
+    tcase_add_loop_test(tc, interest_change, 0, 2);
+    tcase_add_loop_test(tc, many_sockets_removed, 0, 2);
+    tcase_add_test(tc, generic_ops_and_chain);
+    tcase_add_test(tc, idle_wait_returns);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(loop_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
