@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# bench.sh — time the back ends side by side and explain the difference.
+set -euo pipefail
+PROG=bench
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat <<EOF
+usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
+                        [--max-req M] [--backends LIST] [--max-seconds S]
+                        [--results DIR] [-h]
+
+Start a flagserver on a free port of 127.0.0.1 with a delay per response,
+time the back ends with hyperfine on each workload, run each once more with
+--trace and --summary, then print a table and sentences computed from the
+figures, and write everything to RESULTS/<UTC timestamp>/ (RESULTS/latest
+points to it): hyperfine-<workload>-<backend>.{json,csv,md}, summary.csv,
+trace-<backend>-<workload>.csv, report.md and PNG plots.
+
+options:
+  --build DIR       the CMake build directory with the binaries (default: build)
+  --delay S         seconds the server waits before each response (default: 0.1)
+  --flags N[,N...]  workloads: 20 = the book's POP20, 194 = all flags (-a),
+                    other N < 194 = the first N (-a -l N), a multiple of 194 =
+                    all flags N/194 times (--repeat); default: 20,194
+  --runs N          hyperfine runs per back end and workload, after 1 warm-up
+                    (default: 5); see --max-seconds
+  --max-req M       most requests in flight for threadpool and uring
+                    (default: the workload's size, so every request can overlap)
+  --backends LIST   comma-separated subset of sequential,threadpool,uring
+                    (default: all three)
+  --max-seconds S   time budget per back end and workload: when warm-up plus
+                    runs would take longer at ceil(N/M) x delay each, the warm-up
+                    is dropped and the runs cut, to 1 at least (default: 20),
+                    so sequential on 194 flags runs once
+  --results DIR     where the timestamped run directory goes (default: results/)
+  -h, --help        show this help and exit
+
+Progress goes to stderr; the table and the sentences go to stdout.
+Exit status: 0 done, 1 a step failed, 2 usage error.
+EOF
+}
+
+BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=sequential,threadpool,uring
+MAX_SECONDS=20 RESULTS=$ROOT/results
+need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --build) need "$@"; BUILD=$2; shift 2 ;;
+    --delay) need "$@"; DELAY=$2; shift 2 ;;
+    --flags) need "$@"; FLAGS=$2; shift 2 ;;
+    --runs) need "$@"; RUNS=$2; shift 2 ;;
+    --max-req) need "$@"; MAXREQ=$2; shift 2 ;;
+    --backends) need "$@"; BACKEND_LIST=$2; shift 2 ;;
+    --max-seconds) need "$@"; MAX_SECONDS=$2; shift 2 ;;
+    --results) need "$@"; RESULTS=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option '$1' (try --help)" ;;
+    esac
+done
+
+is_seconds "$DELAY" || die "--delay needs seconds (like 0.1), not '$DELAY'"
+{ is_uint "$RUNS" && [[ $RUNS -ge 1 ]]; } || die "--runs needs a number from 1, not '$RUNS'"
+[[ -z $MAXREQ ]] || { is_uint "$MAXREQ" && [[ $MAXREQ -ge 1 ]]; } ||
+    die "--max-req needs a number from 1, not '$MAXREQ'"
+is_seconds "$MAX_SECONDS" || die "--max-seconds needs seconds, not '$MAX_SECONDS'"
+IFS=, read -r -a WORKLOADS <<<"$FLAGS"
+[[ ${#WORKLOADS[@]} -gt 0 ]] || die "--flags needs at least one workload"
+for n in "${WORKLOADS[@]}"; do
+    { is_uint "$n" && [[ $n -ge 1 ]]; } || die "--flags needs request counts like 20,194, not '$FLAGS'"
+    workload_args "$n"
+done
+parse_backends "$BACKEND_LIST"
+command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
+command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
+[[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
+BUILD=$(cd "$BUILD" && pwd)
+declare -A BIN
+for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
+
+raise_nofile
+new_results_dir "$RESULTS"
+OUT=$RESULTS_DIR
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench.XXXXXX")
+cleanup() {
+    stop_server
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# m for a back end on a workload of n requests.
+max_req_for() {
+    if [[ $1 == sequential ]]; then echo 1; else echo "${MAXREQ:-$2}"; fi
+}
+# Seconds one run takes at least: ceil(n/m) rounds of the delay.
+estimate() { awk -v n="$1" -v m="$2" -v d="$DELAY" 'BEGIN { printf "%.3f", int((n + m - 1) / m) * d }'; }
+
+# Plan: warm-ups and runs per back end and workload, and the total estimate.
+declare -A WARMUP NRUNS
+total=0
+for n in "${WORKLOADS[@]}"; do
+    for b in "${BACKENDS[@]}"; do
+        est=$(estimate "$n" "$(max_req_for "$b" "$n")")
+        read -r w r < <(awk -v e="$est" -v runs="$RUNS" -v cap="$MAX_SECONDS" 'BEGIN {
+            w = 1; r = runs
+            if (e > 0 && (w + r) * e > cap) { w = 0; r = int(cap / e); if (r < 1) r = 1; if (r > runs) r = runs }
+            print w, r }')
+        WARMUP[$n,$b]=$w NRUNS[$n,$b]=$r
+        total=$(awk -v t="$total" -v e="$est" -v w="$w" -v r="$r" 'BEGIN { print t + (w + r + 1) * e }')
+    done
+done
+
+say "results in ${OUT#"$ROOT"/}; workloads ${WORKLOADS[*]}; delay ${DELAY} s; back ends ${BACKENDS[*]}"
+say "waiting alone will take about $(printf '%.0f' "$total") s (ceil(N/m) x delay per run)"
+start_server "$BUILD" "$OUT" --delay "$DELAY"
+say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
+
+{
+    echo "workload,requests,backend,max_req,delay_s,warmup,runs"
+    for n in "${WORKLOADS[@]}"; do
+        for b in "${BACKENDS[@]}"; do
+            echo "$(workload_name "$n"),$n,$b,$(max_req_for "$b" "$n"),$DELAY,${WARMUP[$n,$b]},${NRUNS[$n,$b]}"
+        done
+    done
+} >"$OUT/plan.csv"
+
+step=0 steps=$((${#WORKLOADS[@]} * ${#BACKENDS[@]} * 2))
+for n in "${WORKLOADS[@]}"; do
+    wl=$(workload_name "$n")
+    workload_args "$n"
+    for b in "${BACKENDS[@]}"; do
+        m=$(max_req_for "$b" "$n")
+        step=$((step + 1))
+        mflag=()
+        [[ $b == sequential ]] || mflag=(-m "$m")
+        cmd=$(printf '%q ' "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" \
+            -d "$WORK/$b" -q)
+        say "[$step/$steps] hyperfine: $b on $wl ($n requests, max $m in flight): ${WARMUP[$n,$b]} warm-up + ${NRUNS[$n,$b]} runs of >= $(estimate "$n" "$m") s"
+        hyperfine --shell=none --ignore-failure --warmup "${WARMUP[$n,$b]}" --runs "${NRUNS[$n,$b]}" \
+            --command-name "$b" \
+            --export-json "$OUT/hyperfine-$wl-$b.json" \
+            --export-csv "$OUT/hyperfine-$wl-$b.csv" \
+            --export-markdown "$OUT/hyperfine-$wl-$b.md" \
+            "${cmd% }" >&2 || die "hyperfine failed on $b ($wl)"
+    done
+    for b in "${BACKENDS[@]}"; do
+        m=$(max_req_for "$b" "$n")
+        step=$((step + 1))
+        mflag=()
+        [[ $b == sequential ]] || mflag=(-m "$m")
+        say "[$step/$steps] traced run: $b on $wl"
+        rc=0
+        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" -d "$WORK/$b" -q \
+            --trace "$OUT/trace-$b-$wl.csv" --summary "$OUT/summary-$b-$wl.csv" || rc=$?
+        [[ $rc -le 1 ]] || die "$b failed on $wl (exit status $rc)"
+        [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"
+    done
+done
+stop_server
+
+# summary.csv: every traced run's row, one header.
+first=1
+for n in "${WORKLOADS[@]}"; do
+    for b in "${BACKENDS[@]}"; do
+        f=$OUT/summary-$b-$(workload_name "$n").csv
+        if [[ $first -eq 1 ]]; then cat "$f"; first=0; else tail -n +2 "$f"; fi
+        rm -f "$f"
+    done
+done >"$OUT/summary.csv"
+
+say "writing the report and the plots"
+python "$SCRIPTS/report.py" bench "$OUT"
+say "done: $OUT/report.md (and $RESULTS/latest)"

@@ -1,0 +1,150 @@
+# shellcheck shell=bash
+# Variables set here are used by the scripts that source this file.
+# shellcheck disable=SC2034
+# lib.sh — helpers shared by the driver scripts (bench.sh, sweep.sh, scale.sh,
+# bench_ci.sh). Sourced, not run. Every caller sets PROG before sourcing.
+
+# The repository root: the parent of this scripts/ folder.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCRIPTS=$ROOT/scripts
+
+# Nothing leaves 127.0.0.1: no proxy for the clients (libcurl reads these) or curl.
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
+export no_proxy='*' NO_PROXY='*'
+
+die() {
+    echo "${PROG:-driver}: error: $*" >&2
+    exit 2
+}
+
+# Progress goes to stderr, so stdout stays for the answer.
+say() {
+    printf '%s [%s] %s\n' "${PROG:-driver}" "$(date +%H:%M:%S)" "$*" >&2
+}
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+is_seconds() { [[ $1 =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]]; }
+
+# The back ends: label, and binary path under the build directory.
+declare -A BACKEND_BIN=(
+    [sequential]=sequential/flags_sequential
+    [threadpool]=threadpool/flags_threadpool
+    [uring]=uring_async/flags_uring
+)
+ALL_BACKENDS=(sequential threadpool uring)
+
+# backend_bin BUILD LABEL — print the binary's absolute path, or die.
+backend_bin() {
+    local rel=${BACKEND_BIN[$2]:-}
+    [[ -n $rel ]] || die "unknown back end '$2' (sequential, threadpool, uring)"
+    [[ -x $1/$rel ]] || die "$1/$rel is not built (run 'make build', or pass --build DIR)"
+    printf '%s\n' "$(cd "$(dirname "$1/$rel")" && pwd)/$(basename "$rel")"
+}
+
+# parse_backends LIST — split "a,b" into the BACKENDS array, checking names.
+parse_backends() {
+    local b
+    IFS=, read -r -a BACKENDS <<<"$1"
+    [[ ${#BACKENDS[@]} -gt 0 ]] || die "--backends needs at least one back end"
+    for b in "${BACKENDS[@]}"; do
+        [[ -n ${BACKEND_BIN[$b]:-} ]] || die "unknown back end '$b' (sequential, threadpool, uring)"
+    done
+}
+
+# More file descriptors: thousands of sockets in flight need them.
+raise_nofile() {
+    local hard
+    hard=$(ulimit -Hn)
+    if [[ $hard == unlimited ]]; then
+        ulimit -n 65536 2>/dev/null || true
+    else
+        ulimit -n "$hard" 2>/dev/null || true
+    fi
+}
+
+# The workload's client arguments: 20 = the book's POP20 (no codes given),
+# up to 194 = the first N of all (-a -l N), more = all, --repeat N/194.
+workload_args() {
+    local n=$1
+    if [[ $n -eq 20 ]]; then
+        WORKLOAD_ARGS=()
+    elif [[ $n -eq 194 ]]; then
+        WORKLOAD_ARGS=(-a)
+    elif [[ $n -lt 194 ]]; then
+        WORKLOAD_ARGS=(-a -l "$n")
+    elif ((n % 194 == 0)); then
+        WORKLOAD_ARGS=(-a --repeat $((n / 194)))
+    else
+        die "a request count above 194 must be a multiple of 194 (all flags, --repeat), not $n"
+    fi
+}
+
+workload_name() {
+    if [[ $1 -eq 20 ]]; then echo pop20; else echo "all$1"; fi
+}
+
+# Server lifecycle. start_server BUILD DIR ARGS... starts flagserver on a
+# free port of 127.0.0.1, logging to DIR/server.log, and sets SERVER_PID,
+# SERVER_PORT and BASE_URL. The caller's EXIT trap must call stop_server.
+SERVER_PID=
+start_server() {
+    local build=$1 dir=$2
+    shift 2
+    local bin=$build/server/flagserver
+    [[ -x $bin ]] || die "$bin is not built (run 'make build', or pass --build DIR)"
+    local portfile=$dir/server.port
+    rm -f "$portfile"
+    "$bin" -p 0 --port-file "$portfile" -q "$@" >>"$dir/server.log" 2>&1 &
+    SERVER_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if [[ -s $portfile ]]; then
+            SERVER_PORT=$(tr -dc 0-9 <"$portfile")
+            [[ -n $SERVER_PORT ]] && break
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null ||
+            die "flagserver exited at start (see $dir/server.log)"
+        sleep 0.1
+    done
+    [[ -n ${SERVER_PORT:-} ]] || die "flagserver did not write its port in 10 s (see $dir/server.log)"
+    BASE_URL=http://127.0.0.1:$SERVER_PORT/flags
+    # Wait until it answers, so the first timed run doesn't pay for start-up.
+    for ((i = 0; i < 50; i++)); do
+        curl -s --noproxy "*" -o /dev/null --max-time 2 "$BASE_URL/br/br.gif" && return 0
+        sleep 0.1
+    done
+    die "flagserver on port $SERVER_PORT does not answer (see $dir/server.log)"
+}
+
+stop_server() {
+    if [[ -n $SERVER_PID ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=
+    fi
+}
+
+# restart_server BUILD DIR ARGS... — a new server (say, another delay).
+restart_server() {
+    stop_server
+    start_server "$@"
+}
+
+# A new results/<UTC timestamp>/ directory; results/latest points to it.
+new_results_dir() {
+    local base=$1 ts
+    ts=$(date -u +%Y%m%dT%H%M%SZ)
+    mkdir -p "$base"
+    local dir=$base/$ts n=1
+    while ! mkdir "$dir" 2>/dev/null; do
+        dir=$base/$ts-$n
+        n=$((n + 1))
+    done
+    ln -sfn "$(basename "$dir")" "$base/latest"
+    RESULTS_DIR=$dir
+}
+
+# The python interpreter for the report: Debian's own when present.
+python() {
+    if [[ -x /usr/bin/python3 ]]; then /usr/bin/python3 "$@"; else python3 "$@"; fi
+}

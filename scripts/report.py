@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""report.py — turn a driver run's CSV and JSON into the answer: a table,
+sentences computed from the figures, report.md and gnuplot PNGs.
+
+  report.py bench DIR   DIR from scripts/bench.sh: plan.csv, summary.csv,
+                        hyperfine-<workload>-<backend>.json, trace-<backend>-<workload>.csv
+  report.py sweep DIR   DIR from scripts/sweep.sh: sweep.csv
+  report.py scale DIR   DIR from scripts/scale.sh: scale.csv
+
+Standard library only. The table and sentences go to stdout; report.md,
+*.dat, plots.gp and *.png are written into DIR.
+"""
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+OUTCOMES = [("ok", "#2a9d3a"), ("not_found", "#e0a010"), ("error", "#d02020")]
+BACKEND_COLOURS = {"sequential": "#808080", "threadpool": "#1f6fd0", "uring": "#d0501f"}
+ORDER = ["sequential", "threadpool", "uring"]
+
+
+def die(msg):
+    print(f"report: error: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def read_csv(path):
+    try:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError as e:
+        die(f"can't read {path}: {e.strerror}")
+
+
+def num(x, default=0.0):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return default
+
+
+def fmt_s(x):
+    """Seconds with three significant figures, at most 3 decimals."""
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def fmt_x(x):
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def ideal_speedup(n, m):
+    """Sequential makes n rounds of the delay; m in flight make ceil(n/m)."""
+    return n / math.ceil(n / max(1, m))
+
+
+def gnuplot_terminal():
+    """pngcairo when Debian's gnuplot-nox has it, else the libgd png."""
+    if not shutil.which("gnuplot"):
+        return None
+    for term, opts in (("pngcairo", "enhanced font 'Sans,10'"), ("png", "enhanced")):
+        r = subprocess.run(["gnuplot", "-e", f"set terminal {term}"],
+                           capture_output=True, text=True)
+        if r.returncode == 0 and "unknown" not in r.stderr.lower():
+            return f"{term} {opts}"
+    return None
+
+
+def run_gnuplot(directory, script):
+    path = os.path.join(directory, "plots.gp")
+    with open(path, "w") as f:
+        f.write(script)
+    r = subprocess.run(["gnuplot", "plots.gp"], cwd=directory, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"report: warning: gnuplot failed: {r.stderr.strip()[:500]}", file=sys.stderr)
+        return False
+    return True
+
+
+def gp_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def md_table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def text_table(header_lines, rows):
+    cols = len(rows[0]) if rows else len(header_lines[0])
+    width = [0] * cols
+    for r in header_lines + rows:
+        for i, c in enumerate(r):
+            width[i] = max(width[i], len(c))
+    lines = []
+    for r in header_lines + rows:
+        cells = [c.ljust(width[i]) if i == 0 else c.rjust(width[i]) for i, c in enumerate(r)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- bench
+
+
+def load_bench(d):
+    plan = read_csv(os.path.join(d, "plan.csv"))
+    summary = read_csv(os.path.join(d, "summary.csv"))
+    if len(summary) != len(plan):
+        die(f"summary.csv has {len(summary)} rows, plan.csv {len(plan)}: a traced run is missing")
+    workloads = {}
+    for p, s in zip(plan, summary):
+        wl, b = p["workload"], p["backend"]
+        entry = {"plan": p, "sum": s, "backend": b}
+        hf_path = os.path.join(d, f"hyperfine-{wl}-{b}.json")
+        try:
+            with open(hf_path) as f:
+                hf = json.load(f)["results"][0]
+        except (OSError, ValueError, KeyError, IndexError) as e:
+            die(f"can't read {hf_path}: {e}")
+        entry["hf"] = hf
+        entry["wall"] = hf["mean"]
+        entry["wall_sd"] = hf.get("stddev") or 0.0
+        entry["runs"] = len(hf.get("times", [])) or 1
+        entry["cpu"] = hf["user"] + hf["system"]
+        entry["trace"] = read_csv(os.path.join(d, f"trace-{b}-{wl}.csv"))
+        workloads.setdefault(wl, []).append(entry)
+    return workloads
+
+
+def bench_table(entries):
+    header = [["back end", "wall s", "CPU s", "CPU÷wall", "threads", "in flight", "RSS",
+               "ctx switches", "p50", "p99", "speedup"],
+              ["", "mean±sd", "", "", "", "peak/mean", "MB", "vol/invol", "ms", "ms", ""]]
+    seq = next((e for e in entries if e["backend"] == "sequential"), None)
+    rows = []
+    for e in entries:
+        s = e["sum"]
+        speed = f"{seq['wall'] / e['wall']:.1f}×" if seq and e["wall"] > 0 else "–"
+        rows.append([
+            e["backend"],
+            f"{fmt_s(e['wall'])}±{fmt_s(e['wall_sd'])}" if e["runs"] > 1
+            else f"{fmt_s(e['wall'])} (1 run)",
+            fmt_s(e["cpu"]),
+            f"{100 * e['cpu'] / e['wall']:.1f}%" if e["wall"] else "–",
+            s["threads"],
+            f"{s['inflight_peak']}/{num(s['inflight_mean']):.1f}",
+            f"{num(s['rss_kb']) / 1024:.1f}",
+            f"{s['ctx_voluntary']}/{s['ctx_involuntary']}",
+            f"{num(s['latency_p50_ms']):.1f}",
+            f"{num(s['latency_p99_ms']):.1f}",
+            speed,
+        ])
+    return header, rows
+
+
+def bench_sentences(entries, delay):
+    """Why the numbers differ, said with the numbers."""
+    out = []
+    n = int(entries[0]["plan"]["requests"])
+    by = {e["backend"]: e for e in entries}
+    seq = by.get("sequential")
+    for e in entries:
+        s = e["sum"]
+        errs = int(s["errors"]) + int(s["not_run"])
+        if errs:
+            out.append(f"{e['backend']} had {s['errors']} errors and {s['not_run']} requests not run:"
+                       f" its times cover a broken run (see its trace).")
+    if seq:
+        wait = max(0.0, 1 - seq["cpu"] / seq["wall"]) if seq["wall"] else 0
+        line = (f"sequential spent {100 * wait:.0f}% of its {fmt_s(seq['wall'])} s waiting, "
+                f"with one request in flight")
+        if delay > 0:
+            floor = n * delay
+            line += (f": {n} requests × {delay:g} s delay = {fmt_s(floor)} s at least, "
+                     f"so {1000 * max(0.0, seq['wall'] - floor) / n:.1f} ms per request "
+                     f"went to everything else")
+        out.append(line + ".")
+    for e in entries:
+        b = e["backend"]
+        if b == "sequential":
+            continue
+        s = e["sum"]
+        m = int(s["max_req"]) or 1
+        threads = int(s["threads"])
+        mean = num(s["inflight_mean"])
+        line = (f"{b} kept {mean:.1f} requests in flight on average (peak {s['inflight_peak']}) "
+                f"on {threads} thread{'s' if threads != 1 else ''}")
+        if seq:
+            sp = seq["wall"] / e["wall"]
+            if delay > 0:
+                ideal = ideal_speedup(n, m)
+                rounds = math.ceil(n / m)
+                line += (f", so the waits overlapped: {fmt_x(sp)}× faster than sequential, "
+                         f"of an ideal {fmt_x(ideal)}× ({n} requests in {rounds} "
+                         f"round{'s' if rounds != 1 else ''} of {delay:g} s, {m} at a time)")
+            else:
+                line += (f": {fmt_x(sp)}× {'faster' if sp >= 1 else 'as fast'} as sequential"
+                         f" with no delay to overlap, only CPU and the loopback")
+        out.append(line + ".")
+    # Threads cost memory and switches; compare the pool with the lightest back end.
+    pool = by.get("threadpool")
+    other = by.get("uring") or by.get("sequential")
+    if pool and other:
+        ps, os_ = pool["sum"], other["sum"]
+        rss_ratio = num(ps["rss_kb"]) / max(1.0, num(os_["rss_kb"]))
+        ctx_p = int(ps["ctx_voluntary"]) + int(ps["ctx_involuntary"])
+        ctx_o = int(os_["ctx_voluntary"]) + int(os_["ctx_involuntary"])
+        t_o = int(os_["threads"])
+        line = (f"the thread pool used {ps['threads']} threads where {other['backend']} used "
+                f"{t_o}: {rss_ratio:.1f}× the memory ({num(ps['rss_kb']) / 1024:.1f} vs "
+                f"{num(os_['rss_kb']) / 1024:.1f} MB peak RSS) and "
+                f"{ctx_p / max(1, ctx_o):.1f}× the context switches ({ctx_p} vs {ctx_o})")
+        if seq and other is not seq:
+            line += (f", for {fmt_x(seq['wall'] / pool['wall'])}× against "
+                     f"{fmt_x(seq['wall'] / other['wall'])}×")
+        out.append(line + ".")
+    if len(entries) > 1:
+        cpus = [e["cpu"] for e in entries]
+        walls = [e["wall"] for e in entries]
+        cpu_r = max(cpus) / max(1e-9, min(cpus))
+        wall_r = max(walls) / max(1e-9, min(walls))
+        lo = min(entries, key=lambda e: e["cpu"])
+        hi = max(entries, key=lambda e: e["cpu"])
+        line = (f"CPU time ranged {fmt_s(min(cpus))}–{fmt_s(max(cpus))} s "
+                f"({lo['backend']} to {hi['backend']}, {cpu_r:.1f}×) while wall time ranged "
+                f"{fmt_s(min(walls))}–{fmt_s(max(walls))} s ({fmt_x(wall_r)}×)")
+        if wall_r > 2 * cpu_r:
+            line += ": the back ends did similar work; the fast ones overlapped the waiting"
+        out.append(line + ".")
+    return out
+
+
+def timeline_data(d, name, trace):
+    """Rows (rank by start, start s, duration s) per outcome; returns the outcomes present."""
+    rows = [r for r in trace if num(r["started_us"], -1) >= 0 and num(r["done_us"], -1) >= 0]
+    rows.sort(key=lambda r: (num(r["started_us"]), num(r["done_us"])))
+    present = []
+    with open(os.path.join(d, name), "w") as f:
+        f.write("# rank started_s duration_s, one block per outcome: "
+                + " ".join(o for o, _ in OUTCOMES) + "\n")
+        for idx, (o, _) in enumerate(OUTCOMES):
+            sel = [(i + 1, r) for i, r in enumerate(rows) if r["outcome"] == o]
+            f.write(f"# {o}\n")
+            for rank, r in sel:
+                s0 = num(r["started_us"]) / 1e6
+                f.write(f"{rank} {s0:.6f} {num(r['done_us']) / 1e6 - s0:.6f}\n")
+            f.write("\n\n")
+            if sel:
+                present.append(idx)
+    end = max((num(r["done_us"]) / 1e6 for r in rows), default=1.0)
+    return present, len(rows), end
+
+
+def bench_plots(d, workloads, delay):
+    term = gnuplot_terminal()
+    if not term:
+        print("report: warning: gnuplot has no png terminal; no plots", file=sys.stderr)
+        return []
+    gp = [f"# made by scripts/report.py; run 'gnuplot plots.gp' in this folder to redo\n"
+          f"set terminal {term} size 900,560\n"]
+    pngs = []
+    for wl, entries in workloads.items():
+        n = int(entries[0]["plan"]["requests"])
+        xmax = 0.0
+        tl = []
+        for e in entries:
+            b = e["backend"]
+            present, rows, end = timeline_data(d, f"timeline-{b}-{wl}.dat", e["trace"])
+            xmax = max(xmax, end)
+            tl.append((e, present, rows, end))
+        lw = max(1.0, min(8.0, 380.0 / max(1, n)))
+        for e, present, rows, end in tl:
+            b, s = e["backend"], e["sum"]
+            png = f"timeline-{b}-{wl}.png"
+            title = (f"{b}: {rows} requests, {s['threads']} thread{'s' if s['threads'] != '1' else ''},"
+                     f" wall {num(s['wall_s']):.2f} s, in flight mean {num(s['inflight_mean']):.1f}"
+                     f" (peak {s['inflight_peak']})")
+            plots = [f"'timeline-{b}-{wl}.dat' index {i} using 2:1:3:(0) with vectors nohead "
+                     f"lw {lw:.1f} lc rgb '{OUTCOMES[i][1]}' title '{OUTCOMES[i][0].replace('_', ' ')}'"
+                     for i in present]
+            if not plots:
+                continue
+            gp.append(f"""
+set output '{png}'
+set title {gp_str(title)} noenhanced
+set xlabel 'seconds since the run began (bar: request started → done)'
+set ylabel 'request (by start time)'
+set xrange [0:{end * 1.02:.6f}]
+set yrange [0:{rows + 1}]
+set key outside right top
+set grid x
+plot {', '.join(plots)}
+""")
+            pngs.append((wl, png, f"timeline of {b}"))
+        # All back ends on one time axis: the staircase against the parallel bars.
+        gp.append(f"""
+set output 'timeline-{wl}.png'
+set terminal {term} size 900,{220 * len(tl) + 60}
+set multiplot layout {len(tl)},1 title {gp_str(f'{wl}: every request from start to done, same time axis ({delay:g} s delay)')} noenhanced
+set xrange [0:{xmax * 1.02:.6f}]
+set key off
+set grid x
+""")
+        for i, (e, present, rows, end) in enumerate(tl):
+            b = e["backend"]
+            plots = [f"'timeline-{b}-{wl}.dat' index {j} using 2:1:3:(0) with vectors nohead "
+                     f"lw {max(1.0, lw / 2):.1f} lc rgb '{OUTCOMES[j][1]}' notitle" for j in present]
+            xl = "seconds since the run began" if i == len(tl) - 1 else ""
+            gp.append(f"""set title {gp_str(f"{b} ({e['sum']['threads']} thread{'' if e['sum']['threads'] == '1' else 's'}, wall {num(e['sum']['wall_s']):.2f} s)")} noenhanced
+set xlabel '{xl}'
+set ylabel 'request'
+set yrange [0:{rows + 1}]
+plot {', '.join(plots) if plots else '1/0 notitle'}
+""")
+        gp.append(f"unset multiplot\nset terminal {term} size 900,560\n")
+        pngs.insert(len(pngs) - len(tl), (wl, f"timeline-{wl}.png", "all back ends on one time axis"))
+        # Wall against CPU.
+        dat = f"wall-cpu-{wl}.dat"
+        with open(os.path.join(d, dat), "w") as f:
+            f.write("# backend wall_s cpu_s (hyperfine means)\n")
+            for e in entries:
+                f.write(f"{e['backend']} {e['wall']:.6f} {e['cpu']:.6f}\n")
+        ymin = min(min(e["cpu"] for e in entries), min(e["wall"] for e in entries)) / 3
+        gp.append(f"""
+set output 'wall-cpu-{wl}.png'
+set title {gp_str(f'{wl}: {n} requests, {delay:g} s delay — wall time vs CPU time (log scale)')} noenhanced
+unset xlabel
+set ylabel 'seconds'
+set logscale y
+set yrange [{max(ymin, 1e-4):.6f}:*]
+set xrange [-0.6:{len(entries) - 0.4}]
+unset grid
+set grid ytics
+set key outside right top
+set style fill solid 0.85 border -1
+set boxwidth 0.35
+plot '{dat}' using ($0-0.19):2:xtic(1) with boxes lc rgb '#4060a0' title 'wall', \\
+     '' using ($0+0.19):3 with boxes lc rgb '#e08030' title 'CPU (user+sys)', \\
+     '' using ($0-0.19):2:(sprintf('%.3g s', $2)) with labels offset 0,0.7 notitle, \\
+     '' using ($0+0.19):3:(sprintf('%.3g s', $3)) with labels offset 0,0.7 notitle
+unset logscale y
+set autoscale x
+set autoscale y
+unset style
+""")
+        pngs.append((wl, f"wall-cpu-{wl}.png", "wall vs CPU time"))
+    return pngs if run_gnuplot(d, "".join(gp)) else []
+
+
+def cmd_bench(d):
+    workloads = load_bench(d)
+    delay = num(next(iter(workloads.values()))[0]["plan"]["delay_s"])
+    pngs = bench_plots(d, workloads, delay)
+    md = [f"# flagbench: {', '.join(workloads)} with a {delay:g} s server delay\n",
+          "Wall and CPU time are hyperfine's means over its runs (whole process); "
+          "threads, requests in flight, RSS, context switches and latency come from one more "
+          "run of each back end with `--trace` and `--summary` (summary.csv, trace-*.csv). "
+          "Speedup is sequential's mean wall time ÷ the back end's.\n"]
+    text = []
+    for wl, entries in workloads.items():
+        n = int(entries[0]["plan"]["requests"])
+        ms = sorted({e["plan"]["max_req"] for e in entries if e["backend"] != "sequential"})
+        head = (f"{wl}: {n} requests, {delay:g} s server delay"
+                + (f", up to {'/'.join(ms)} in flight" if ms else ""))
+        header, rows = bench_table(entries)
+        sentences = bench_sentences(entries, delay)
+        runs = ", ".join(f"{e['backend']} {e['runs']}" for e in entries)
+        text += ["", head, text_table(header, rows), ""] + [f"  {s}" for s in sentences]
+        md_head = [f"{h} ({u})" if u else h for h, u in zip(header[0], header[1])]
+        md += [f"## {head}\n", md_table(md_head, rows),
+               f"\nhyperfine runs: {runs}.\n"]
+        md += [f"- {s}" for s in sentences]
+        md.append("")
+        for w, png, what in pngs:
+            if w == wl:
+                md.append(f"![{wl}: {what}]({png})\n")
+    with open(os.path.join(d, "report.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    print("\n".join(text).lstrip("\n"))
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] not in ("bench", "sweep", "scale"):
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    d = argv[2]
+    if not os.path.isdir(d):
+        die(f"{d} is not a directory")
+    if argv[1] == "bench":
+        cmd_bench(d)
+    elif argv[1] == "sweep":
+        cmd_sweep(d)
+    else:
+        cmd_scale(d)
+    return 0
+
+
+def cmd_sweep(d):
+    die("sweep: not yet")
+
+
+def cmd_scale(d):
+    die("scale: not yet")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
