@@ -1,0 +1,442 @@
+#!/usr/bin/env bash
+# End-to-end tests of flagserver: a real server on 127.0.0.1 on a free port,
+# talked to with curl, bash's /dev/tcp and small python3 clients.
+#
+# usage: server_test.sh FLAGSERVER [FLAGS_ZIP]
+set -euo pipefail
+
+FLAGSERVER=${1:?usage: server_test.sh FLAGSERVER [FLAGS_ZIP]}
+FLAGS_ZIP=${2:-}
+
+TMP=$(mktemp -d)
+SERVER_PID=
+PORT=
+BASE=
+FAILS=0
+
+cleanup() {
+    if [[ -n $SERVER_PID ]]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+say() { printf '%s\n' "$*"; }
+fail() {
+    say "FAIL: $*"
+    FAILS=$((FAILS + 1))
+}
+pass() { say "ok: $*"; }
+check() { # check DESCRIPTION COMMAND...
+    local what=$1
+    shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+# start_server ARGS...: flagserver on a free port; sets SERVER_PID, PORT, BASE.
+start_server() {
+    local portfile=$TMP/port
+    rm -f "$portfile"
+    "$FLAGSERVER" -b 127.0.0.1 -p 0 --port-file "$portfile" -q "$@" 2>"$TMP/server.log" &
+    SERVER_PID=$!
+    local i
+    for ((i = 0; i < 600; i++)); do
+        [[ -s $portfile ]] && break
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            cat "$TMP/server.log" >&2
+            SERVER_PID=
+            say "FAIL: flagserver exited at start ($*)"
+            exit 1
+        fi
+        sleep 0.05
+    done
+    [[ -s $portfile ]] || {
+        say "FAIL: no port file after 30 s"
+        exit 1
+    }
+    PORT=$(<"$portfile")
+    BASE=http://127.0.0.1:$PORT
+}
+
+# stop_server: SIGTERM, and it must exit 0.
+stop_server() {
+    local rc=0
+    kill -TERM "$SERVER_PID"
+    wait "$SERVER_PID" || rc=$?
+    SERVER_PID=
+    [[ $rc == 0 ]] || fail "flagserver exited $rc after SIGTERM"
+}
+
+# stats_field FIELD: one field of /stats.
+stats_field() {
+    curl -s "$BASE/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# by_status CODE: responses with that status since the last reset.
+by_status() {
+    curl -s "$BASE/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["by_status"].get(sys.argv[1], 0))' "$1"
+}
+
+reset_stats() { curl -s -X POST "$BASE/stats/reset" >/dev/null; }
+
+# status URL [CURL ARGS...]: the HTTP status curl saw.
+status() {
+    local url=$1
+    shift
+    curl -s -o /dev/null -w '%{http_code}' "$@" "$url" || true
+}
+
+# raw REQUEST: send bytes over /dev/tcp, print the first response line.
+raw() {
+    local line
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    printf '%b' "$1" >&3
+    IFS= read -r -t 10 line <&3 || true
+    exec 3<&- 3>&-
+    printf '%s\n' "${line%$'\r'}"
+}
+
+# curl_exit ARGS...: curl's exit status.
+curl_exit() {
+    local rc=0
+    curl -s -o /dev/null "$@" || rc=$?
+    echo "$rc"
+}
+
+in_list() { # in_list VALUE A B ...
+    local v=$1 x
+    shift
+    for x in "$@"; do [[ $v == "$x" ]] && return 0; done
+    return 1
+}
+
+# ---------------------------------------------------------------------------
+say "== options"
+rc=0
+"$FLAGSERVER" --bogus 2>"$TMP/err" || rc=$?
+check "unknown option exits 2" test "$rc" = 2
+check "usage on stderr" grep -q '^usage: flagserver' "$TMP/err"
+for bad in "-p 70000" "--error-rate 2" "--delay -1" "--chaos nope" "--chaos slow:3" \
+    "--delay-min 2 --delay-max 1" "--max-conns 0" "-p"; do
+    rc=0
+    # shellcheck disable=SC2086  # the options are split on purpose
+    "$FLAGSERVER" $bad 2>/dev/null || rc=$?
+    check "bad option '$bad' exits 2" test "$rc" = 2
+done
+check "--help exits 0" "$FLAGSERVER" --help >/dev/null
+check "--version" bash -c "'$FLAGSERVER' --version | grep -q '^flagserver '"
+
+# ---------------------------------------------------------------------------
+say "== built-in flags"
+start_server
+hdrs=$TMP/hdrs
+curl -s -D "$hdrs" -o "$TMP/br.gif" "$BASE/flags/br/br.gif"
+check "GET gif is 200" grep -q '^HTTP/1.1 200' "$hdrs"
+check "Content-Type image/gif" grep -qi '^Content-Type: image/gif' "$hdrs"
+len=$(grep -i '^Content-Length:' "$hdrs" | tr -dc 0-9)
+check "Content-Length matches the body" test "$len" = "$(wc -c <"$TMP/br.gif")"
+check "body is a GIF89a" test "$(head -c 6 "$TMP/br.gif")" = GIF89a
+check "image is 1-40 KB" test "$len" -gt 1000 -a "$len" -lt 40000
+curl -s -o "$TMP/br2.gif" "$BASE/flags/br/br.gif"
+check "same bytes twice" cmp -s "$TMP/br.gif" "$TMP/br2.gif"
+curl -s -I -o "$TMP/head" "$BASE/flags/br/br.gif"
+check "HEAD has the same Content-Length" grep -qi "^Content-Length: $len" "$TMP/head"
+meta=$(curl -s "$BASE/flags/br/metadata.json")
+check "metadata.json" test "$meta" = '{"tld_cc": ".br", "iso_cc": "BR", "country": "Brazil", "gec_cc": "BR"}'
+check "metadata Content-Type" bash -c "curl -sI '$BASE/flags/br/metadata.json' | grep -qi '^Content-Type: application/json'"
+check "metadata of GB" bash -c "curl -s '$BASE/flags/gb/metadata.json' | grep -q '\"tld_cc\": \".uk\".*United Kingdom'"
+n=0
+for cc in ad cn in us id pk ng bd ru jp mx ph vn et eg de ir tr cd fr zw; do
+    [[ $(status "$BASE/flags/$cc/$cc.gif") == 200 ]] && n=$((n + 1))
+done
+check "the book's 20 + AD, ZW are served" test "$n" = 21
+for path in /flags/zz/zz.gif /flags/br/us.gif /flags/BR/BR.gif /flags/br/ /flags/br \
+    /nope / /flags/br/br.gif.bak /flags/br/metadata.jsonx /flags/b/b.gif; do
+    check "404 for $path" test "$(status "$BASE$path" --path-as-is)" = 404
+done
+check "405 for POST to a flag" test "$(status "$BASE/flags/br/br.gif" -X POST)" = 405
+
+say "== malformed requests"
+check "400 for garbage" test "$(raw 'garbage\r\n\r\n')" = "HTTP/1.1 400 Bad Request"
+check "400 for a bad version" test "$(raw 'GET / HTTP/9.9\r\n\r\n')" = "HTTP/1.1 400 Bad Request"
+check "400 for a header without colon" test "$(raw 'GET / HTTP/1.1\r\nHost x\r\n\r\n')" = "HTTP/1.1 400 Bad Request"
+big=$(head -c 9000 /dev/zero | tr '\0' a)
+check "431 for a 9 KB header" test "$(status "$BASE/flags/br/br.gif" -H "X-Big: $big")" = 431
+check "HTTP/1.0 works" test "$(raw 'GET /flags/br/metadata.json HTTP/1.0\r\n\r\n')" = "HTTP/1.1 200 OK"
+
+say "== path traversal"
+for path in /flags/../../etc/passwd /flags/%2e%2e/%2e%2e/etc/passwd /flags/br/..%2f..%2f..%2fetc/passwd \
+    /../../../../etc/passwd /flags/%2E%2E/%2E%2E/%2E%2E/etc/passwd /flags/br/br.gif%00 \
+    '/flags/..\..\etc\passwd' //etc/passwd; do
+    code=$(curl -s --path-as-is -o "$TMP/trav" -w '%{http_code}' "$BASE$path" || true)
+    check "traversal $path gets 400/404 ($code)" in_list "$code" 400 404
+    check "traversal $path gives no file" bash -c "! grep -q 'root:' '$TMP/trav'"
+done
+code=$(raw 'GET ../../etc/passwd HTTP/1.1\r\n\r\n')
+check "relative target refused" test "$code" = "HTTP/1.1 400 Bad Request"
+
+say "== /stats"
+reset_stats
+curl -s -o /dev/null "$BASE/flags/br/br.gif"
+curl -s -o /dev/null "$BASE/flags/zz/zz.gif"
+curl -s "$BASE/stats" >"$TMP/stats.json"
+check "stats is JSON with every field" python3 - "$TMP/stats.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("requests", "by_status", "connections_open", "connections_peak", "in_progress",
+          "in_progress_peak", "connections_total"):
+    assert k in d, k
+assert d["requests"] == 2, d
+assert d["by_status"] == {"200": 1, "404": 1}, d
+assert d["in_progress"] == 0, d
+assert d["connections_open"] == 1, d
+EOF
+curl -s "$BASE/stats?reset=1" >/dev/null
+check "GET /stats?reset=1 resets" test "$(stats_field requests)" = 0
+
+say "== keep-alive, pipelining, half-close"
+reset_stats
+curl -sv -o /dev/null -o /dev/null "$BASE/flags/br/br.gif" "$BASE/flags/br/metadata.json" 2>"$TMP/v"
+check "curl re-uses the connection" grep -q 'Re-using existing connection' "$TMP/v"
+check "two requests, one connection (+1 for /stats)" test "$(stats_field connections_total)" = 2
+check "pipelined requests answered in order" python3 - "$PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n"
+          b"GET /flags/zz/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n"
+          b"GET /flags/us/metadata.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    data += c
+parts = data.split(b"HTTP/1.1 ")[1:]
+assert [p[:3] for p in parts] == [b"200", b"404", b"200"], data
+assert b'"BR"' in parts[0] and b'"US"' in parts[2], data
+EOF
+check "half-closed client gets its answer" python3 - "$PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
+s.shutdown(socket.SHUT_WR)
+s.settimeout(10)
+data = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    data += c
+assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'"gec_cc": "BR"}'), data
+EOF
+stop_server
+
+say "== --close and --chunked"
+start_server --close --chunked
+curl -sv -o "$TMP/a.gif" -o /dev/null "$BASE/flags/br/br.gif" "$BASE/flags/br/metadata.json" 2>"$TMP/v"
+check "--close: no re-use" bash -c "! grep -q 'Re-using existing connection' '$TMP/v'"
+check "--close: Connection: close" grep -qi '^< Connection: close' "$TMP/v"
+check "--chunked: chunked image" grep -qi '^< Transfer-Encoding: chunked' "$TMP/v"
+check "--chunked: same bytes" cmp -s "$TMP/a.gif" "$TMP/br.gif"
+check "--chunked: metadata has a length" test "$(curl -s -D - -o /dev/null "$BASE/flags/br/metadata.json" | grep -ci '^Content-Length')" = 1
+stop_server
+
+say "== --root"
+if [[ -n $FLAGS_ZIP && -f $FLAGS_ZIP ]] && command -v unzip >/dev/null; then
+    mkdir -p "$TMP/zip"
+    unzip -q "$FLAGS_ZIP" -d "$TMP/zip"
+    root=$TMP/zip/flags
+    [[ -d $root ]] || root=$TMP/zip
+    start_server --root "$root"
+    curl -s -o "$TMP/r.gif" "$BASE/flags/br/br.gif"
+    check "--root serves the file" cmp -s "$TMP/r.gif" "$root/br/br.gif"
+    check "--root serves metadata.json" test "$(curl -s "$BASE/flags/br/metadata.json")" = "$(cat "$root/br/metadata.json")"
+    check "--root 404" test "$(status "$BASE/flags/zz/zz.gif")" = 404
+    code=$(curl -s --path-as-is -o "$TMP/trav" -w '%{http_code}' "$BASE/flags/../../../../../etc/passwd" || true)
+    check "--root traversal refused ($code)" in_list "$code" 400 404
+    stop_server
+    rc=0
+    "$FLAGSERVER" -q -p 0 --root "$TMP/nonexistent" 2>/dev/null || rc=$?
+    check "--root of a missing directory exits 1" test "$rc" = 1
+else
+    say "skip: --root (no unzip or no $FLAGS_ZIP)"
+fi
+
+say "== delays"
+start_server --delay 0.2
+reset_stats
+t0=$(date +%s%N)
+pids=()
+for ((i = 0; i < 50; i++)); do
+    curl -s -o /dev/null -w '%{http_code}\n' "$BASE/flags/br/br.gif" >"$TMP/d$i" &
+    pids+=($!)
+done
+wait "${pids[@]}"
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+ok=$(cat "$TMP"/d* | grep -c '^200$' || true)
+check "50 delayed requests all 200 ($ok)" test "$ok" = 50
+check "50 x 0.2 s overlap: ${ms} ms, well under 10 s" test "$ms" -lt 5000
+check "each waited at least 0.2 s" test "$ms" -ge 200
+peak=$(stats_field in_progress_peak)
+check "in_progress_peak >= 40 ($peak)" test "$peak" -ge 40
+check "/stats is not delayed" bash -c "curl -s -m 0.15 -o /dev/null '$BASE/stats'"
+check "in_progress back to 0" test "$(stats_field in_progress)" = 0
+check "many connections at once" python3 - "$PORT" <<'EOF'
+import resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+n = 2000
+if hard != resource.RLIM_INFINITY and hard < n + 100:
+    n = max(100, hard - 100)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, n + 100)) if hard != resource.RLIM_INFINITY else n + 100, hard))
+port = int(sys.argv[1])
+t0 = time.time()
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+for s in socks:
+    s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
+ok = 0
+for s in socks:
+    s.settimeout(30)
+    data = b""
+    while not data.endswith(b"}"):
+        c = s.recv(4096)
+        if not c:
+            break
+        data += c
+    ok += data.startswith(b"HTTP/1.1 200")
+    s.close()
+assert ok == n, (ok, n)
+assert time.time() - t0 < 20, time.time() - t0
+EOF
+stop_server
+
+start_server --delay-min 0.05 --delay-max 0.1 --seed 7
+t0=$(date +%s%N)
+curl -s -o /dev/null "$BASE/flags/br/br.gif"
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "--delay-min/--delay-max: ${ms} ms >= 50" test "$ms" -ge 50
+stop_server
+
+say "== errors"
+start_server --error-rate 1
+check "--error-rate 1 gives 418" test "$(status "$BASE/flags/br/br.gif")" = 418
+check "/stats is never 418" test "$(status "$BASE/stats")" = 200
+check "418 counted" test "$(by_status 418)" = 1
+stop_server
+start_server --error-rate 0.5 --seed 3
+n418=0
+for ((i = 0; i < 40; i++)); do
+    [[ $(status "$BASE/flags/br/metadata.json") == 418 ]] && n418=$((n418 + 1))
+done
+check "--error-rate 0.5: some but not all of 40 ($n418)" test "$n418" -gt 5 -a "$n418" -lt 35
+stop_server
+
+say "== idle timeout and connection cap"
+start_server --idle-timeout 1 --max-conns 3
+check "idle and slowloris connections are closed" python3 - "$PORT" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+idle = socket.create_connection(("127.0.0.1", port))
+slow = socket.create_connection(("127.0.0.1", port))
+t0 = time.time()
+for ch in b"GET /flags/br/metadata.json HTTP/1.1\r\n":
+    try:
+        slow.send(bytes([ch]))
+    except OSError:
+        break
+    time.sleep(0.1)
+    if time.time() - t0 > 4:
+        break
+for s in (idle, slow):
+    s.settimeout(10)
+    assert s.recv(100) == b"", "not closed"
+assert time.time() - t0 < 10
+EOF
+check "connections beyond --max-conns get 503" python3 - "$PORT" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+time.sleep(0.2)
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(10)
+data = b""
+while True:
+    c = s.recv(4096)
+    if not c:
+        break
+    data += c
+assert data.startswith(b"HTTP/1.1 503"), data
+EOF
+stop_server
+
+say "== chaos"
+chaos() { # chaos MODE EXPECTED-EXIT-CODES... -- CURL ARGS
+    local mode=$1
+    shift
+    local want=()
+    while [[ $1 != -- ]]; do
+        want+=("$1")
+        shift
+    done
+    shift
+    start_server --chaos "$mode" --idle-timeout 5
+    local rc
+    rc=$(curl_exit -m 3 "$@" "$BASE/flags/br/br.gif")
+    check "chaos $mode: curl exits ${want[*]} ($rc)" in_list "$rc" "${want[@]}"
+    check "chaos $mode: /stats unaffected" test "$(status "$BASE/stats")" = 200
+    stop_server
+}
+chaos truncate 18 --
+chaos reset 18 52 56 --
+chaos garbage 1 8 --
+chaos longheader 8 27 56 100 --
+chaos stall 28 --
+chaos stallbody 28 --
+chaos slow 28 --
+chaos redirectloop 47 -- -L --max-redirs 5
+chaos redirect 0 -- -L
+
+start_server --chaos redirect
+code=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$BASE/flags/br/br.gif")
+check "redirect: 302 to ?r=N ($code)" bash -c "[[ '$code' == '302 '*'/flags/br/br.gif?r='[0-9]* ]]"
+curl -s -L -o "$TMP/red.gif" "$BASE/flags/br/br.gif"
+check "redirect: then the flag" cmp -s "$TMP/red.gif" "$TMP/br.gif"
+stop_server
+
+start_server --chaos oversize
+out=$(curl -s -m 60 -o /dev/null -w '%{http_code} %{size_download}' "$BASE/flags/br/br.gif" || true)
+size=${out#* }
+check "oversize: endless chunked body (${size} bytes)" test "$size" -gt 1000000
+stop_server
+
+start_server --chaos slow
+out=$(curl -s -m 1 -o /dev/null -w '%{size_download}' "$BASE/flags/br/br.gif" || true)
+check "slow: about 100 bytes per 100 ms ($out in 1 s)" test "$out" -ge 100 -a "$out" -le 3000
+stop_server
+
+start_server --chaos truncate:0
+check "chaos fraction 0 never fires" test "$(curl_exit "$BASE/flags/br/br.gif")" = 0
+stop_server
+
+start_server --chaos truncate:0.5 --chaos reset:0.25 --seed 11
+bad=0
+for ((i = 0; i < 40; i++)); do
+    [[ $(curl_exit -m 3 "$BASE/flags/br/br.gif") != 0 ]] && bad=$((bad + 1))
+done
+check "chaos fractions: 75% of 40 fail ($bad)" test "$bad" -gt 15 -a "$bad" -lt 40
+stop_server
+
+start_server
+kill -INT "$SERVER_PID"
+rc=0
+wait "$SERVER_PID" || rc=$?
+SERVER_PID=
+check "SIGINT exits 0" test "$rc" = 0
+
+if ((FAILS)); then
+    say "$FAILS check(s) failed"
+    exit 1
+fi
+say "all flagserver checks passed"
