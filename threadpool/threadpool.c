@@ -107,7 +107,7 @@ static int download_many(struct run *run) {
     if (err == -ECANCELED)
         err = 0; /* interrupted: flagbench_main reports it */
     else if (err < 0)
-        fprintf(stderr, PROG ": can't queue the flags: %s\n", strerror(-err));
+        fprintf(stderr, PROG ": error: can't queue the flags: %s\n", strerror(-err));
 
     workqueue_destroy(pool.wq, run_interrupted() ? WQ_CANCEL : WQ_DRAIN, NULL);
     return err;
