@@ -21,8 +21,10 @@
 #include "loop.h"
 #include "save.h"
 
-#define MAX_WAIT_MS 200  /* a signal between the check and the wait costs at most this */
-#define DRAIN_MS    2000 /* after an interrupt, how long pending requests may take */
+#define MAX_WAIT_MS    200  /* a signal between the check and the wait costs at most this */
+#define DRAIN_MS       2000 /* after an interrupt, how long pending requests may take */
+#define IOWQ_BOUNDED   2    /* kernel workers for file operations */
+#define IOWQ_UNBOUNDED 1    /* and for sockets (unused: sockets are polled) */
 
 struct uring_run;
 
@@ -359,6 +361,13 @@ static int download_many(struct run *run) {
     curl_multi_setopt(u.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)u.njobs);
     /* One direct descriptor per transfer; plain descriptors if refused. */
     u.direct = io_uring_register_files_sparse(loop_ring(u.loop), u.njobs) == 0;
+    /* The kernel runs file operations that can block (openat with O_CREAT,
+     * renameat, unlinkat) in io-wq workers, iou-wrk-<pid>, threads of this
+     * process. Two are as fast as any more (renames in one directory take
+     * its lock in turn) and keep the process at one thread of ours plus
+     * at most three of the kernel's. */
+    unsigned workers[2] = {IOWQ_BOUNDED, IOWQ_UNBOUNDED};
+    io_uring_register_iowq_max_workers(loop_ring(u.loop), workers);
 
     for (unsigned i = 0; i < u.njobs; i++) {
         struct job *j = &u.jobs[i];

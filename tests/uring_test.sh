@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# flags_uring end to end: uring_test.sh FLAGS_URING FLAGSERVER
+#
+# A real flagserver on 127.0.0.1 and the real client:
+#   one_thread   194 flags, 0.5 s each, -m 194: done in well under 2 x 0.5 s,
+#                on one thread (sampled from /proc while it runs, and in the
+#                summary), all 194 in flight at once
+#   exactly_m    -m 10: the server sees exactly 10 requests at once, at most
+#   fd_reuse     --close server and --no-reuse client, 676 requests, -m 50:
+#                descriptor numbers recycled while completions are pending;
+#                counts and files exact
+#   chaos        resets and truncations: every flag accounted for, no
+#                temporary file left
+#   sigint       SIGINT mid-run: exit 130 at once, nothing half-saved
+# Orders of magnitude only: timings are benchmarks' business.
+set -euo pipefail
+client=$1 flagserver=$2
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
+setup_work
+
+# stat NAME: a number from the server's /stats JSON.
+stat() {
+    curl -sf "http://127.0.0.1:$PORT/stats" | grep -o "\"$1\" *: *[0-9]*" | grep -o '[0-9]*$'
+}
+
+# run NAME ARGS...: the client with a summary in $WORK/NAME.csv, the server's
+# counters reset first; sets RC.
+run() {
+    local name=$1
+    shift
+    curl -sf "http://127.0.0.1:$PORT/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
+    set +e
+    "$client" -s "$BASE" -d "$WORK/dest-$name" -q --summary "$WORK/$name.csv" "$@" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err"
+    RC=$?
+    set -e
+}
+
+# expect NAME COLUMN VALUE: a summary field.
+expect() {
+    local got
+    got=$(csv_field "$WORK/$1.csv" 1 "$2")
+    [[ $got == "$3" ]] || fail "$1: $2 is $got, expected $3"
+}
+
+# no_temps NAME: no hidden temporary file in the destination.
+no_temps() {
+    local left
+    left=$(find "$WORK/dest-$1" -name '.*' | head -3)
+    [[ -z $left ]] || fail "$1: temporary files left: $left"
+}
+
+float_lt() {
+    awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'
+}
+
+# ---- one_thread ------------------------------------------------------------
+start_server "$flagserver" --delay 0.5
+curl -sf "http://127.0.0.1:$PORT/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
+"$client" -s "$BASE" -d "$WORK/dest-one" -q --summary "$WORK/one.csv" -a -m 194 \
+    >"$WORK/one.out" 2>"$WORK/one.err" &
+pid=$!
+# Sample the process's threads while it runs. /proc/PID/status counts the
+# kernel's io_uring workers too (iou-wrk-PID, the blocking file operations of
+# the saves; flags_uring caps them at 3): ours are the others.
+samples=0 most=0 most_kernel=0
+while kill -0 "$pid" 2>/dev/null; do
+    total=$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    kernel=$(cat "/proc/$pid"/task/*/comm 2>/dev/null | grep -c '^iou-' || true)
+    if [[ -n $total ]]; then
+        samples=$((samples + 1))
+        ((total - kernel > most)) && most=$((total - kernel))
+        ((kernel > most_kernel)) && most_kernel=$kernel
+    fi
+    sleep 0.01
+done
+wait "$pid" || fail "one_thread: exit $?: $(head -3 "$WORK/one.err")"
+((samples >= 5)) || fail "one_thread: only $samples samples of /proc/$pid/status"
+((most == 1)) || fail "one_thread: /proc saw $most threads besides io_uring's workers"
+((most_kernel <= 3)) || fail "one_thread: $most_kernel io_uring workers, capped at 3"
+expect one ok 194
+expect one threads 1
+expect one inflight_peak 194
+wall=$(csv_field "$WORK/one.csv" 1 wall_s)
+float_lt "$wall" 1.0 || fail "one_thread: 194 flags at 0.5 s took $wall s (sequential would be 97 s)"
+[[ $(stat in_progress_peak) -eq 194 ]] || fail "one_thread: server peak $(stat in_progress_peak)"
+[[ $(count_files "$WORK/dest-one") -eq 194 ]] || fail "one_thread: files"
+stop_server
+
+# ---- exactly_m -------------------------------------------------------------
+start_server "$flagserver" --delay 0.05
+run m10 -a -m 10
+[[ $RC -eq 0 ]] || fail "m10: exit $RC"
+expect m10 ok 194
+expect m10 max_req 10
+[[ $(stat in_progress_peak) -eq 10 ]] || fail "m10: server saw $(stat in_progress_peak) at once"
+# Keep-alive: 10 connections carry the 194 requests.
+conns=$(stat connections_total)
+((conns <= 12)) || fail "m10: $conns connections for 10 transfers"
+
+# ---- fd_reuse --------------------------------------------------------------
+run noreuse -e -m 50 --no-reuse
+[[ $RC -eq 0 ]] || fail "noreuse: exit $RC: $(head -3 "$WORK/noreuse.err")"
+expect noreuse requests 676
+expect noreuse ok 194
+expect noreuse not_found 482
+expect noreuse errors 0
+[[ $(count_files "$WORK/dest-noreuse") -eq 194 ]] || fail "noreuse: files"
+(($(stat connections_total) >= 676)) || fail "noreuse: connections were reused"
+stop_server
+
+start_server "$flagserver" --close
+run close -e -m 50
+[[ $RC -eq 0 ]] || fail "close: exit $RC: $(head -3 "$WORK/close.err")"
+expect close ok 194
+expect close not_found 482
+expect close errors 0
+[[ $(count_files "$WORK/dest-close") -eq 194 ]] || fail "close: files"
+# Every flag byte-identical to the server's.
+for cc in ad br cn zw; do
+    curl -sf "$BASE/$cc/$cc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
+    cmp -s "$WORK/ref.gif" "$WORK/dest-close/$cc.gif" || fail "close: $cc.gif differs"
+done
+# With --metadata: two requests per flag, files named after countries.
+run meta -a -m 50 --metadata
+[[ $RC -eq 0 ]] || fail "meta: exit $RC: $(head -3 "$WORK/meta.err")"
+expect meta ok 194
+[[ -f "$WORK/dest-meta/Brazil.gif" ]] || fail "meta: no Brazil.gif"
+stop_server
+
+# ---- chaos -----------------------------------------------------------------
+start_server "$flagserver" --chaos reset:0.2 --chaos truncate:0.2
+run chaos -a -m 40 --timeout 5
+[[ $RC -eq 1 ]] || fail "chaos: exit $RC, expected 1"
+ok=$(csv_field "$WORK/chaos.csv" 1 ok)
+errors=$(csv_field "$WORK/chaos.csv" 1 errors)
+((ok + errors == 194 && errors > 0)) || fail "chaos: $ok ok + $errors errors"
+[[ $(count_files "$WORK/dest-chaos") -eq $ok ]] || fail "chaos: files != ok"
+no_temps chaos
+stop_server
+
+# ---- sigint ----------------------------------------------------------------
+start_server "$flagserver" --delay 0.3
+"$client" -s "$BASE" -d "$WORK/dest-int" -q --summary "$WORK/int.csv" -a -m 20 \
+    >"$WORK/int.out" 2>"$WORK/int.err" &
+pid=$!
+sleep 0.8
+kill -INT "$pid"
+t0=$(date +%s%N)
+set +e
+wait "$pid"
+RC=$?
+set -e
+ms=$((($(date +%s%N) - t0) / 1000000))
+[[ $RC -eq 130 ]] || fail "sigint: exit $RC, expected 130"
+((ms < 1000)) || fail "sigint: took $ms ms to stop"
+ok=$(csv_field "$WORK/int.csv" 1 ok)
+not_run=$(csv_field "$WORK/int.csv" 1 not_run)
+((ok > 0 && not_run > 0)) || fail "sigint: $ok ok, $not_run not run"
+[[ $(count_files "$WORK/dest-int") -eq $ok ]] || fail "sigint: files != ok"
+no_temps int
+echo "uring_test: all passed"
