@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -15,16 +16,17 @@
 #include "save.h"
 
 /* The one piece of global state besides libcurl's: a signal handler can
- * reach nothing else. */
-static volatile sig_atomic_t interrupted;
+ * reach nothing else. Lock-free atomic: safe in a handler, race-free for
+ * the threads that poll it. */
+static atomic_int interrupted;
 
 static void on_signal(int sig) {
     (void)sig;
-    interrupted = 1;
+    atomic_store_explicit(&interrupted, 1, memory_order_relaxed);
 }
 
 int run_interrupted(void) {
-    return interrupted;
+    return atomic_load_explicit(&interrupted, memory_order_relaxed);
 }
 
 static int64_t mono_ns(void) {
@@ -172,7 +174,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
                 strerror(-rc));
         status = EXIT_SOME_ERRORS;
     }
-    if (interrupted)
+    if (run_interrupted())
         status = EXIT_INTERRUPTED;
 out:
     free(run.records);

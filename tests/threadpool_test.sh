@@ -98,11 +98,13 @@ threads=$(csv_field "$WORK/m1000.csv" 1 threads)
 echo "   in_progress_peak $(stat in_progress_peak), threads $threads," \
     "wall $(csv_field "$WORK/m1000.csv" 1 wall_s) s"
 
-echo "== --stack-size below what libcurl needs is raised, with a warning"
-run small -a -l 40 -m 20 --stack-size 16384
-expect_ok small 40
-grep -q 'warning: --stack-size 16384 is too small' "$WORK/small.err" ||
-    fail "--stack-size 16384: no warning: $(cat "$WORK/small.err")"
+echo "== --stack-size below what libcurl needs is a usage error"
+set +e
+"$client" -s "$BASE" -d "$WORK/dest-small" -a -l 40 --stack-size 16384 >/dev/null 2>"$WORK/small.err"
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "--stack-size 16384: exit $rc, expected 2"
+grep -q -- '--stack-size needs 64K' "$WORK/small.err" || fail "$(cat "$WORK/small.err")"
 
 # Out of threads: address space for 2 stacks of 1 GiB, not for 10. The
 # sanitizer runtimes need far more address space than the limit: skip.

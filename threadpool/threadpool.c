@@ -16,11 +16,6 @@
 
 #define PROG "flags_threadpool"
 
-/* The least stack a worker gets. libcurl 7.88's perform alone needs about
- * 14 KiB (its printf keeps big arrays on the stack): a 16 KiB stack, less
- * glibc's TLS and guard, overflows. 64 KiB leaves a wide margin. */
-#define WORKER_STACK_FLOOR (64 * 1024)
-
 struct pool {
     struct run *run;
     struct workqueue *wq; /* set before the first job is submitted */
@@ -65,21 +60,12 @@ static int download_many(struct run *run) {
     if (run->nrecords == 0)
         return 0;
 
-    unsigned want = run->max_req ? run->max_req : 1;
-    if (want > run->nrecords)
-        want = (unsigned)run->nrecords;
-
-    size_t stack = run->opt->stack_size;
-    if (stack && stack < WORKER_STACK_FLOOR) {
-        fprintf(stderr, PROG ": warning: --stack-size %zu is too small for libcurl; using %d\n",
-                stack, WORKER_STACK_FLOOR);
-        stack = WORKER_STACK_FLOOR;
-    }
+    unsigned want = run->max_req; /* already at most nrecords */
 
     struct pool pool = {.run = run};
     const struct workqueue_config cfg = {
         .workers = want,
-        .stack_size = stack,
+        .stack_size = run->opt->stack_size,
         .init = worker_init,
         .cleanup = worker_cleanup,
         .ctx = &pool,
