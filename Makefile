@@ -7,9 +7,10 @@ DELAY     ?= 0.1
 FLAGS     ?= 194
 MAXREQ    ?=
 RUNS      ?= 5
+FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev check \
-                hyperfine gnuplot-nox curl python3 valgrind clang
+                hyperfine gnuplot-nox curl python3 valgrind clang libclang-rt-14-dev unzip
 
 .PHONY: all build deps test test-asan test-tsan bench bench-sweep bench-scale bench-ci fuzz clean help
 
@@ -28,6 +29,7 @@ help:
 	@echo "  make bench-sweep  the back ends across delays and concurrency levels"
 	@echo "  make bench-scale  100, 1000 and 10000 requests in flight"
 	@echo "  make bench-ci     short run gated against results/baseline.csv"
+	@echo "  make fuzz         the request parser under libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "  make clean        remove build directories"
 
 deps:
@@ -66,6 +68,15 @@ bench-scale: deps
 bench-ci: deps
 	$(MAKE) build
 	scripts/bench_ci.sh --build $(BUILD)
+
+# The request parser under libFuzzer (clang), from the committed corpus; new
+# inputs go to a scratch copy so the tree stays clean.
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DFLAGBENCH_FUZZ=ON $(CMAKE_ARGS)
+	cmake --build build-fuzz --target fuzz_http -j $(JOBS)
+	rm -rf build-fuzz/corpus && cp -r server/fuzz_corpus build-fuzz/corpus
+	build-fuzz/server/fuzz_http -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	    -print_final_stats=1 build-fuzz/corpus
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
