@@ -6,6 +6,8 @@ sentences computed from the figures, report.md and gnuplot PNGs.
                         hyperfine-<workload>-<backend>.json, trace-<backend>-<workload>.csv
   report.py sweep DIR   DIR from scripts/sweep.sh: sweep.csv
   report.py scale DIR   DIR from scripts/scale.sh: scale.csv
+  report.py ci-figures DIR N DELAY   bench_ci.sh's measured figures as CSV
+  report.py compare BASELINE MEASURED   check figures; exit 1 on a regression
 
 Standard library only. The table and sentences go to stdout; report.md,
 *.dat, plots.gp and *.png are written into DIR.
@@ -389,22 +391,120 @@ def cmd_bench(d):
     print("\n".join(text).lstrip("\n"))
 
 
+# ---------------------------------------------------------------- bench-ci
+
+# figure -> (check, tolerance) that --update writes; the baseline file rules.
+CI_CHECKS = {
+    "speedup": ("at_least", 0.7),
+    "efficiency": ("at_least", 0.9),
+    "inflight_peak": ("at_least", 0.9),
+    "threads": ("exact", 1),
+    "instructions_per_request": ("at_most", 1.15),
+}
+CI_UNITS = {"speedup": "×", "efficiency": "", "inflight_peak": "", "threads": "",
+            "instructions_per_request": ""}
+
+
+def median(xs):
+    xs = sorted(xs)
+    k = len(xs)
+    return xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
+
+
+def callgrind_total(path):
+    """The Ir total of a callgrind output file (its summary: or totals: line)."""
+    total = None
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                total = int(line.split()[1])
+    if total is None:
+        die(f"no instruction total in {path}")
+    return total
+
+
+def cmd_ci_figures(d, n, delay):
+    """Measured figures of a bench_ci.sh work directory as baseline CSV on stdout."""
+    rows = []
+
+    def add(fig, b, v):
+        check, tol = CI_CHECKS[fig]
+        rows.append((fig, b, v, check, tol))
+
+    timed = {b: read_csv(os.path.join(d, f"timed-{b}.csv")) for b in ORDER}
+    # The fastest run: scheduling noise only ever adds time.
+    seq_wall = min(num(r["wall_s"]) for r in timed["sequential"])
+    add("efficiency", "sequential", round(n * delay / seq_wall, 4))
+    for b in ("threadpool", "uring"):
+        add("speedup", b, round(seq_wall / min(num(r["wall_s"]) for r in timed[b]), 2))
+    for b in ("threadpool", "uring"):
+        add("inflight_peak", b, int(median([int(r["inflight_peak"]) for r in timed[b]])))
+    for b in ORDER:
+        add("threads", b, int(median([int(r["threads"]) for r in timed[b]])))
+    for b in ORDER:
+        cg = read_csv(os.path.join(d, f"cg-{b}.csv"))
+        reqs = int(cg[-1]["requests"]) or 1
+        add("instructions_per_request", b,
+            round(callgrind_total(os.path.join(d, f"callgrind.{b}")) / reqs))
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["figure", "backend", "value", "check", "tolerance"])
+    for r in rows:
+        w.writerow(r)
+
+
+def cmd_compare(baseline_path, measured_path):
+    """Check measured figures against the baseline; exit 1 naming each regression."""
+    base = read_csv(baseline_path)
+    meas = {(r["figure"], r["backend"]): num(r["value"], None) for r in read_csv(measured_path)}
+    if not base:
+        die(f"{baseline_path} has no figures")
+    failures = []
+    lines = []
+    for r in base:
+        key = (r["figure"], r["backend"])
+        name = f"{r['backend']} {r['figure']}"
+        b, check, tol = num(r["value"], None), r["check"], num(r["tolerance"], None)
+        m = meas.get(key)
+        if b is None or tol is None or check not in ("at_least", "at_most", "exact"):
+            die(f"{baseline_path}: bad row for {name} (value, check at_least|at_most|exact, tolerance)")
+        if m is None:
+            failures.append(f"{name}: not measured")
+            lines.append(f"  FAIL {name}: not measured")
+            continue
+        if check == "at_least":
+            limit, ok, rule = tol * b, m >= tol * b, f">= {tol:g} × {b:g}"
+        elif check == "at_most":
+            limit, ok, rule = tol * b, m <= tol * b, f"<= {tol:g} × {b:g}"
+        else:
+            limit, ok, rule = b, m == b, f"== {b:g}"
+        msg = f"{name} = {m:g}, want {rule}" + (f" = {limit:.4g}" if check != "exact" else "")
+        lines.append(f"  {'ok  ' if ok else 'FAIL'} {msg}")
+        if not ok:
+            failures.append(msg)
+    print("\n".join(lines))
+    if failures:
+        for f in failures:
+            print(f"bench-ci: regression: {f}", file=sys.stderr)
+        sys.exit(1)
+    print(f"bench-ci: {len(base)} figures within tolerance of {baseline_path}")
+
+
 # ---------------------------------------------------------------- main
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("bench", "sweep", "scale"):
+    cmd = argv[1] if len(argv) > 1 else ""
+    if cmd in ("bench", "sweep", "scale") and len(argv) == 3:
+        if not os.path.isdir(argv[2]):
+            die(f"{argv[2]} is not a directory")
+        {"bench": cmd_bench, "sweep": cmd_sweep, "scale": cmd_scale}[cmd](argv[2])
+    elif cmd == "ci-figures" and len(argv) == 5:
+        cmd_ci_figures(argv[2], int(argv[3]), float(argv[4]))
+    elif cmd == "compare" and len(argv) == 4:
+        cmd_compare(argv[2], argv[3])
+    else:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    d = argv[2]
-    if not os.path.isdir(d):
-        die(f"{d} is not a directory")
-    if argv[1] == "bench":
-        cmd_bench(d)
-    elif argv[1] == "sweep":
-        cmd_sweep(d)
-    else:
-        cmd_scale(d)
     return 0
 
 

@@ -1,0 +1,18 @@
+# The driver (scripts/): bench-ci's gate passes on the committed baseline and
+# fails naming the figure on doctored ones; bench.sh makes its report; the
+# scripts pass shellcheck. Not under sanitizers: callgrind can't run ASan
+# binaries, and their instruction counts aren't the baseline's.
+if(FLAGBENCH_SANITIZE STREQUAL "")
+  add_test(NAME driver
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/driver_test.sh ${CMAKE_BINARY_DIR})
+  # Alone on the machine: the gate's speedups are timings.
+  set_tests_properties(driver PROPERTIES LABELS driver RUN_SERIAL TRUE TIMEOUT 180
+                                         SKIP_RETURN_CODE 77)
+  find_program(SHELLCHECK shellcheck)
+  if(SHELLCHECK)
+    file(GLOB DRIVER_SCRIPTS ${PROJECT_SOURCE_DIR}/scripts/*.sh)
+    add_test(NAME driver_shellcheck COMMAND ${SHELLCHECK} -x ${DRIVER_SCRIPTS}
+             WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    set_tests_properties(driver_shellcheck PROPERTIES LABELS driver)
+  endif()
+endif()
