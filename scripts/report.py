@@ -509,7 +509,135 @@ def main(argv):
 
 
 def cmd_sweep(d):
-    die("sweep: not yet")
+    rows = read_csv(os.path.join(d, "sweep.csv"))
+    if not rows:
+        die(f"{d}/sweep.csv has no rows")
+    skipped = read_csv(os.path.join(d, "skipped.csv"))
+    # The fastest run of every point: (delay, n, backend, m) -> row.
+    best = {}
+    for r in rows:
+        key = (num(r["delay_s"]), int(r["requests"]), r["backend"], int(r["max_req"]))
+        if key not in best or num(r["wall_s"]) < num(best[key]["wall_s"]):
+            best[key] = r
+    delays = sorted({k[0] for k in best})
+    ns = sorted({k[1] for k in best})
+    backends = [b for b in ORDER if any(k[2] == b for k in best)]
+    conc = [b for b in backends if b != "sequential"]
+
+    def seq_wall(delay, n):
+        r = best.get((delay, n, "sequential", 1))
+        return num(r["wall_s"]) if r else None
+
+    # speedup-<n>-<delay>.dat: m, ideal speedup, then each concurrent back end's.
+    lines_md = []
+    for n in ns:
+        for delay in delays:
+            ms = sorted({k[3] for k in best if k[0] == delay and k[1] == n and k[2] != "sequential"})
+            sw = seq_wall(delay, n)
+            with open(os.path.join(d, f"speedup-{n}-{delay:g}.dat"), "w") as f:
+                f.write("# max_req ideal_speedup " + " ".join(conc) + " (speedup = sequential wall / wall;"
+                        " ? = not run)\n")
+                for m in ms:
+                    vals = []
+                    for b in conc:
+                        r = best.get((delay, n, b, m))
+                        vals.append(f"{sw / num(r['wall_s']):.4f}" if r and sw and num(r["wall_s"]) > 0 else "?")
+                    f.write(f"{m} {ideal_speedup(n, m):.4f} {' '.join(vals)}\n")
+        # wall-<n>.dat: delay index, delay, sequential wall, ideal N*d, and per
+        # concurrent back end its wall at the largest m with the ideal for it.
+        mmax = max((k[3] for k in best if k[1] == n and k[2] != "sequential"), default=1)
+        with open(os.path.join(d, f"wall-{n}.dat"), "w") as f:
+            f.write(f"# i delay_s sequential_wall ideal_sequential ideal_m{mmax} "
+                    + " ".join(f"{b}_m{mmax}" for b in conc) + "\n")
+            for i, delay in enumerate(delays):
+                sw = seq_wall(delay, n)
+                vals = []
+                for b in conc:
+                    r = best.get((delay, n, b, mmax))
+                    vals.append(f"{num(r['wall_s']):.6f}" if r else "?")
+                f.write(f"{i} {delay:g} {sw if sw is not None else '?'} {n * delay:.6f} "
+                        f"{math.ceil(n / mmax) * delay:.6f} {' '.join(vals)}\n")
+    term = gnuplot_terminal()
+    pngs = []
+    if term:
+        cols = len(delays)
+        gp = [f"# made by scripts/report.py; run 'gnuplot plots.gp' in this folder to redo\n"
+              f"set terminal {term} size {max(900, 330 * cols)},{330 * len(ns) + 60}\n"
+              "set datafile missing '?'\n"
+              "set output 'speedup.png'\n"
+              f"set multiplot layout {len(ns)},{cols} title 'speedup over sequential vs requests in flight"
+              f" (dashed: ideal N / ceil(N/m))'\n"
+              "set logscale x 2\nset logscale y 2\nset grid\nset key top left\n"
+              "set xlabel 'max in flight (m)'\nset ylabel 'speedup'\n"]
+        for n in ns:
+            for delay in delays:
+                dat = f"speedup-{n}-{delay:g}.dat"
+                sw = seq_wall(delay, n)
+                plots = ([f"'{dat}' using 1:2 with lines dt 2 lc rgb '#000000' title 'ideal'"]
+                         if delay > 0 else [])
+                for i, b in enumerate(conc):
+                    plots.append(f"'{dat}' using 1:{3 + i} with linespoints lw 2 pt 7 "
+                                 f"lc rgb '{BACKEND_COLOURS.get(b, '#000000')}' title '{b}'")
+                gp.append(f"set title '{n} requests, {delay:g} s delay"
+                          + ("" if sw else " (no sequential run)") + "'\n"
+                          f"plot {', '.join(plots)}\n")
+        gp.append("unset multiplot\nunset logscale\n")
+        gp.append(f"set terminal {term} size {max(700, 520 * len(ns))},520\n"
+                  "set output 'wall-vs-delay.png'\n"
+                  f"set multiplot layout 1,{len(ns)} title 'wall time vs server delay (dashed: ideal ceil(N/m) × delay)'\n"
+                  "set logscale y\nset grid\nset key top left\nset xlabel 'server delay (s)'\n"
+                  "set ylabel 'wall time (s)'\n"
+                  f"set xrange [-0.3:{len(delays) - 0.7}]\n")
+        for n in ns:
+            mmax = max((k[3] for k in best if k[1] == n and k[2] != "sequential"), default=1)
+            dat = f"wall-{n}.dat"
+            plots = [f"'{dat}' using 1:3:xtic(2) with linespoints lw 2 pt 7 lc rgb '#808080' title 'sequential'",
+                     f"'{dat}' using 1:($4 > 0 ? $4 : 1/0) with lines dt 2 lc rgb '#808080' title 'ideal N × d'"]
+            for i, b in enumerate(conc):
+                plots.append(f"'{dat}' using 1:{6 + i} with linespoints lw 2 pt 7 "
+                             f"lc rgb '{BACKEND_COLOURS.get(b, '#000000')}' title '{b} m={mmax}'")
+            plots.append(f"'{dat}' using 1:($5 > 0 ? $5 : 1/0) with lines dt 2 lc rgb '#000000' "
+                         f"title 'ideal ceil(N/{mmax}) × d'")
+            gp.append(f"set title '{n} requests'\nplot {', '.join(plots)}\n")
+        gp.append("unset multiplot\n")
+        if run_gnuplot(d, "".join(gp)):
+            pngs = ["speedup.png", "wall-vs-delay.png"]
+    # report.md: the speedup tables and the plots.
+    md = ["# flagbench sweep\n",
+          "Each point is the fastest of its runs (sweep.csv has them all). Speedup is sequential's "
+          "wall time at the same delay and request count ÷ the back end's; ideal is N ÷ ceil(N/m), "
+          "what overlapping the waits perfectly would give.\n"]
+    text = []
+    for n in ns:
+        for delay in delays:
+            ms = sorted({k[3] for k in best if k[0] == delay and k[1] == n and k[2] != "sequential"})
+            sw = seq_wall(delay, n)
+            if not ms:
+                continue
+            header = ["m", "ideal"] + conc
+            trows = []
+            for m in ms:
+                row = [str(m), f"{fmt_x(ideal_speedup(n, m))}×" if delay > 0 else "–"]
+                for b in conc:
+                    r = best.get((delay, n, b, m))
+                    if not r:
+                        row.append("–")
+                    elif sw:
+                        row.append(f"{fmt_x(sw / num(r['wall_s']))}× ({fmt_s(num(r['wall_s']))} s)")
+                    else:
+                        row.append(f"{fmt_s(num(r['wall_s']))} s")
+                trows.append(row)
+            title = (f"{n} requests, {delay:g} s delay: sequential "
+                     + (f"{fmt_s(sw)} s (ideal {fmt_s(n * delay)} s)" if sw else "not run (over --max-run)"))
+            md += [f"## {title}\n", md_table(header, trows), ""]
+            text += ["", title, text_table([header], trows)]
+    if skipped:
+        md.append("Skipped as over --max-run: " + "; ".join(
+            f"{r['backend']} -m {r['max_req']} at {r['delay_s']} s × {r['requests']}" for r in skipped) + ".\n")
+    md += [f"![{p}]({p})\n" for p in pngs]
+    with open(os.path.join(d, "report.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    print("\n".join(text).lstrip("\n"))
 
 
 def cmd_scale(d):
