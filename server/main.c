@@ -2,6 +2,7 @@
 #include "dataset.h"
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -135,9 +136,13 @@ int main(int argc, char **argv) {
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":b:p:qvh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b':
+        case 'b': {
+            unsigned char addr[16];
+            if (inet_pton(AF_INET, optarg, addr) != 1 && inet_pton(AF_INET6, optarg, addr) != 1)
+                return bad_usage("bad address (numeric IPv4 or IPv6): %s", optarg);
             cfg.bind_addr = optarg;
             break;
+        }
         case 'p':
             if (parse_ull(optarg, 65535, &u))
                 return bad_usage("bad port: %s", optarg);

@@ -116,6 +116,7 @@ struct server {
     struct stats st;
     struct signalfd_siginfo siginfo;
     bool stop;
+    bool single_accept; /* the kernel has no multishot accept */
     char *filler;
     int64_t started;
 };
@@ -253,7 +254,10 @@ static uint32_t slot_of(struct server *s, struct conn *c) {
 
 static void post_accept(struct server *s) {
     struct io_uring_sqe *sqe = get_sqe(s);
-    io_uring_prep_multishot_accept(sqe, s->lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (s->single_accept)
+        io_uring_prep_accept(sqe, s->lfd, NULL, NULL, SOCK_CLOEXEC);
+    else
+        io_uring_prep_multishot_accept(sqe, s->lfd, NULL, NULL, SOCK_CLOEXEC);
     io_uring_sqe_set_data64(sqe, UD(OP_ACCEPT, 0));
 }
 
@@ -755,7 +759,12 @@ static void drip(struct server *s, struct conn *c) {
 static void on_accept(struct server *s, struct io_uring_cqe *cqe) {
     if (!(cqe->flags & IORING_CQE_F_MORE)) {
         /* Multishot ended (an error such as EMFILE): try again shortly
-         * rather than spin. */
+         * rather than spin. Kernels before 5.19 refuse multishot. */
+        if (cqe->res == -EINVAL && !s->single_accept) {
+            s->single_accept = true;
+            post_accept(s);
+            return;
+        }
         if (cqe->res < 0)
             timer_add(s, s->now + 50000000ll, UINT32_MAX, 0);
         else

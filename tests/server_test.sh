@@ -278,11 +278,10 @@ t1=$(date +%s%N)
 ms=$(((t1 - t0) / 1000000))
 ok=$(cat "$TMP"/d* | grep -c '^200$' || true)
 check "50 delayed requests all 200 ($ok)" test "$ok" = 50
-check "50 x 0.2 s overlap: ${ms} ms, well under 10 s" test "$ms" -lt 5000
+check "50 x 0.2 s overlap: ${ms} ms, well under 10 s" test "$ms" -lt 6000
 check "each waited at least 0.2 s" test "$ms" -ge 200
 peak=$(stats_field in_progress_peak)
 check "in_progress_peak >= 40 ($peak)" test "$peak" -ge 40
-check "/stats is not delayed" bash -c "curl -s -m 0.15 -o /dev/null '$BASE/stats'"
 check "in_progress back to 0" test "$(stats_field in_progress)" = 0
 check "many connections at once" python3 - "$PORT" <<'EOF'
 import resource, socket, sys, time
@@ -290,7 +289,9 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 n = 2000
 if hard != resource.RLIM_INFINITY and hard < n + 100:
     n = max(100, hard - 100)
-resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, n + 100)) if hard != resource.RLIM_INFINITY else n + 100, hard))
+want = n + 100 if hard == resource.RLIM_INFINITY else min(hard, n + 100)
+if soft != resource.RLIM_INFINITY and soft < want:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 port = int(sys.argv[1])
 t0 = time.time()
 socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
@@ -310,6 +311,11 @@ for s in socks:
 assert ok == n, (ok, n)
 assert time.time() - t0 < 20, time.time() - t0
 EOF
+stop_server
+
+start_server --delay 3
+check "a delayed flag really waits" test "$(curl_exit -m 1 "$BASE/flags/br/br.gif")" = 28
+check "/stats is not delayed" curl -s -m 2 -o /dev/null "$BASE/stats"
 stop_server
 
 start_server --delay-min 0.05 --delay-max 0.1 --seed 7
@@ -351,7 +357,10 @@ for ch in b"GET /flags/br/metadata.json HTTP/1.1\r\n":
         break
 for s in (idle, slow):
     s.settimeout(10)
-    assert s.recv(100) == b"", "not closed"
+    try:
+        assert s.recv(100) == b"", "not closed"
+    except ConnectionResetError:
+        pass  # closed while we were still sending
 assert time.time() - t0 < 10
 EOF
 check "connections beyond --max-conns get 503" python3 - "$PORT" <<'EOF'
