@@ -22,8 +22,8 @@ options:
   --build DIR       the CMake build directory with the binaries (default: build)
   --delay S         seconds the server waits before each response (default: 0.1)
   --flags N[,N...]  workloads: 20 = the book's POP20, 194 = all flags (-a),
-                    other N < 194 = the first N (-a -l N), a multiple of 194 =
-                    all flags N/194 times (--repeat); default: 20,194
+                    other N < 194 = the first N (-a -l N), more = the first
+                    N/K flags K times (--repeat K); default: 20,194
   --runs N          hyperfine runs per back end and workload, after 1 warm-up
                     (default: 5); see --max-seconds
   --max-req M       most requests in flight for threadpool and uring

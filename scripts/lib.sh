@@ -62,20 +62,26 @@ raise_nofile() {
     fi
 }
 
-# The workload's client arguments: 20 = the book's POP20 (no codes given),
-# up to 194 = the first N of all (-a -l N), more = all, --repeat N/194.
+# The workload's client arguments for n requests: 20 = the book's POP20 (no
+# codes given), 194 = all (-a), fewer = the first n (-a -l n), more = the
+# first n/k flags k times (-a -l n/k --repeat k, the smallest such k).
 workload_args() {
-    local n=$1
+    local n=$1 k
     if [[ $n -eq 20 ]]; then
         WORKLOAD_ARGS=()
     elif [[ $n -eq 194 ]]; then
         WORKLOAD_ARGS=(-a)
     elif [[ $n -lt 194 ]]; then
         WORKLOAD_ARGS=(-a -l "$n")
-    elif ((n % 194 == 0)); then
-        WORKLOAD_ARGS=(-a --repeat $((n / 194)))
+    elif [[ $n -gt 19400000 ]]; then
+        die "at most 19400000 requests (194 flags x --repeat 100000), not $n"
     else
-        die "a request count above 194 must be a multiple of 194 (all flags, --repeat), not $n"
+        for ((k = (n + 193) / 194; n % k != 0; k++)); do :; done
+        if [[ $((n / k)) -eq 194 ]]; then
+            WORKLOAD_ARGS=(-a --repeat "$k")
+        else
+            WORKLOAD_ARGS=(-a -l $((n / k)) --repeat "$k")
+        fi
     fi
 }
 

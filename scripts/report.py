@@ -579,7 +579,8 @@ def cmd_sweep(d):
                     plots.append(f"'{dat}' using 1:{3 + i} with linespoints lw 2 pt 7 "
                                  f"lc rgb '{BACKEND_COLOURS.get(b, '#000000')}' title '{b}'")
                 gp.append(f"set title '{n} requests, {delay:g} s delay"
-                          + ("" if sw else " (no sequential run)") + "'\n"
+                          + ("" if sw else " (no sequential run)")
+                          + (": no wait to overlap" if delay == 0 else "") + "'\n"
                           f"plot {', '.join(plots)}\n")
         gp.append("unset multiplot\nunset logscale\n")
         gp.append(f"set terminal {term} size {max(700, 520 * len(ns))},520\n"
@@ -641,7 +642,43 @@ def cmd_sweep(d):
 
 
 def cmd_scale(d):
-    die("scale: not yet")
+    path = os.path.join(d, "scale.csv")
+    rows = read_csv(path) if os.path.exists(path) else []
+    fpath = os.path.join(d, "failed.csv")
+    failed = read_csv(fpath) if os.path.exists(fpath) else []
+    header = ["back end", "in flight asked", "wall s", "CPU s", "threads", "in flight peak/mean",
+              "RSS MB", "KB per request", "ctx switches", "p99 ms", "errors"]
+    trows = []
+    for r in rows:
+        n = max(1, int(r["requests"]))
+        trows.append([r["backend"], r["max_req_asked"], fmt_s(num(r["wall_s"])), fmt_s(num(r["cpu_s"])),
+                      r["threads"], f"{r['inflight_peak']}/{num(r['inflight_mean']):.0f}",
+                      f"{num(r['rss_kb']) / 1024:.1f}", f"{num(r['rss_kb']) / n:.1f}",
+                      str(int(r["ctx_voluntary"]) + int(r["ctx_involuntary"])),
+                      f"{num(r['latency_p99_ms']):.0f}", r["errors"]])
+    for f in failed:
+        trows.append([f["backend"], f["max_req"], "failed", f"exit {f['exit_status']}", "", "", "", "",
+                      "", "", f["error"][:40]])
+    sentences = []
+    by_m = {}
+    for r in rows:
+        by_m.setdefault(int(r["max_req_asked"]), {})[r["backend"]] = r
+    for m in sorted(by_m):
+        pool, ur = by_m[m].get("threadpool"), by_m[m].get("uring")
+        if pool and ur:
+            sentences.append(
+                f"at {m} in flight, the thread pool ran {pool['threads']} threads in "
+                f"{num(pool['rss_kb']) / 1024:.0f} MB and {fmt_s(num(pool['cpu_s']))} s of CPU, "
+                f"uring {ur['threads']} thread in {num(ur['rss_kb']) / 1024:.0f} MB and "
+                f"{fmt_s(num(ur['cpu_s']))} s; walls {fmt_s(num(pool['wall_s']))} s and "
+                f"{fmt_s(num(ur['wall_s']))} s.")
+    out = text_table([header], trows) if trows else "(no runs)"
+    print(out)
+    for s_ in sentences:
+        print("  " + s_)
+    with open(os.path.join(d, "report.md"), "w") as f:
+        f.write("# flagbench scale: requests in flight\n\n" + md_table(header, trows) + "\n\n"
+                + "".join(f"- {s_}\n" for s_ in sentences))
 
 
 if __name__ == "__main__":

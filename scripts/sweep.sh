@@ -24,7 +24,7 @@ options:
   --max-req LIST     requests in flight m (default: 1,4,16,64,194); m > N is
                      replaced by N
   --requests LIST    request counts N (default: 20,194); up to 194 = the first
-                     N flags, a multiple of 194 = all flags N/194 times (--repeat)
+                     N flags, more = the first N/K flags K times (--repeat K)
   --backends LIST    comma-separated subset of sequential,threadpool,uring
                      (default: all three)
   --runs K           runs per point, each a row of sweep.csv (default: 1);
