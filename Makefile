@@ -4,7 +4,7 @@ CMAKE_ARGS ?=
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 # Benchmark parameters (see scripts/bench.sh --help)
 DELAY     ?= 0.1
-FLAGS     ?= 194
+FLAGS     ?= 20,194
 MAXREQ    ?=
 RUNS      ?= 5
 FUZZ_SECONDS ?= 60
@@ -27,7 +27,8 @@ help:
 	@echo "  make bench        deps + build + the side-by-side benchmark and its report"
 	@echo "                    (DELAY=$(DELAY) FLAGS=$(FLAGS) RUNS=$(RUNS) MAXREQ=<flags>)"
 	@echo "  make bench-sweep  the back ends across delays and concurrency levels"
-	@echo "  make bench-scale  100, 1000 and 10000 requests in flight"
+	@echo "                    (SWEEP_ARGS='--wide' or see scripts/sweep.sh --help)"
+	@echo "  make bench-scale  100, 1000 and 10000 requests in flight (SCALE_ARGS=...)"
 	@echo "  make bench-ci     short run gated against results/baseline.csv"
 	@echo "  make fuzz         the request parser under libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "  make clean        remove build directories"
@@ -55,15 +56,15 @@ test-tsan: deps
 
 bench: deps
 	$(MAKE) build
-	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ))
+	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(BENCH_ARGS)
 
 bench-sweep: deps
 	$(MAKE) build
-	scripts/sweep.sh --build $(BUILD)
+	scripts/sweep.sh --build $(BUILD) $(SWEEP_ARGS)
 
 bench-scale: deps
 	$(MAKE) build
-	scripts/scale.sh --build $(BUILD)
+	scripts/scale.sh --build $(BUILD) $(SCALE_ARGS)
 
 bench-ci: deps
 	$(MAKE) build
@@ -75,7 +76,7 @@ fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DFLAGBENCH_FUZZ=ON $(CMAKE_ARGS)
 	cmake --build build-fuzz --target fuzz_http -j $(JOBS)
 	rm -rf build-fuzz/corpus && cp -r server/fuzz_corpus build-fuzz/corpus
-	build-fuzz/server/fuzz_http -max_total_time=$(FUZZ_SECONDS) -max_len=16384 \
+	build-fuzz/server/fuzz_http -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -artifact_prefix=build-fuzz/ \
 	    -print_final_stats=1 build-fuzz/corpus
 
 clean:

@@ -68,6 +68,9 @@ enum outcome classify(CURLcode rc, long http_status, bool too_big, long long max
     case CURLE_BAD_CONTENT_ENCODING:
         why = "bad content encoding";
         break;
+    case CURLE_OUT_OF_MEMORY: /* also what libcurl says of a header line over 100 KB */
+        why = "out of memory (or a header line over 100 KB)";
+        break;
     default:
         why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
         break;

@@ -142,6 +142,9 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A file over RLIMIT_FSIZE (a full quota) must fail the save with EFBIG,
+     * not kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
 
     progress_init(&run.progress, run.nrecords, opt.verbose);
     struct rusage ru0, ru1, ru;

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Faults and hostile peers: hardening.sh CLIENT FLAGSERVER CASE.
+# Each fault is injected by a real flagserver (--chaos); the client must end
+# within its --timeout, count each faulty flag as an error with its reason,
+# finish the rest, and leave no partial or temporary file behind.
+set -euo pipefail
+client=$1 flagserver=$2 case=$3
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
+setup_work
+dest=$WORK/dest
+
+run_client() { # sets RC and ELAPSED (s); output in $WORK/out, $WORK/err
+    local t0 t1
+    t0=$(date +%s.%N)
+    set +e
+    "$client" -s "$BASE" -d "$dest" -v "$@" >"$WORK/out" 2>"$WORK/err"
+    RC=$?
+    set -e
+    t1=$(date +%s.%N)
+    ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+}
+
+# expect_faults N REASON_REGEX MAX_SECONDS: all N flags errors with that reason.
+expect_faults() {
+    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1: $(tail -3 "$WORK/err")"
+    grep -q "^ *$1 errors\?\.$" "$WORK/out" || fail "report: $(cat "$WORK/out")"
+    local n
+    n=$(grep -cE "^[A-Z]{2} error: ($2)" "$WORK/err" || true)
+    [[ $n -eq $1 ]] || fail "$n of $1 errors match '$2': $(grep error "$WORK/err" | head -3)"
+    awk -v e="$ELAPSED" -v m="$3" 'BEGIN { exit !(e <= m) }' || fail "took ${ELAPSED}s > $3 s"
+    [[ $(count_files "$dest") -eq 0 ]] || fail "left behind: $(ls -A "$dest")"
+}
+
+# expect_clean N: all N flags saved and identical to what the server serves.
+expect_clean() {
+    [[ $RC -eq 0 ]] || fail "exit $RC: $(grep error "$WORK/err" | head -3)"
+    grep -q "^ *$1 flags downloaded\.$" "$WORK/out" || fail "report: $(cat "$WORK/out")"
+    [[ $(count_files "$dest") -eq $1 ]] || fail "files: $(find "$dest" -mindepth 1 | head)"
+}
+
+codes=(AR BR CN DE FR)
+case $case in
+truncate)
+    start_server "$flagserver" --chaos truncate
+    run_client --timeout 5 "${codes[@]}"
+    expect_faults 5 "truncated body|connection reset" 10
+    ;;
+reset)
+    start_server "$flagserver" --chaos reset
+    run_client --timeout 5 "${codes[@]}"
+    expect_faults 5 "connection reset|truncated body|empty reply" 10
+    ;;
+garbage)
+    start_server "$flagserver" --chaos garbage
+    run_client --timeout 5 "${codes[@]}"
+    expect_faults 5 "malformed response|Unsupported response code|HTTP [0-9]+" 10
+    ;;
+longheader)
+    start_server "$flagserver" --chaos longheader
+    run_client --timeout 5 "${codes[@]}"
+    expect_faults 5 "malformed response|out of memory .or a header line over 100 KB." 10
+    ;;
+stall)
+    start_server "$flagserver" --chaos stall
+    run_client --timeout 1 "${codes[@]}"
+    expect_faults 5 "timeout" 8
+    ;;
+stallbody)
+    start_server "$flagserver" --chaos stallbody
+    run_client --timeout 1 "${codes[@]}"
+    expect_faults 5 "timeout" 8
+    ;;
+oversize)
+    start_server "$flagserver" --chaos oversize
+    run_client --timeout 5 --max-size 100K "${codes[@]}"
+    expect_faults 5 "body over 102400 bytes" 10
+    ;;
+slow)
+    start_server "$flagserver" --chaos slow
+    run_client --timeout 1 "${codes[@]}"
+    expect_faults 5 "timeout" 8
+    ;;
+redirectloop)
+    start_server "$flagserver" --chaos redirectloop
+    run_client --timeout 5 "${codes[@]}"
+    expect_faults 5 "too many redirects" 10
+    ;;
+redirect)
+    # One redirect per flag is followed; the files are the real ones.
+    start_server "$flagserver" --chaos redirect
+    run_client "${codes[@]}"
+    expect_clean 5
+    ;;
+chunked)
+    start_server "$flagserver" --chunked
+    run_client -a -l 30
+    expect_clean 30
+    curl -sf "$BASE/br/br.gif" -o "$WORK/ref.gif"
+    cmp -s "$WORK/ref.gif" "$dest/br.gif" || fail "chunked br.gif differs"
+    ;;
+partial_faults)
+    # A third of the requests truncated: the rest complete and are intact.
+    start_server "$flagserver" --chaos truncate:0.33 --seed 7
+    run_client --timeout 5 -a -m 8 --summary "$WORK/s.csv"
+    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1"
+    ok=$(csv_field "$WORK/s.csv" 1 ok)
+    errors=$(csv_field "$WORK/s.csv" 1 errors)
+    [[ $((ok + errors)) -eq 194 && $errors -gt 20 && $ok -gt 20 ]] || fail "ok $ok errors $errors"
+    [[ $(count_files "$dest") -eq $ok ]] || fail "$(count_files "$dest") files for $ok ok flags"
+    # Every saved flag is whole: compare with a server without faults.
+    stop_server
+    start_server "$flagserver"
+    for f in "$dest"/*.gif; do
+        cc=$(basename "$f" .gif)
+        curl -sf "$BASE/$cc/$cc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
+        cmp -s "$WORK/ref.gif" "$f" || fail "$cc.gif is not what the server serves"
+    done
+    ;;
+server_dies)
+    # The server goes away mid-run: the rest are errors, nothing partial.
+    start_server "$flagserver" --delay 0.2
+    ( sleep 0.7; kill "$SERVER_PID" ) &
+    run_client --timeout 3 -a -m 2 --summary "$WORK/s.csv"
+    wait
+    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1"
+    ok=$(csv_field "$WORK/s.csv" 1 ok)
+    errors=$(csv_field "$WORK/s.csv" 1 errors)
+    [[ $((ok + errors)) -eq 194 && $ok -ge 2 && $errors -gt 100 ]] || fail "ok $ok errors $errors"
+    grep -qE "error: (connection refused|connection reset|empty reply)" "$WORK/err" ||
+        fail "no refusal: $(grep error "$WORK/err" | head -3)"
+    [[ $(count_files "$dest") -eq $ok ]] || fail "$(count_files "$dest") files for $ok ok flags"
+    ;;
+sigint)
+    # SIGINT mid-run: report what finished, exit 130, no temporary files.
+    start_server "$flagserver" --delay 0.5
+    "$client" -s "$BASE" -d "$dest" -a -m 4 --summary "$WORK/s.csv" >"$WORK/out" 2>"$WORK/err" &
+    pid=$!
+    sleep 1.3
+    kill -INT "$pid"
+    t0=$(date +%s%N)
+    set +e
+    wait "$pid"
+    RC=$?
+    set -e
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    [[ $RC -eq 130 ]] || fail "exit $RC, expected 130"
+    [[ $ms -lt 3000 ]] || fail "took $ms ms to stop"
+    grep -q 'not run (interrupted)' "$WORK/out" || fail "report: $(cat "$WORK/out")"
+    ok=$(csv_field "$WORK/s.csv" 1 ok)
+    [[ $(count_files "$dest") -eq $ok ]] || fail "left: $(find "$dest" -name '.*')"
+    ;;
+full_disk)
+    # RLIMIT_FSIZE of 8 KiB stands in for a full disk: bigger flags fail to
+    # save, with no partial file; smaller ones are saved.
+    start_server "$flagserver"
+    (
+        ulimit -f 8
+        run_client -a --summary "$WORK/s.csv"
+        echo "$RC" >"$WORK/rc"
+    )
+    RC=$(cat "$WORK/rc")
+    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1"
+    grep -qE "error: save: File too large" "$WORK/err" || fail "$(grep error "$WORK/err" | head -3)"
+    ok=$(csv_field "$WORK/s.csv" 1 ok)
+    [[ $ok -gt 0 ]] || fail "no small flag saved"
+    [[ $(count_files "$dest") -eq $ok ]] || fail "$(count_files "$dest") files for $ok ok flags"
+    if find "$dest" -size +8k | grep -q .; then fail "a file over the limit exists"; fi
+    ;;
+*)
+    fail "unknown case $case"
+    ;;
+esac
+echo "ok: $case"
