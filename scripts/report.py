@@ -209,6 +209,19 @@ def bench_sentences(entries, delay):
                 line += (f": {fmt_x(sp)}× {'faster' if sp >= 1 else 'as fast'} as sequential"
                          f" with no delay to overlap, only CPU and the loopback")
         out.append(line + ".")
+    # Where the traced runs' time went after the last response.
+    for e in entries:
+        tr = [r for r in e["trace"] if num(r["done_us"], -1) >= 0]
+        wall = num(e["sum"]["wall_s"])
+        if not tr or wall <= 0 or e["backend"] == "sequential":
+            continue
+        last_done = max(num(r["done_us"]) for r in tr) / 1e6
+        last_saved = max(num(r["saved_us"], -1) for r in tr) / 1e6
+        if wall - last_done > 0.2 * wall:
+            out.append(f"{e['backend']}'s last response arrived at {fmt_s(last_done)} s of its traced "
+                       f"{fmt_s(wall)} s run; saving the files ran to {fmt_s(max(last_saved, 0))} s, "
+                       f"so {100 * (wall - last_done) / wall:.0f}% of its wall time came after "
+                       f"the waiting (grey in its timeline).")
     # Threads cost memory and switches; compare the pool with the lightest back end.
     pool = by.get("threadpool")
     other = by.get("uring") or by.get("sequential")
@@ -248,18 +261,19 @@ def timeline_data(d, name, trace):
     rows.sort(key=lambda r: (num(r["started_us"]), num(r["done_us"])))
     present = []
     with open(os.path.join(d, name), "w") as f:
-        f.write("# rank started_s duration_s, one block per outcome: "
+        f.write("# rank started_s duration_s done_s saving_s, one block per outcome: "
                 + " ".join(o for o, _ in OUTCOMES) + "\n")
         for idx, (o, _) in enumerate(OUTCOMES):
             sel = [(i + 1, r) for i, r in enumerate(rows) if r["outcome"] == o]
             f.write(f"# {o}\n")
             for rank, r in sel:
-                s0 = num(r["started_us"]) / 1e6
-                f.write(f"{rank} {s0:.6f} {num(r['done_us']) / 1e6 - s0:.6f}\n")
+                s0, s1 = num(r["started_us"]) / 1e6, num(r["done_us"]) / 1e6
+                saved = num(r["saved_us"], -1) / 1e6
+                f.write(f"{rank} {s0:.6f} {s1 - s0:.6f} {s1:.6f} {max(0.0, saved - s1):.6f}\n")
             f.write("\n\n")
             if sel:
                 present.append(idx)
-    end = max((num(r["done_us"]) / 1e6 for r in rows), default=1.0)
+    end = max((max(num(r["done_us"]), num(r["saved_us"], -1)) / 1e6 for r in rows), default=1.0)
     return present, len(rows), end
 
 
@@ -292,10 +306,12 @@ def bench_plots(d, workloads, delay):
                      for i in present]
             if not plots:
                 continue
+            plots.append(f"'timeline-{b}-{wl}.dat' using 4:1:5:(0) with vectors nohead lw {max(1.0, lw / 2):.1f} "
+                         f"lc rgb '#a0a0a0' title 'saving (done → saved)'")
             gp.append(f"""
 set output '{png}'
 set title {gp_str(title)} noenhanced
-set xlabel 'seconds since the run began (bar: request started → done)'
+set xlabel 'seconds since the run began (bar: request started → response done; grey: saving the file)'
 set ylabel 'request (by start time)'
 set xrange [0:{end * 1.02:.6f}]
 set yrange [0:{rows + 1}]
@@ -317,6 +333,9 @@ set grid x
             b = e["backend"]
             plots = [f"'timeline-{b}-{wl}.dat' index {j} using 2:1:3:(0) with vectors nohead "
                      f"lw {max(1.0, lw / 2):.1f} lc rgb '{OUTCOMES[j][1]}' notitle" for j in present]
+            if plots:
+                plots.append(f"'timeline-{b}-{wl}.dat' using 4:1:5:(0) with vectors nohead "
+                             f"lw {max(1.0, lw / 4):.1f} lc rgb '#a0a0a0' notitle")
             xl = "seconds since the run began" if i == len(tl) - 1 else ""
             gp.append(f"""set title {gp_str(f"{b} ({e['sum']['threads']} thread{'' if e['sum']['threads'] == '1' else 's'}, wall {num(e['sum']['wall_s']):.2f} s)")} noenhanced
 set xlabel '{xl}'
