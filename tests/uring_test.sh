@@ -61,16 +61,19 @@ curl -sf "http://127.0.0.1:$PORT/stats?reset=1" >/dev/null || fail "GET /stats?r
 "$client" -s "$BASE" -d "$WORK/dest-one" -q --summary "$WORK/one.csv" -a -m 194 \
     >"$WORK/one.out" 2>"$WORK/one.err" &
 pid=$!
-# Sample the process's threads while it runs. /proc/PID/status counts the
-# kernel's io_uring workers too (iou-wrk-PID, the blocking file operations of
+# Sample the process's threads while it runs. /proc/PID/status's Threads:
+# counts the kernel's io_uring workers too (iou-wrk-PID, the blocking file operations of
 # the saves; flags_uring caps them at 3): ours are the others.
 samples=0 most=0 most_kernel=0
 while kill -0 "$pid" 2>/dev/null; do
-    total=$(awk '/^Threads:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-    kernel=$(cat "/proc/$pid"/task/*/comm 2>/dev/null | grep -c '^iou-' || true)
-    if [[ -n $total ]]; then
+    # One pass over the task list, so that a worker coming or going between
+    # two reads cannot be taken for one of ours.
+    comms=$(cat "/proc/$pid"/task/*/comm 2>/dev/null || true)
+    if [[ -n $comms ]]; then
         samples=$((samples + 1))
-        ((total - kernel > most)) && most=$((total - kernel))
+        ours=$(grep -vc '^iou-' <<<"$comms" || true)
+        kernel=$(grep -c '^iou-' <<<"$comms" || true)
+        ((ours > most)) && most=$ours
         ((kernel > most_kernel)) && most_kernel=$kernel
     fi
     sleep 0.01
