@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# scale.sh — 100, 1000 and 10000 requests in flight: what each back end pays
-# for concurrency in threads, memory, context switches and CPU.
+# scale.sh — 100, 1000 and 10000 requests in flight at once: what each back
+# end pays for its concurrency in wall time, memory, CPU and threads, and
+# where the thread model breaks.
 set -euo pipefail
 PROG=scale
 # shellcheck source=scripts/lib.sh
@@ -8,40 +9,48 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
     cat <<EOF
-usage: scripts/scale.sh [--build DIR] [--delay S] [--max-req LIST]
-                        [--backends LIST] [--timeout S] [--results DIR] [-h]
+usage: scripts/scale.sh [--build DIR] [--delay S] [--sizes LIST] [--with-sequential]
+                        [--stack-size BYTES] [--timeout S] [--results DIR] [-h]
 
-For each m in the list, run the back ends once on m requests with -m m (all
-in flight at once, one round of the delay: ideal wall = delay) against a
-flagserver on a free port of 127.0.0.1, and write their --summary rows to
-RESULTS/<UTC timestamp>/scale.csv and a table to report.md. A back end that
-fails at a size (say, no memory for 10000 threads) is recorded with its exit
-status in failed.csv and the run goes on.
+Starts one flagserver (--delay S) on a free port of 127.0.0.1 and, for each
+N in LIST, runs each back end once on exactly N requests with -m N, so all N
+are in flight at once and the ideal wall time is one delay. The thread pool
+runs with --stack-size BYTES. Writes to RESULTS/<UTC timestamp>-scale/:
+  scale.csv        one --summary row per run, with N, exit status and status
+  table.md         wall, peak RSS, RSS per in-flight request, CPU per request,
+                   threads (also printed on stdout)
+  wall.png, rss.png, cpu_per_request.png   gnuplot plots against N
+  limits.txt       the limits that decide how many threads and sockets fit
+A back end that cannot run at some N (too few threads, memory maps or file
+descriptors, or it exits without a summary) is recorded with the reason and
+the run goes on.
 
 options:
-  --build DIR       the CMake build directory with the binaries (default: build)
-  --delay S         server delay in seconds (default: 1)
-  --max-req LIST    requests in flight (default: 100,1000,10000)
-  --backends LIST   comma-separated subset of sequential,threadpool,uring
-                    (default: threadpool,uring; sequential takes m x delay)
-  --timeout S       the clients' per-request timeout (default: 60)
-  --results DIR     where the timestamped run directory goes (default: results/)
-  -h, --help        show this help and exit
+  --build DIR         CMake build directory with the binaries (default: build)
+  --delay S           the server's delay per request in seconds (default: 1)
+  --sizes LIST        requests in flight (default: 100,1000,10000)
+  --with-sequential   also run the sequential client, at N=100 only: it takes
+                      N x delay seconds (100 s), so it is skipped by default
+  --stack-size BYTES  thread-pool stack size (default: 64K, the floor)
+  --timeout S         the clients' per-request timeout (default: 120)
+  --results DIR       parent of the run directory (default: results/)
+  -h, --help          show this help and exit
 
-Raises the open-file limit to its hard limit. Progress goes to stderr.
-Exit status: 0 done, 1 a step failed, 2 usage error.
+Raises the open-file limit (and, as root, its hard limit) to what N needs.
+Progress goes to stderr. Exit status: 0 done, 1 no run finished, 2 usage.
 EOF
 }
 
-BUILD=$ROOT/build DELAY=1 MAXREQS=100,1000,10000 BACKEND_LIST=threadpool,uring TIMEOUT=60
+BUILD=$ROOT/build DELAY=1 SIZES=100,1000,10000 WITH_SEQ=0 STACK=64K TIMEOUT=120
 RESULTS=$ROOT/results
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
     --delay) need "$@"; DELAY=$2; shift 2 ;;
-    --max-req) need "$@"; MAXREQS=$2; shift 2 ;;
-    --backends) need "$@"; BACKEND_LIST=$2; shift 2 ;;
+    --sizes | --max-req) need "$@"; SIZES=$2; shift 2 ;;
+    --with-sequential) WITH_SEQ=1; shift ;;
+    --stack-size) need "$@"; STACK=$2; shift 2 ;;
     --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
     --results) need "$@"; RESULTS=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -50,23 +59,37 @@ while [[ $# -gt 0 ]]; do
 done
 is_seconds "$DELAY" || die "--delay needs seconds (like 1), not '$DELAY'"
 is_seconds "$TIMEOUT" || die "--timeout needs seconds, not '$TIMEOUT'"
-IFS=, read -r -a ML <<<"$MAXREQS"
-[[ ${#ML[@]} -gt 0 ]] || die "--max-req needs at least one number"
-for m in "${ML[@]}"; do
-    { is_uint "$m" && [[ $m -ge 1 && $m -le 1000000 ]]; } ||
-        die "--max-req needs numbers from 1 to 1000000, not '$MAXREQS'"
-    workload_args "$m"
+[[ $STACK =~ ^[0-9]+[KkMm]?$ ]] || die "--stack-size needs bytes (like 64K), not '$STACK'"
+IFS=, read -r -a NS <<<"$SIZES"
+[[ ${#NS[@]} -gt 0 ]] || die "--sizes needs at least one number"
+NMAX=0
+for n in "${NS[@]}"; do
+    { is_uint "$n" && [[ $n -ge 1 && $n -le 100000 ]]; } ||
+        die "--sizes needs numbers from 1 to 100000, not '$SIZES'"
+    ((n > NMAX)) && NMAX=$n
 done
-parse_backends "$BACKEND_LIST"
 [[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
 BUILD=$(cd "$BUILD" && pwd)
+command -v gnuplot >/dev/null || die "gnuplot is missing (apt-get install gnuplot-nox)"
+BACKENDS=(threadpool uring)
+[[ $WITH_SEQ -eq 1 ]] && BACKENDS=(sequential threadpool uring)
 declare -A BIN
 for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
 
+# File descriptors: a thread-pool worker holds its socket, libcurl's wakeup
+# socket pair and the file it saves (4); the server holds N more. As root
+# the hard limit can go up to fs.nr_open.
+want_fd=$((6 * NMAX + 1024))
+if [[ $(ulimit -Hn) != unlimited && $(ulimit -Hn) -lt $want_fd ]]; then
+    ulimit -Hn "$want_fd" 2>/dev/null || true
+fi
 raise_nofile
-nofile=$(ulimit -n)
-new_results_dir "$RESULTS"
-OUT=$RESULTS_DIR
+NOFILE=$(ulimit -n)
+
+RUN_TS=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$RESULTS"
+OUT=$RESULTS/$RUN_TS-scale
+mkdir "$OUT" || die "cannot create $OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-scale.XXXXXX")
 cleanup() {
     stop_server
@@ -75,34 +98,160 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "results in $OUT; delay ${DELAY} s; open-file limit $nofile"
-start_server "$BUILD" "$OUT" --delay "$DELAY"
+# The limits that decide whether N threads can start: kernel tasks, memory
+# maps (a stack and its guard page are two per thread), user processes.
+THREADS_MAX=$(cat /proc/sys/kernel/threads-max 2>/dev/null || echo 0)
+MAP_MAX=$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo 0)
+PID_MAX=$(cat /proc/sys/kernel/pid_max 2>/dev/null || echo 0)
+NPROC=$(ulimit -u)
+{
+    echo "kernel.threads-max $THREADS_MAX"
+    echo "kernel.pid_max $PID_MAX"
+    echo "vm.max_map_count $MAP_MAX"
+    echo "ulimit -u $NPROC"
+    echo "ulimit -n $NOFILE (wanted $want_fd)"
+    echo "net.core.somaxconn $(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo '?')"
+    echo "net.ipv4.tcp_max_syn_backlog $(cat /proc/sys/net/ipv4/tcp_max_syn_backlog 2>/dev/null || echo '?')"
+    echo "net.ipv4.ip_local_port_range $(tr '\t' ' ' </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo '?')"
+    echo "nproc $(nproc) kernel $(uname -r)"
+} >"$OUT/limits.txt"
+say "results in $OUT; delay $DELAY s; sizes ${NS[*]}; back ends ${BACKENDS[*]}"
+say "limits: threads-max $THREADS_MAX, max_map_count $MAP_MAX, ulimit -u $NPROC, ulimit -n $NOFILE"
+
+# Why N threads cannot start here, or nothing.
+thread_limit_reason() {
+    local n=$1 tasks
+    tasks=$(ps -eLf 2>/dev/null | wc -l) || tasks=0
+    if ((THREADS_MAX > 0 && n + tasks + 64 > THREADS_MAX)); then
+        echo "kernel.threads-max is $THREADS_MAX and $tasks tasks already run: no room for $n threads"
+    elif ((PID_MAX > 0 && n + tasks + 64 > PID_MAX)); then
+        echo "kernel.pid_max is $PID_MAX and $tasks tasks already run: no ids for $n threads"
+    elif [[ $NPROC != unlimited ]] && ((n + 64 > NPROC)); then
+        echo "ulimit -u is $NPROC: fewer than $n threads per user"
+    elif ((MAP_MAX > 0 && 2 * n + 1024 > MAP_MAX)); then
+        echo "vm.max_map_count is $MAP_MAX: $n stacks with guard pages need $((2 * n)) maps"
+    elif [[ $NOFILE != unlimited ]] && ((4 * n + 64 > NOFILE)); then
+        echo "ulimit -n is $NOFILE: $n workers need about $((4 * n)) descriptors"
+    fi
+}
+
+start_server "$BUILD" "$WORK" --delay "$DELAY" --max-conns $((2 * NMAX + 100))
 CSV=$OUT/scale.csv
-for m in "${ML[@]}"; do
-    workload_args "$m"
+HEADER=
+record_failure() { # backend n exit_status reason
+    printf '%s,%s,%s,"%s"\n' "$1" "$2" "$3" "${4//\"/}" >>"$OUT/failed.csv"
+    say "$1 at N=$2: NOT RUN/FAILED (exit status $3): $4"
+}
+echo "backend,n,exit_status,reason" >"$OUT/failed.csv"
+
+for n in "${NS[@]}"; do
+    workload_args "$n"
     for b in "${BACKENDS[@]}"; do
-        if [[ $b != sequential && $m -gt $((nofile - 64)) ]]; then
-            say "warning: -m $m needs more than the open-file limit ($nofile) allows"
-        fi
-        say "$b: $m requests, -m $m (ideal ${DELAY} s)"
-        rm -f "$WORK/row.csv"
-        rc=0
-        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$m" -s "$BASE_URL" -d "$WORK/dl" -q \
-            --timeout "$TIMEOUT" --summary "$WORK/row.csv" 2>"$WORK/err" || rc=$?
-        if [[ ! -s $WORK/row.csv ]]; then
-            say "warning: $b failed at -m $m (exit status $rc): $(head -n 1 "$WORK/err")"
-            [[ -s $OUT/failed.csv ]] || echo "backend,max_req,exit_status,error" >"$OUT/failed.csv"
-            printf '%s,%s,%s,"%s"\n' "$b" "$m" "$rc" "$(head -n 1 "$WORK/err" | tr -d '"')" \
-                >>"$OUT/failed.csv"
+        extra=()
+        if [[ $b == sequential && $n -gt 100 ]]; then
+            record_failure "$b" "$n" - "skipped: sequential takes N x delay = $n x $DELAY s"
             continue
         fi
-        [[ $rc -eq 0 ]] || say "warning: $b had errors at -m $m (exit status $rc)"
-        [[ -s $CSV ]] || echo "max_req_asked,exit_status,$(head -n 1 "$WORK/row.csv")" >"$CSV"
-        echo "$m,$rc,$(tail -n 1 "$WORK/row.csv")" >>"$CSV"
-        rm -rf "${WORK:?}/dl"
+        if [[ $b == threadpool ]]; then
+            reason=$(thread_limit_reason "$n")
+            if [[ -n $reason ]]; then
+                record_failure "$b" "$n" - "skipped: $reason"
+                continue
+            fi
+            extra=(--stack-size "$STACK")
+        fi
+        say "$b: $n requests, -m $n (ideal ${DELAY} s)"
+        rm -rf "$WORK/dl" "$WORK/row.csv"
+        rc=0
+        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$n" "${extra[@]}" -s "$BASE_URL" -d "$WORK/dl" -q \
+            --timeout "$TIMEOUT" --summary "$WORK/row.csv" >"$WORK/out" 2>"$WORK/err" || rc=$?
+        rm -rf "$WORK/dl"
+        if [[ ! -s $WORK/row.csv ]]; then
+            msg=$(grep -m 1 -i 'error' "$WORK/err" || head -n 1 "$WORK/err" || true)
+            ((rc > 128)) && msg="killed by signal $((rc - 128)) ${msg}"
+            record_failure "$b" "$n" "$rc" "${msg:-exited without a summary}"
+            continue
+        fi
+        status=ok
+        if [[ $rc -ne 0 ]]; then
+            status="errors: $(sort "$WORK/err" | grep -m 3 -i 'error' | tr '\n,"' '; ' || true)"
+            status=${status:0:200}
+            say "warning: $b had errors at N=$n (exit status $rc)"
+        fi
+        if [[ -z $HEADER ]]; then
+            HEADER=$(head -n 1 "$WORK/row.csv")
+            echo "n,exit_status,status,$HEADER" >"$CSV"
+        fi
+        printf '%s,%s,"%s",%s\n' "$n" "$rc" "$status" "$(tail -n 1 "$WORK/row.csv")" >>"$CSV"
+        # Let the server close the previous run's sockets before the next.
+        sleep 1
     done
 done
+curl -s --noproxy '*' --max-time 5 "$BASE_URL/../stats" >"$OUT/server_stats.json" || true
 stop_server
-[[ -s $CSV ]] || die "no back end finished a run"
-python "$SCRIPTS/report.py" scale "$OUT"
-say "done: $OUT/report.md (and $RESULTS/latest)"
+[[ -s $CSV ]] || {
+    echo "$PROG: error: no back end finished a run (see $OUT/failed.csv)" >&2
+    exit 1
+}
+
+# The table and the data files for gnuplot, from the CSV by column name.
+awk -F, -v out="$OUT" '
+function unq(s) { gsub(/"/, "", s); return s }
+NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+{
+    # The status field is quoted and holds no commas.
+    n = $col["n"]; b = $col["backend"]; req = $col["requests"]
+    wall = $col["wall_s"]; rss = $col["rss_kb"]; cpu = $col["cpu_s"]
+    peak = $col["inflight_peak"]; thr = $col["threads"]
+    okc = $col["ok"]; err = $col["errors"] + $col["not_run"]
+    perinf = (peak > 0) ? rss / peak : 0
+    cpureq = (req > 0) ? 1e6 * cpu / req : 0
+    printf "| %s | %d | %d/%d | %.2f | %.1f | %.1f | %.0f | %d | %d | %.0f | %s |\n",
+        b, n, okc, req, wall, rss / 1024, perinf, cpureq, thr, peak, $col["ctx_voluntary"] + $col["ctx_involuntary"], unq($col["status"]) >> (out "/table.md")
+    printf "%s %s %s %s %s\n", n, wall, rss / 1024, cpureq, perinf >> (out "/" b ".dat")
+}' "$CSV"
+{
+    echo "# flagbench scale: N requests in flight at once, server delay $DELAY s"
+    echo
+    echo "| model | N | ok/requests | wall s | peak RSS MiB | RSS KiB per in-flight | CPU µs per request | threads | in flight peak | ctx switches | status |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    cat "$OUT/table.md" 2>/dev/null || true
+    if [[ $(wc -l <"$OUT/failed.csv") -gt 1 ]]; then
+        echo
+        echo "Not run or failed:"
+        echo
+        tail -n +2 "$OUT/failed.csv" | sed 's/^/- /'
+    fi
+    echo
+    echo "Ideal wall time: $DELAY s. Limits: $(paste -sd ';' "$OUT/limits.txt")"
+} >"$OUT/report.md"
+rm -f "$OUT/table.md"
+mv "$OUT/report.md" "$OUT/table.md"
+
+plot() { # file ylabel column title
+    local f=$1 ylabel=$2 colno=$3 title=$4 plots=() b
+    for b in "${BACKENDS[@]}"; do
+        [[ -s $OUT/$b.dat ]] && plots+=("'$OUT/$b.dat' using 1:$colno with linespoints lw 2 title '$b'")
+    done
+    [[ ${#plots[@]} -gt 0 ]] || return 0
+    local IFS=,
+    gnuplot <<EOF || say "warning: gnuplot failed for $f"
+set terminal pngcairo size 800,500 noenhanced
+set output '$OUT/$f'
+set title '$title'
+set xlabel 'requests in flight (N)'
+set ylabel '$ylabel'
+set logscale x 10
+set logscale y 10
+set grid
+set key top left
+plot ${plots[*]}
+EOF
+}
+plot wall.png 'wall time (s)' 2 "wall time vs N (delay $DELAY s: ideal $DELAY s)"
+plot rss.png 'peak RSS (MiB)' 3 'peak RSS vs N'
+plot cpu_per_request.png 'CPU per request (µs)' 4 'CPU (user+sys) per request vs N'
+plot rss_per_inflight.png 'peak RSS per in-flight request (KiB)' 5 'RSS per in-flight request vs N'
+
+cat "$OUT/table.md"
+say "done: $OUT (table.md, scale.csv, *.png)"
