@@ -496,7 +496,10 @@ def cmd_compare(baseline_path, measured_path):
             limit, ok, rule = tol * b, m <= tol * b, f"<= {tol:g} × {b:g}"
         else:
             limit, ok, rule = b, m == b, f"== {b:g}"
-        msg = f"{name} = {m:g}, want {rule}" + (f" = {limit:.4g}" if check != "exact" else "")
+        def g(x):
+            return f"{x:.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
+        rule = rule.replace(f"{b:g}", g(b))
+        msg = f"{name} = {g(m)}, want {rule}" + (f" = {g(limit)}" if check != "exact" else "")
         lines.append(f"  {'ok  ' if ok else 'FAIL'} {msg}")
         if not ok:
             failures.append(msg)
