@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# vs_nginx.sh — is flagserver ever the bottleneck? Requests per second of
+# flagserver (no delay) against nginx with one worker, both on one core,
+# serving the same flag files, measured by wrk on another core in one run.
+set -euo pipefail
+PROG=vs_nginx
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat <<EOF
+usage: scripts/vs_nginx.sh [--build DIR] [--zip FILE] [--duration S] [--connections N]
+                           [--one-url] [--rounds K] [--server-cpu C] [--wrk-cpu C]
+                           [--out FILE] [-h]
+
+Unzips the book's flags (FILE, default ../shared/data/flags.zip next to the
+repository, else /work/shared/data/flags.zip) into a temporary directory,
+serves it with 'flagserver --root' and with nginx (worker_processes 1, config,
+pid and logs in that temporary directory, a free port of 127.0.0.1), each
+pinned to CPU C with taskset, and runs
+  taskset -c WRK_CPU wrk -t1 -cN -dS -s rotate.lua URL
+against each (a Lua script that walks through the 194 /flags/<cc>/<cc>.gif
+URLs; --one-url: always /flags/br/br.gif). A 2 s warm-up precedes each
+measurement; with --rounds K the pair is measured K times in alternating
+order and the medians are compared. Prints requests/s of each and the ratio
+flagserver/nginx (>= 1: flagserver is at least as fast).
+
+options:
+  --build DIR        CMake build directory with server/flagserver (default: build)
+  --zip FILE         the flags archive (flags/<cc>/<cc>.gif inside)
+  --duration S       seconds of each wrk measurement (default: 10)
+  --connections N    wrk connections (default: 100)
+  --one-url          request one URL instead of rotating through all 194
+  --rounds K         measurements of each server (default: 1)
+  --server-cpu C     the CPU both servers are pinned to (default: 0)
+  --wrk-cpu C        the CPU wrk is pinned to (default: 1)
+  --out FILE         also append a CSV row per measurement to FILE
+  -h, --help         show this help and exit
+
+Needs nginx (nginx-light) and wrk from Debian (apt-get install nginx-light wrk).
+Exit status: 0 measured, 1 a server or wrk failed, 2 usage error.
+EOF
+}
+
+BUILD=$ROOT/build ZIP='' DURATION=10 CONNS=100 ONE_URL=0 ROUNDS=1 SCPU=0 WCPU=1 OUTCSV=''
+need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --build) need "$@"; BUILD=$2; shift 2 ;;
+    --zip) need "$@"; ZIP=$2; shift 2 ;;
+    --duration) need "$@"; DURATION=$2; shift 2 ;;
+    --connections) need "$@"; CONNS=$2; shift 2 ;;
+    --one-url) ONE_URL=1; shift ;;
+    --rounds) need "$@"; ROUNDS=$2; shift 2 ;;
+    --server-cpu) need "$@"; SCPU=$2; shift 2 ;;
+    --wrk-cpu) need "$@"; WCPU=$2; shift 2 ;;
+    --out) need "$@"; OUTCSV=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option '$1' (try --help)" ;;
+    esac
+done
+{ is_uint "$DURATION" && ((DURATION >= 1 && DURATION <= 3600)); } || die "--duration needs whole seconds (1-3600)"
+{ is_uint "$CONNS" && ((CONNS >= 1 && CONNS <= 10000)); } || die "--connections needs 1-10000"
+{ is_uint "$ROUNDS" && ((ROUNDS >= 1 && ROUNDS <= 20)); } || die "--rounds needs 1-20"
+is_uint "$SCPU" || die "--server-cpu needs a CPU number"
+is_uint "$WCPU" || die "--wrk-cpu needs a CPU number"
+if [[ -z $ZIP ]]; then
+    for z in "$ROOT/../shared/data/flags.zip" /work/shared/data/flags.zip; do
+        [[ -f $z ]] && ZIP=$z && break
+    done
+fi
+[[ -n $ZIP && -f $ZIP ]] || die "flags.zip not found (pass --zip FILE)"
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || die "build directory does not exist (run 'make build')"
+FLAGSERVER=$BUILD/server/flagserver
+[[ -x $FLAGSERVER ]] || die "$FLAGSERVER is not built (run 'make build')"
+NGINX=$(command -v nginx || true)
+[[ -z $NGINX && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
+[[ -n $NGINX ]] || die "nginx is missing (apt-get install nginx-light)"
+command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
+command -v taskset >/dev/null || die "taskset is missing (util-linux)"
+command -v unzip >/dev/null || die "unzip is missing (apt-get install unzip)"
+ncpu=$(nproc)
+((SCPU < ncpu && WCPU < ncpu)) || die "CPUs $SCPU and $WCPU: this machine has $ncpu"
+[[ $SCPU -ne $WCPU ]] || say "warning: server and wrk share CPU $SCPU"
+
+raise_nofile
+T=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-vsnginx.XXXXXX")
+NGINX_PID='' FS_PID=''
+stop_pid() {
+    local p=$1
+    [[ -n $p ]] || return 0
+    kill "$p" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+}
+cleanup() {
+    stop_pid "$FS_PID"
+    stop_pid "$NGINX_PID"
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+unzip -q "$ZIP" -d "$T/data"
+# Started as root, nginx's worker runs as an unprivileged user: it must be
+# able to read the files (mktemp makes the directory 0700).
+chmod a+rx "$T"
+chmod -R a+rX "$T/data"
+DOCROOT=$T/data/flags
+[[ -f $DOCROOT/br/br.gif ]] || die "$ZIP does not hold flags/<cc>/<cc>.gif"
+mapfile -t CODES < <(find "$DOCROOT" -mindepth 2 -maxdepth 2 -name '*.gif' -printf '%f\n' | sed 's/\.gif$//' | sort)
+say "${#CODES[@]} flags from $ZIP, $(du -sk "$DOCROOT" | cut -f1) KiB"
+
+# wrk's request rotation: one Lua state per wrk thread walks the list.
+{
+    echo "local paths = {"
+    if [[ $ONE_URL -eq 1 ]]; then
+        echo '"/flags/br/br.gif",'
+    else
+        for c in "${CODES[@]}"; do echo "\"/flags/$c/$c.gif\","; done
+    fi
+    echo "}"
+    cat <<'EOF'
+local i = 0
+request = function()
+    i = i % #paths + 1
+    return wrk.format("GET", paths[i])
+end
+EOF
+} >"$T/rotate.lua"
+
+free_port() {
+    python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_url() { # pid url
+    local i
+    for ((i = 0; i < 100; i++)); do
+        curl -s --noproxy '*' -o /dev/null --max-time 1 -f "$2" && return 0
+        kill -0 "$1" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+start_nginx() {
+    local port tries
+    mkdir -p "$T/nginx/tmp"
+    for ((tries = 0; tries < 5; tries++)); do
+        port=$(free_port)
+        cat >"$T/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    types { image/gif gif; application/json json; }
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    open_file_cache max=1000 inactive=60s;
+    keepalive_requests 1000000;
+    keepalive_timeout 65;
+    client_body_temp_path $T/nginx/tmp/body;
+    proxy_temp_path $T/nginx/tmp/proxy;
+    fastcgi_temp_path $T/nginx/tmp/fastcgi;
+    uwsgi_temp_path $T/nginx/tmp/uwsgi;
+    scgi_temp_path $T/nginx/tmp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        location /flags/ { alias $DOCROOT/; }
+    }
+}
+EOF
+        taskset -c "$SCPU" "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" \
+            >>"$T/nginx/stderr" 2>&1 &
+        NGINX_PID=$!
+        if wait_url "$NGINX_PID" "http://127.0.0.1:$port/flags/br/br.gif"; then
+            NGINX_URL=http://127.0.0.1:$port
+            return 0
+        fi
+        stop_pid "$NGINX_PID"
+        NGINX_PID=
+    done
+    tail -n 5 "$T/nginx/stderr" "$T/nginx/error.log" >&2 || true
+    echo "$PROG: error: nginx did not start" >&2
+    exit 1
+}
+
+start_flagserver() {
+    local pf=$T/fs.port
+    taskset -c "$SCPU" "$FLAGSERVER" -p 0 --port-file "$pf" -q --root "$DOCROOT" \
+        --max-conns $((CONNS + 100)) >>"$T/fs.log" 2>&1 &
+    FS_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s $pf ]] && break
+        sleep 0.1
+    done
+    [[ -s $pf ]] || { cat "$T/fs.log" >&2; echo "$PROG: error: flagserver did not start" >&2; exit 1; }
+    FS_URL=http://127.0.0.1:$(tr -dc 0-9 <"$pf")
+    wait_url "$FS_PID" "$FS_URL/flags/br/br.gif" || { echo "$PROG: error: flagserver does not answer" >&2; exit 1; }
+}
+
+start_flagserver
+start_nginx
+# Same bytes from both.
+cmp -s <(curl -s --noproxy '*' "$FS_URL/flags/br/br.gif") <(curl -s --noproxy '*' "$NGINX_URL/flags/br/br.gif") ||
+    say "warning: flagserver and nginx serve different bytes for br.gif"
+say "flagserver pid $FS_PID at $FS_URL, nginx pid $NGINX_PID at $NGINX_URL, both on CPU $SCPU; wrk on CPU $WCPU"
+
+# measure NAME URL -> appends "name rps" to $T/rps
+measure() {
+    local name=$1 url=$2 out
+    taskset -c "$WCPU" wrk -t1 -c"$CONNS" -d2s -s "$T/rotate.lua" "$url" >/dev/null 2>&1 || true
+    out=$(taskset -c "$WCPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$T/rotate.lua" "$url" 2>&1) || {
+        echo "$out" >&2
+        echo "$PROG: error: wrk failed against $name" >&2
+        exit 1
+    }
+    echo "$out" >"$T/wrk-$name-$(wc -l <"$T/rps" 2>/dev/null || echo 0).txt"
+    local rps non2xx errs p50 p99 tput
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    tput=$(awk '/^Transfer\/sec:/ {print $2}' <<<"$out")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+    errs=$(awk '/Socket errors:/ {print}' <<<"$out")
+    p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+    [[ -n $rps ]] || { echo "$out" >&2; echo "$PROG: error: no Requests/sec from wrk" >&2; exit 1; }
+    say "$name: $rps requests/s, $tput/s, latency p50 $p50 p99 $p99${non2xx:+, NON-2xx $non2xx}${errs:+, $errs}"
+    echo "$name $rps" >>"$T/rps"
+    if [[ -n $OUTCSV ]]; then
+        [[ -s $OUTCSV ]] || echo "server,requests_per_s,transfer_per_s,latency_p50,latency_p99,non_2xx,connections,duration_s,urls" >"$OUTCSV"
+        echo "$name,$rps,$tput,$p50,$p99,${non2xx:-0},$CONNS,$DURATION,$([[ $ONE_URL -eq 1 ]] && echo 1 || echo ${#CODES[@]})" >>"$OUTCSV"
+    fi
+}
+
+: >"$T/rps"
+for ((r = 0; r < ROUNDS; r++)); do
+    if ((r % 2 == 0)); then
+        measure flagserver "$FS_URL"
+        measure nginx "$NGINX_URL"
+    else
+        measure nginx "$NGINX_URL"
+        measure flagserver "$FS_URL"
+    fi
+done
+median() { awk -v n="$1" '$1 == n {print $2}' "$T/rps" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+fs=$(median flagserver)
+ng=$(median nginx)
+echo "command: taskset -c $WCPU wrk -t1 -c$CONNS -d${DURATION}s -s rotate.lua URL ($([[ $ONE_URL -eq 1 ]] && echo '/flags/br/br.gif' || echo "${#CODES[@]} flag URLs in turn")); servers on CPU $SCPU, rounds $ROUNDS"
+echo "flagserver --root: $fs requests/s"
+echo "nginx (1 worker):  $ng requests/s"
+awk -v a="$fs" -v b="$ng" 'BEGIN {printf "ratio flagserver/nginx: %.2f\n", a / b}'
