@@ -7,7 +7,12 @@
  * image is saved through the same ring — openat, write, close, renameat as
  * one linked chain on a direct descriptor — and its transfer takes the next
  * flag once the save completes. What a download is lives in common/; this
- * file only decides when things run. */
+ * file only decides when things run.
+ *
+ * Two environment variables serve the benchmarks: FLAGBENCH_URING_STATS=1
+ * prints the loop's counters to stderr at the end, and
+ * FLAGBENCH_URING_MULTISHOT=1 watches sockets with multishot polls instead
+ * of one-shot ones (see loop.c for the trade-off). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -44,11 +49,17 @@ struct job {
     char *path, *tmp; /* final and temporary names, allocated once */
 };
 
+struct done {
+    CURL *easy;
+    CURLcode rc;
+};
+
 struct uring_run {
     struct run *run;
     struct loop *loop;
     CURLM *multi;
     struct job *jobs;
+    struct done *done; /* messages read, not handled yet: one per job at most */
     unsigned njobs, busy;
     size_t next;     /* the next record to start */
     size_t path_max; /* size of each job's path buffers */
@@ -298,12 +309,23 @@ static void on_done(struct uring_run *u, CURL *easy, CURLcode rc) {
     job_release(j);
 }
 
+/* Read every message before handling any: curl_multi_remove_handle scans
+ * the unread messages, so handling them as they are read costs O(n^2) when
+ * many transfers finish in one wakeup. Handling can queue new messages
+ * (a re-added handle that fails at once): read again until none. */
 static void drain_messages(struct uring_run *u) {
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(u->multi, &left)))
-        if (msg->msg == CURLMSG_DONE)
-            on_done(u, msg->easy_handle, msg->data.result);
+    for (;;) {
+        CURLMsg *msg;
+        int left;
+        unsigned n = 0;
+        while (n < u->njobs && (msg = curl_multi_info_read(u->multi, &left)))
+            if (msg->msg == CURLMSG_DONE)
+                u->done[n++] = (struct done){msg->easy_handle, msg->data.result};
+        if (n == 0)
+            return;
+        for (unsigned i = 0; i < n; i++)
+            on_done(u, u->done[i].easy, u->done[i].rc);
+    }
 }
 
 /* SIGINT: drop every request in flight; saves in progress finish (they are
@@ -325,6 +347,27 @@ static void abandon(struct uring_run *u) {
             break;
 }
 
+static bool env_flag(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+static void print_stats(const struct uring_run *u) {
+    const struct loop_stats *s = loop_get_stats(u->loop);
+    double n = u->run->nrecords ? (double)u->run->nrecords : 1;
+    fprintf(stderr,
+            "uring loop: %llu waits (%.3f per request), %llu enters, %llu CQEs (%.2f per "
+            "request), %llu events, %llu polls armed, %llu stale, %llu cancel retries, %llu "
+            "timer expiries, %u sockets at most, %s polls, %s saves\n",
+            (unsigned long long)s->iterations, (double)s->iterations / n,
+            (unsigned long long)s->submits, (unsigned long long)s->cqes, (double)s->cqes / n,
+            (unsigned long long)s->events, (unsigned long long)s->polls_armed,
+            (unsigned long long)s->stale, (unsigned long long)s->cancel_retries,
+            (unsigned long long)s->timeouts, s->sockets_peak,
+            env_flag("FLAGBENCH_URING_MULTISHOT") ? "multishot" : "one-shot",
+            u->direct ? "direct-descriptor" : "plain-descriptor");
+}
+
 static void raise_nofile(void) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -344,13 +387,15 @@ static int download_many(struct run *run) {
     u.njobs = run->max_req;
     u.path_max = strlen(run->opt->dest) + 2 * COUNTRY_NAME_MAX + 96;
     u.jobs = calloc(u.njobs, sizeof *u.jobs);
+    u.done = calloc(u.njobs, sizeof *u.done);
     u.multi = curl_multi_init();
-    if (!u.jobs || !u.multi) {
+    if (!u.jobs || !u.done || !u.multi) {
         rc = -ENOMEM;
         goto out;
     }
     /* Sockets: one per transfer, plus a few closing or being replaced. */
-    rc = loop_new(&u.loop, u.njobs + u.njobs / 4 + 16, 0);
+    rc = loop_new(&u.loop, u.njobs + u.njobs / 4 + 16,
+                  env_flag("FLAGBENCH_URING_MULTISHOT") ? LOOP_MULTISHOT : 0);
     if (rc < 0)
         goto out;
     rc = loop_attach_curl(u.loop, u.multi);
@@ -403,6 +448,8 @@ static int download_many(struct run *run) {
         drain_messages(&u);
     }
 
+    if (u.loop && env_flag("FLAGBENCH_URING_STATS"))
+        print_stats(&u);
 out:
     if (u.jobs) {
         for (unsigned i = 0; i < u.njobs; i++) {
@@ -419,6 +466,7 @@ out:
         curl_multi_cleanup(u.multi);
     loop_free(u.loop);
     free(u.jobs);
+    free(u.done);
     return rc;
 }
 
