@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# vs_curl.sh — client speed with no delay (the CPU-bound regime): each back
+# end against curl's own parallel mode, which runs on the same libcurl, on the
+# same server, fetching the same ~10,000 real-sized flags. The figure of
+# merit is requests per CPU-second (user + sys) of the client process.
+set -euo pipefail
+PROG=vs_curl
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat <<EOF
+usage: scripts/vs_curl.sh [--build DIR] [--zip FILE] [--repeat K] [--max-req N]
+                          [--rounds R] [--backends LIST] [--client-cpu C]
+                          [--server-cpu C] [--strace] [--out FILE] [-h]
+
+Starts flagserver (no delay) on a free port of 127.0.0.1 serving the book's
+flags (--root on FILE unzipped; default ../shared/data/flags.zip next to the
+repository, else /work/shared/data/flags.zip; without it the built-in flags),
+pinned to CPU --server-cpu. Then, R times in alternating order, runs with the
+client pinned to CPU --client-cpu:
+  flags_<backend> -a --repeat K -m N -s URL -d DIR -q     (194 x K requests)
+  curl -s --parallel --parallel-max N -K CONFIG            (the same URLs;
+                                                            url = / output =)
+each under /usr/bin/time, and prints the median wall time, CPU (user+sys),
+requests per CPU-second and requests per second of each, and the ratio
+uring/curl in requests per CPU-second (>= 1: uring is at least as frugal).
+With --strace, one more run of uring and of curl under 'strace -c -f' counts
+system calls per request (slow; the timed runs are not traced). io_uring
+submissions are not system calls: the uring count is of io_uring_enter and
+what libcurl calls directly, and the kernel's io-wq workers are not traced.
+
+options:
+  --build DIR        CMake build directory (default: build)
+  --zip FILE         the flags archive (flags/<cc>/<cc>.gif inside)
+  --repeat K         every flag K times (default: 52 -> 10088 requests)
+  --max-req N        requests in flight, clients and curl (default: 50)
+  --rounds R         timed runs of each (default: 3; the median is reported)
+  --backends LIST    back ends besides curl (default: sequential,threadpool,uring)
+  --client-cpu C     CPU for the clients (default: 0)
+  --server-cpu C     CPU for flagserver (default: 1)
+  --strace           also count system calls per request (uring and curl)
+  --out FILE         also write every run as CSV to FILE
+  -h, --help         show this help and exit
+
+Exit status: 0 measured, 1 a run failed, 2 usage error.
+EOF
+}
+
+BUILD=$ROOT/build ZIP='' REPEAT=52 MAXREQ=50 ROUNDS=3 BACKEND_LIST=sequential,threadpool,uring
+CCPU=0 SCPU=1 STRACE=0 OUTCSV=''
+need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --build) need "$@"; BUILD=$2; shift 2 ;;
+    --zip) need "$@"; ZIP=$2; shift 2 ;;
+    --repeat) need "$@"; REPEAT=$2; shift 2 ;;
+    --max-req) need "$@"; MAXREQ=$2; shift 2 ;;
+    --rounds) need "$@"; ROUNDS=$2; shift 2 ;;
+    --backends) need "$@"; BACKEND_LIST=$2; shift 2 ;;
+    --client-cpu) need "$@"; CCPU=$2; shift 2 ;;
+    --server-cpu) need "$@"; SCPU=$2; shift 2 ;;
+    --strace) STRACE=1; shift ;;
+    --out) need "$@"; OUTCSV=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option '$1' (try --help)" ;;
+    esac
+done
+{ is_uint "$REPEAT" && ((REPEAT >= 1 && REPEAT <= 1000)); } || die "--repeat needs 1-1000"
+{ is_uint "$MAXREQ" && ((MAXREQ >= 1 && MAXREQ <= 300)); } || die "--max-req needs 1-300 (curl's --parallel-max limit)"
+{ is_uint "$ROUNDS" && ((ROUNDS >= 1 && ROUNDS <= 20)); } || die "--rounds needs 1-20"
+is_uint "$CCPU" || die "--client-cpu needs a CPU number"
+is_uint "$SCPU" || die "--server-cpu needs a CPU number"
+ncpu=$(nproc)
+((CCPU < ncpu && SCPU < ncpu)) || die "CPUs $CCPU and $SCPU: this machine has $ncpu"
+parse_backends "$BACKEND_LIST"
+[[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
+BUILD=$(cd "$BUILD" && pwd)
+declare -A BIN
+for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
+[[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (apt-get install time)"
+command -v curl >/dev/null || die "curl is missing"
+command -v taskset >/dev/null || die "taskset is missing (util-linux)"
+[[ $STRACE -eq 0 ]] || command -v strace >/dev/null || die "strace is missing (apt-get install strace)"
+if [[ -z $ZIP ]]; then
+    for z in "$ROOT/../shared/data/flags.zip" /work/shared/data/flags.zip; do
+        [[ -f $z ]] && ZIP=$z && break
+    done
+fi
+
+raise_nofile
+T=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-vscurl.XXXXXX")
+cleanup() {
+    stop_server
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ROOTARGS=()
+if [[ -n $ZIP && -f $ZIP ]] && command -v unzip >/dev/null; then
+    unzip -q "$ZIP" -d "$T/data"
+    ROOTARGS=(--root "$T/data/flags")
+    say "serving $ZIP (--root)"
+else
+    say "warning: no flags.zip; serving flagserver's built-in flags"
+fi
+# start_server runs flagserver; pin it (and what it starts) afterwards.
+start_server "$BUILD" "$T" "${ROOTARGS[@]}"
+taskset -a -p -c "$SCPU" "$SERVER_PID" >/dev/null
+
+# The 194 codes of -a (DESIGN.md), sorted as the clients request them.
+CODES=(
+AD AE AF AG AL AM AO AR AT AU AZ BA BB BD BE BF BG BH BI BJ BN BO BR BS BT BW
+BY BZ CA CD CF CG CH CI CL CM CN CO CR CU CV CY CZ DE DJ DK DM DZ EC EE EG ER
+ES ET FI FJ FM FR GA GB GD GE GH GM GN GQ GR GT GW GY HN HR HT HU ID IE IL IN
+IQ IR IS IT JM JO JP KE KG KH KI KM KN KP KR KW KZ LA LB LC LI LK LR LS LT LU
+LV LY MA MC MD ME MG MH MK ML MM MN MR MT MU MV MW MX MY MZ NA NE NG NI NL NO
+NP NR NZ OM PA PE PG PH PK PL PT PW PY QA RO RS RU RW SA SB SC SD SE SG SI SK
+SL SM SN SO SR SS ST SV SY SZ TD TG TH TJ TL TM TN TO TR TT TV TW TZ UA UG US
+UY UZ VA VC VE VN VU WS YE ZA ZM ZW
+)
+NREQ=$((194 * REPEAT))
+
+# curl's config: the same URLs in the same order as the clients (every code,
+# then again), each to its own file.
+mkdir -p "$T/curl"
+for ((k = 1; k <= REPEAT; k++)); do
+    for c in "${CODES[@]}"; do
+        lc=${c,,}
+        printf 'url = "%s/%s/%s.gif"\noutput = "%s/curl/%s-%d.gif"\n' "$BASE_URL" "$lc" "$lc" "$T" "$lc" "$k"
+    done
+done >"$T/curl.cfg"
+
+# run NAME -> sets WALL USER SYS; the command runs pinned under /usr/bin/time.
+run() {
+    local name=$1 rc=0
+    rm -rf "$T/dl" "$T/curl"
+    mkdir -p "$T/curl"
+    local cmd
+    if [[ $name == curl ]]; then
+        cmd=(curl -s --noproxy '*' --parallel --parallel-max "$MAXREQ" -K "$T/curl.cfg")
+    else
+        cmd=("${BIN[$name]}" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" -d "$T/dl" -q)
+    fi
+    /usr/bin/time -f '%e %U %S' -o "$T/time" taskset -c "$CCPU" "${cmd[@]}" >"$T/out" 2>"$T/err" || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        head -n 3 "$T/err" >&2
+        echo "$PROG: error: $name exited with status $rc" >&2
+        exit 1
+    fi
+    local files
+    if [[ $name == curl ]]; then files=$(find "$T/curl" -name '*.gif' | wc -l); else files=$(find "$T/dl" -name '*.gif' | wc -l); fi
+    [[ $files -eq $NREQ ]] || say "warning: $name saved $files files of $NREQ"
+    read -r WALL USER SYS <"$T/time"
+}
+
+if [[ $NREQ -ne 10088 ]]; then
+    say "$NREQ requests per run"
+fi
+say "server pid $SERVER_PID on CPU $SCPU at $BASE_URL; clients on CPU $CCPU; $NREQ requests, $MAXREQ in flight, $ROUNDS rounds"
+NAMES=("${BACKENDS[@]}" curl)
+: >"$T/runs"
+[[ -z $OUTCSV || -s $OUTCSV ]] || echo "client,round,requests,max_req,wall_s,user_s,sys_s,cpu_s,req_per_cpu_s,req_per_s" >"$OUTCSV"
+for ((r = 0; r < ROUNDS; r++)); do
+    order=("${NAMES[@]}")
+    if ((r % 2 == 1)); then
+        order=()
+        for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do order+=("${NAMES[i]}"); done
+    fi
+    for name in "${order[@]}"; do
+        run "$name"
+        line=$(awk -v n="$name" -v r="$r" -v q="$NREQ" -v m="$MAXREQ" -v w="$WALL" -v u="$USER" -v s="$SYS" \
+            'BEGIN {c = u + s; if (c <= 0) c = 0.005; printf "%s,%d,%d,%d,%.2f,%.2f,%.2f,%.2f,%.0f,%.0f", n, r, q, m, w, u, s, u + s, q / c, (w > 0 ? q / w : 0)}')
+        say "round $((r + 1)) $name: wall $WALL s, user $USER s, sys $SYS s"
+        echo "$line" >>"$T/runs"
+        [[ -z $OUTCSV ]] || echo "$line" >>"$OUTCSV"
+    done
+done
+
+median_of() { # name column
+    awk -F, -v n="$1" -v c="$2" '$1 == n {print $c}' "$T/runs" | sort -g |
+        awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+echo "# $NREQ requests of real-sized flags, $MAXREQ in flight, no delay; medians of $ROUNDS runs"
+echo "# clients on CPU $CCPU (taskset), flagserver on CPU $SCPU; CPU = user + sys of the client (/usr/bin/time)"
+echo "# clients: flags_<backend> -a --repeat $REPEAT -m $MAXREQ -s URL -d DIR -q"
+echo "# curl:    curl -s --parallel --parallel-max $MAXREQ -K config   ($NREQ 'url =' / 'output =' pairs)"
+printf '%-11s %8s %8s %8s %8s %14s %10s\n' client wall_s user_s sys_s cpu_s req_per_cpu_s req_per_s
+for name in "${NAMES[@]}"; do
+    printf '%-11s %8s %8s %8s %8s %14s %10s\n' "$name" "$(median_of "$name" 5)" "$(median_of "$name" 6)" \
+        "$(median_of "$name" 7)" "$(median_of "$name" 8)" "$(median_of "$name" 9)" "$(median_of "$name" 10)"
+done
+if [[ -n ${BIN[uring]:-} ]]; then
+    awk -v a="$(median_of uring 9)" -v b="$(median_of curl 9)" -v c="$(median_of uring 10)" -v d="$(median_of curl 10)" \
+        'BEGIN {printf "ratio uring/curl: %.2f in requests per CPU-second, %.2f in requests per second\n", a / b, c / d}'
+fi
+
+if [[ $STRACE -eq 1 ]]; then
+    for name in uring curl; do
+        [[ $name == curl || -n ${BIN[uring]:-} ]] || continue
+        rm -rf "$T/dl" "$T/curl"
+        mkdir -p "$T/curl"
+        if [[ $name == curl ]]; then
+            cmd=(curl -s --noproxy '*' --parallel --parallel-max "$MAXREQ" -K "$T/curl.cfg")
+        else
+            cmd=("${BIN[uring]}" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" -d "$T/dl" -q)
+        fi
+        say "strace -c -f: $name"
+        strace -c -f -o "$T/strace-$name" "${cmd[@]}" >/dev/null 2>"$T/err" ||
+            say "warning: $name under strace exited non-zero: $(head -n 1 "$T/err")"
+        calls=$(awk '$NF == "total" {print $4}' "$T/strace-$name")
+        awk -v n="$name" -v c="$calls" -v q="$NREQ" 'BEGIN {printf "syscalls %s: %d calls, %.1f per request\n", n, c, c / q}'
+        echo "top system calls of $name (calls):"
+        # strace -c columns: % time, seconds, usecs/call, calls, [errors,] syscall.
+        awk 'NR > 2 && $NF != "total" && $1 !~ /^-/ && NF >= 5 {print $4, $NF}' "$T/strace-$name" |
+            sort -rn | head -n 8 | awk -v q="$NREQ" '{printf "  %-18s %8d  %.2f/request\n", $2, $1, $1 / q}'
+    done
+fi
