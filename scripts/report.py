@@ -5,7 +5,6 @@ sentences computed from the figures, report.md and gnuplot PNGs.
   report.py bench DIR   DIR from scripts/bench.sh: plan.csv, summary.csv,
                         hyperfine-<workload>-<backend>.json, trace-<backend>-<workload>.csv
   report.py sweep DIR   DIR from scripts/sweep.sh: sweep.csv
-  report.py scale DIR   DIR from scripts/scale.sh: scale.csv
   report.py ci-figures DIR N DELAY   bench_ci.sh's measured figures as CSV
   report.py compare BASELINE MEASURED   check figures; exit 1 on a regression
 
@@ -516,10 +515,10 @@ def cmd_compare(baseline_path, measured_path):
 
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
-    if cmd in ("bench", "sweep", "scale") and len(argv) == 3:
+    if cmd in ("bench", "sweep") and len(argv) == 3:
         if not os.path.isdir(argv[2]):
             die(f"{argv[2]} is not a directory")
-        {"bench": cmd_bench, "sweep": cmd_sweep, "scale": cmd_scale}[cmd](argv[2])
+        {"bench": cmd_bench, "sweep": cmd_sweep}[cmd](argv[2])
     elif cmd == "ci-figures" and len(argv) == 5:
         cmd_ci_figures(argv[2], int(argv[3]), float(argv[4]))
     elif cmd == "compare" and len(argv) == 4:
@@ -668,46 +667,6 @@ def cmd_sweep(d):
     with open(os.path.join(d, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     print("\n".join(text).lstrip("\n"))
-
-
-def cmd_scale(d):
-    path = os.path.join(d, "scale.csv")
-    rows = read_csv(path) if os.path.exists(path) else []
-    fpath = os.path.join(d, "failed.csv")
-    failed = read_csv(fpath) if os.path.exists(fpath) else []
-    header = ["back end", "in flight asked", "wall s", "CPU s", "threads", "in flight peak/mean",
-              "RSS MB", "KB per request", "ctx switches", "p99 ms", "errors"]
-    trows = []
-    for r in rows:
-        n = max(1, int(r["requests"]))
-        trows.append([r["backend"], r["max_req_asked"], fmt_s(num(r["wall_s"])), fmt_s(num(r["cpu_s"])),
-                      r["threads"], f"{r['inflight_peak']}/{num(r['inflight_mean']):.0f}",
-                      f"{num(r['rss_kb']) / 1024:.1f}", f"{num(r['rss_kb']) / n:.1f}",
-                      str(int(r["ctx_voluntary"]) + int(r["ctx_involuntary"])),
-                      f"{num(r['latency_p99_ms']):.0f}", r["errors"]])
-    for f in failed:
-        trows.append([f["backend"], f["max_req"], "failed", f"exit {f['exit_status']}", "", "", "", "",
-                      "", "", f["error"][:40]])
-    sentences = []
-    by_m = {}
-    for r in rows:
-        by_m.setdefault(int(r["max_req_asked"]), {})[r["backend"]] = r
-    for m in sorted(by_m):
-        pool, ur = by_m[m].get("threadpool"), by_m[m].get("uring")
-        if pool and ur:
-            sentences.append(
-                f"at {m} in flight, the thread pool ran {pool['threads']} threads in "
-                f"{num(pool['rss_kb']) / 1024:.0f} MB and {fmt_s(num(pool['cpu_s']))} s of CPU, "
-                f"uring {ur['threads']} thread in {num(ur['rss_kb']) / 1024:.0f} MB and "
-                f"{fmt_s(num(ur['cpu_s']))} s; walls {fmt_s(num(pool['wall_s']))} s and "
-                f"{fmt_s(num(ur['wall_s']))} s.")
-    out = text_table([header], trows) if trows else "(no runs)"
-    print(out)
-    for s_ in sentences:
-        print("  " + s_)
-    with open(os.path.join(d, "report.md"), "w") as f:
-        f.write("# flagbench scale: requests in flight\n\n" + md_table(header, trows) + "\n\n"
-                + "".join(f"- {s_}\n" for s_ in sentences))
 
 
 if __name__ == "__main__":
