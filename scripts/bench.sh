@@ -143,7 +143,7 @@ for n in "${WORKLOADS[@]}"; do
             --export-json "$OUT/hyperfine-$wl-$b.json" \
             --export-csv "$OUT/hyperfine-$wl-$b.csv" \
             --export-markdown "$OUT/hyperfine-$wl-$b.md" \
-            "${cmd% }" >&2 || die "hyperfine failed on $b ($wl)"
+            "${cmd% }" >&2 || fail "hyperfine failed on $b ($wl)"
     done
     for b in "${BACKENDS[@]}"; do
         m=$(max_req_for "$b" "$n")
@@ -154,7 +154,7 @@ for n in "${WORKLOADS[@]}"; do
         rc=0
         "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" -d "$WORK/$b" -q \
             --trace "$OUT/trace-$b-$wl.csv" --summary "$OUT/summary-$b-$wl.csv" || rc=$?
-        [[ $rc -le 1 ]] || die "$b failed on $wl (exit status $rc)"
+        [[ $rc -le 1 ]] || fail "$b failed on $wl (exit status $rc)"
         [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"
     done
 done

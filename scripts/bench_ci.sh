@@ -60,11 +60,6 @@ done
 [[ $UPDATE -eq 1 || -f $BASELINE ]] ||
     die "no baseline '$BASELINE' (make one with scripts/bench_ci.sh --update)"
 
-fail() {
-    echo "$PROG: error: $*" >&2
-    exit 1
-}
-
 compare() {
     python "$SCRIPTS/report.py" compare "$BASELINE" "$1"
 }
@@ -114,8 +109,10 @@ for b in "${ALL_BACKENDS[@]}"; do
     valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.$b" \
         "${BIN[$b]}" -a -l "$CG_N" -m "$CG_N" -s "$BASE_URL" -d "$WORK/cg-$b" -q \
         --summary "$WORK/cg-$b.csv" 2>"$WORK/valgrind-$b.log" || rc=$?
-    [[ $rc -eq 0 ]] || fail "$b under callgrind exited with status $rc (see below)
-$(tail -5 "$WORK/valgrind-$b.log")"
+    if [[ $rc -ne 0 ]]; then
+        tail -n 5 "$WORK/valgrind-$b.log" >&2
+        fail "$b under callgrind exited with status $rc (the end of valgrind's log is above)"
+    fi
 done
 stop_server
 

@@ -12,9 +12,15 @@ SCRIPTS=$ROOT/scripts
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 export no_proxy='*' NO_PROXY='*'
 
+# die: a usage error (exit 2); fail: a step that failed (exit 1).
 die() {
     echo "${PROG:-driver}: error: $*" >&2
     exit 2
+}
+
+fail() {
+    echo "${PROG:-driver}: error: $*" >&2
+    exit 1
 }
 
 # Progress goes to stderr, so stdout stays for the answer.
@@ -37,7 +43,7 @@ ALL_BACKENDS=(sequential threadpool uring)
 backend_bin() {
     local rel=${BACKEND_BIN[$2]:-}
     [[ -n $rel ]] || die "unknown back end '$2' (sequential, threadpool, uring)"
-    [[ -x $1/$rel ]] || die "$1/$rel is not built (run 'make build', or pass --build DIR)"
+    [[ -x $1/$rel ]] || fail "$1/$rel is not built (run 'make build', or pass --build DIR)"
     printf '%s\n' "$(cd "$(dirname "$1/$rel")" && pwd)/$(basename "$rel")"
 }
 
@@ -97,7 +103,7 @@ start_server() {
     local build=$1 dir=$2
     shift 2
     local bin=$build/server/flagserver
-    [[ -x $bin ]] || die "$bin is not built (run 'make build', or pass --build DIR)"
+    [[ -x $bin ]] || fail "$bin is not built (run 'make build', or pass --build DIR)"
     local portfile=$dir/server.port
     rm -f "$portfile"
     "$bin" -p 0 --port-file "$portfile" -q "$@" >>"$dir/server.log" 2>&1 &
@@ -109,17 +115,17 @@ start_server() {
             [[ -n $SERVER_PORT ]] && break
         fi
         kill -0 "$SERVER_PID" 2>/dev/null ||
-            die "flagserver exited at start (see $dir/server.log)"
+            fail "flagserver exited at start (see $dir/server.log)"
         sleep 0.1
     done
-    [[ -n ${SERVER_PORT:-} ]] || die "flagserver did not write its port in 10 s (see $dir/server.log)"
+    [[ -n ${SERVER_PORT:-} ]] || fail "flagserver did not write its port in 10 s (see $dir/server.log)"
     BASE_URL=http://127.0.0.1:$SERVER_PORT/flags
     # Wait until it answers, so the first timed run doesn't pay for start-up.
     for ((i = 0; i < 50; i++)); do
         curl -s --noproxy "*" -o /dev/null --max-time 2 "$BASE_URL/br/br.gif" && return 0
         sleep 0.1
     done
-    die "flagserver on port $SERVER_PORT does not answer (see $dir/server.log)"
+    fail "flagserver on port $SERVER_PORT does not answer (see $dir/server.log)"
 }
 
 stop_server() {

@@ -82,17 +82,6 @@ BUILD=$(cd "$BUILD" && pwd)
 declare -A BIN
 for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
 
-raise_nofile
-new_results_dir "$RESULTS"
-OUT=$RESULTS_DIR
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-sweep.XXXXXX")
-cleanup() {
-    stop_server
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 # The points: delay n backend m, with m clamped to n and deduplicated.
 ideal() { awk -v n="$1" -v m="$2" -v d="$3" 'BEGIN { printf "%.6f", int((n + m - 1) / m) * d }'; }
 over() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
@@ -125,6 +114,17 @@ for d in "${DL[@]}"; do
     done
 done
 [[ ${#points[@]} -gt 0 ]] || die "every point is over --max-run $MAX_RUN s"
+
+raise_nofile
+new_results_dir "$RESULTS"
+OUT=$RESULTS_DIR
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-sweep.XXXXXX")
+cleanup() {
+    stop_server
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 {
     echo "delay_s,requests,backend,max_req,ideal_wall_s"
     for s in "${skipped[@]}"; do echo "$s"; done
@@ -149,7 +149,7 @@ for p in "${points[@]}"; do
         rc=0
         "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$m" -s "$BASE_URL" -d "$WORK/dl-$b" -q \
             --summary "$WORK/row.csv" || rc=$?
-        [[ $rc -le 1 ]] || die "$b failed at delay $d, $n requests, -m $m (exit status $rc)"
+        [[ $rc -le 1 ]] || fail "$b failed at delay $d, $n requests, -m $m (exit status $rc)"
         [[ $rc -eq 0 ]] || say "warning: $b had errors at delay $d, $n requests, -m $m"
         if [[ ! -s $CSV ]]; then
             echo "delay_s,max_req_asked,ideal_wall_s,run,$(head -n 1 "$WORK/row.csv")" >"$CSV"
