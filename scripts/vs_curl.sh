@@ -12,7 +12,8 @@ usage() {
     cat <<EOF
 usage: scripts/vs_curl.sh [--build DIR] [--zip FILE] [--repeat K] [--max-req N]
                           [--rounds R] [--backends LIST] [--client-cpu C]
-                          [--server-cpu C] [--strace] [--out FILE] [-h]
+                          [--server-cpu C] [--strace] [--dest-parent DIR]
+                          [--out FILE] [-h]
 
 Starts flagserver (no delay) on a free port of 127.0.0.1 serving the book's
 flags (--root on FILE unzipped; default ../shared/data/flags.zip next to the
@@ -22,7 +23,7 @@ client pinned to CPU --client-cpu:
   flags_<backend> -a --repeat K -m N -s URL -d DIR -q     (194 x K requests)
   curl -s --parallel --parallel-max N -K CONFIG            (the same URLs;
                                                             url = / output =)
-each under /usr/bin/time, and prints the median wall time, CPU (user+sys),
+each under bash's time, and prints the median wall time, CPU (user+sys),
 requests per CPU-second and requests per second of each, and the ratio
 uring/curl in requests per CPU-second (>= 1: uring is at least as frugal).
 With --strace, one more run of uring and of curl under 'strace -c -f' counts
@@ -40,6 +41,9 @@ options:
   --client-cpu C     CPU for the clients (default: 0)
   --server-cpu C     CPU for flagserver (default: 1)
   --strace           also count system calls per request (uring and curl)
+  --dest-parent DIR  where the downloads are written: a fresh temporary
+                     directory inside DIR (default: \$TMPDIR or /tmp; try
+                     /dev/shm to leave the file system's cost out)
   --out FILE         also write every run as CSV to FILE
   -h, --help         show this help and exit
 
@@ -48,7 +52,7 @@ EOF
 }
 
 BUILD=$ROOT/build ZIP='' REPEAT=52 MAXREQ=50 ROUNDS=3 BACKEND_LIST=sequential,threadpool,uring
-CCPU=0 SCPU=1 STRACE=0 OUTCSV=''
+CCPU=0 SCPU=1 STRACE=0 OUTCSV='' DESTP=${TMPDIR:-/tmp}
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -62,6 +66,7 @@ while [[ $# -gt 0 ]]; do
     --server-cpu) need "$@"; SCPU=$2; shift 2 ;;
     --strace) STRACE=1; shift ;;
     --out) need "$@"; OUTCSV=$2; shift 2 ;;
+    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -78,7 +83,7 @@ parse_backends "$BACKEND_LIST"
 BUILD=$(cd "$BUILD" && pwd)
 declare -A BIN
 for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
-[[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (apt-get install time)"
+TIMEFORMAT='%3R %3U %3S'
 command -v curl >/dev/null || die "curl is missing"
 command -v taskset >/dev/null || die "taskset is missing (util-linux)"
 [[ $STRACE -eq 0 ]] || command -v strace >/dev/null || die "strace is missing (apt-get install strace)"
@@ -92,10 +97,12 @@ raise_nofile
 T=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-vscurl.XXXXXX")
 cleanup() {
     stop_server
-    rm -rf "$T"
+    rm -rf "$T" "${D:-}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+[[ -d $DESTP && -w $DESTP ]] || die "--dest-parent '$DESTP' is not a writable directory"
+D=$(mktemp -d "$DESTP/flagbench-dl.XXXXXX")
 
 ROOTARGS=()
 if [[ -n $ZIP && -f $ZIP ]] && command -v unzip >/dev/null; then
@@ -124,33 +131,34 @@ NREQ=$((194 * REPEAT))
 
 # curl's config: the same URLs in the same order as the clients (every code,
 # then again), each to its own file.
-mkdir -p "$T/curl"
+mkdir -p "$D/curl"
 for ((k = 1; k <= REPEAT; k++)); do
     for c in "${CODES[@]}"; do
         lc=${c,,}
-        printf 'url = "%s/%s/%s.gif"\noutput = "%s/curl/%s-%d.gif"\n' "$BASE_URL" "$lc" "$lc" "$T" "$lc" "$k"
+        printf 'url = "%s/%s/%s.gif"\noutput = "%s/curl/%s-%d.gif"\n' "$BASE_URL" "$lc" "$lc" "$D" "$lc" "$k"
     done
 done >"$T/curl.cfg"
 
 # run NAME -> sets WALL USER SYS; the command runs pinned under /usr/bin/time.
 run() {
     local name=$1 rc=0
-    rm -rf "$T/dl" "$T/curl"
-    mkdir -p "$T/curl"
+    rm -rf "$D/dl" "$D/curl"
+    mkdir -p "$D/curl"
     local cmd
     if [[ $name == curl ]]; then
         cmd=(curl -s --noproxy '*' --parallel --parallel-max "$MAXREQ" -K "$T/curl.cfg")
     else
-        cmd=("${BIN[$name]}" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" -d "$T/dl" -q)
+        cmd=("${BIN[$name]}" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" -d "$D/dl" -q)
     fi
-    /usr/bin/time -f '%e %U %S' -o "$T/time" taskset -c "$CCPU" "${cmd[@]}" >"$T/out" 2>"$T/err" || rc=$?
+    # bash's time: wall and the children's rusage to the millisecond.
+    { time taskset -c "$CCPU" "${cmd[@]}" >"$T/out" 2>"$T/err"; } 2>"$T/time" || rc=$?
     if [[ $rc -ne 0 ]]; then
         head -n 3 "$T/err" >&2
         echo "$PROG: error: $name exited with status $rc" >&2
         exit 1
     fi
     local files
-    if [[ $name == curl ]]; then files=$(find "$T/curl" -name '*.gif' | wc -l); else files=$(find "$T/dl" -name '*.gif' | wc -l); fi
+    if [[ $name == curl ]]; then files=$(find "$D/curl" -name '*.gif' | wc -l); else files=$(find "$D/dl" -name '*.gif' | wc -l); fi
     [[ $files -eq $NREQ ]] || say "warning: $name saved $files files of $NREQ"
     read -r WALL USER SYS <"$T/time"
 }
@@ -171,7 +179,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     for name in "${order[@]}"; do
         run "$name"
         line=$(awk -v n="$name" -v r="$r" -v q="$NREQ" -v m="$MAXREQ" -v w="$WALL" -v u="$USER" -v s="$SYS" \
-            'BEGIN {c = u + s; if (c <= 0) c = 0.005; printf "%s,%d,%d,%d,%.2f,%.2f,%.2f,%.2f,%.0f,%.0f", n, r, q, m, w, u, s, u + s, q / c, (w > 0 ? q / w : 0)}')
+            'BEGIN {c = u + s; if (c <= 0) c = 0.005; printf "%s,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.0f,%.0f", n, r, q, m, w, u, s, u + s, q / c, (w > 0 ? q / w : 0)}')
         say "round $((r + 1)) $name: wall $WALL s, user $USER s, sys $SYS s"
         echo "$line" >>"$T/runs"
         [[ -z $OUTCSV ]] || echo "$line" >>"$OUTCSV"
@@ -183,7 +191,7 @@ median_of() { # name column
         awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 echo "# $NREQ requests of real-sized flags, $MAXREQ in flight, no delay; medians of $ROUNDS runs"
-echo "# clients on CPU $CCPU (taskset), flagserver on CPU $SCPU; CPU = user + sys of the client (/usr/bin/time)"
+echo "# clients on CPU $CCPU (taskset), flagserver on CPU $SCPU; CPU = user + sys of the client (bash time: getrusage of children)"
 echo "# clients: flags_<backend> -a --repeat $REPEAT -m $MAXREQ -s URL -d DIR -q"
 echo "# curl:    curl -s --parallel --parallel-max $MAXREQ -K config   ($NREQ 'url =' / 'output =' pairs)"
 printf '%-11s %8s %8s %8s %8s %14s %10s\n' client wall_s user_s sys_s cpu_s req_per_cpu_s req_per_s
@@ -199,12 +207,12 @@ fi
 if [[ $STRACE -eq 1 ]]; then
     for name in uring curl; do
         [[ $name == curl || -n ${BIN[uring]:-} ]] || continue
-        rm -rf "$T/dl" "$T/curl"
-        mkdir -p "$T/curl"
+        rm -rf "$D/dl" "$D/curl"
+        mkdir -p "$D/curl"
         if [[ $name == curl ]]; then
             cmd=(curl -s --noproxy '*' --parallel --parallel-max "$MAXREQ" -K "$T/curl.cfg")
         else
-            cmd=("${BIN[uring]}" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" -d "$T/dl" -q)
+            cmd=("${BIN[uring]}" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" -d "$D/dl" -q)
         fi
         say "strace -c -f: $name"
         strace -c -f -o "$T/strace-$name" "${cmd[@]}" >/dev/null 2>"$T/err" ||
