@@ -9,6 +9,7 @@
 #   fd_reuse     --close server and --no-reuse client, 676 requests, -m 50:
 #                descriptor numbers recycled while completions are pending;
 #                counts and files exact
+#   save_fails   renames that fail: errors with a reason, no temporary left
 #   chaos        resets and truncations: every flag accounted for, no
 #                temporary file left
 #   sigint       SIGINT mid-run: exit 130 at once, nothing half-saved
@@ -125,11 +126,37 @@ for cc in ad br cn zw; do
     curl -sf "$BASE/$cc/$cc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
     cmp -s "$WORK/ref.gif" "$WORK/dest-close/$cc.gif" || fail "close: $cc.gif differs"
 done
+# The same with multishot polls (stale completions then come from every
+# cancelled poll), and saves through plain descriptors (the fallback path).
+FLAGBENCH_URING_MULTISHOT=1 run close_ms -e -m 50
+[[ $RC -eq 0 ]] || fail "close_ms: exit $RC: $(head -3 "$WORK/close_ms.err")"
+expect close_ms ok 194
+expect close_ms not_found 482
+FLAGBENCH_URING_PLAIN_FDS=1 run close_fds -e -m 50
+[[ $RC -eq 0 ]] || fail "close_fds: exit $RC: $(head -3 "$WORK/close_fds.err")"
+expect close_fds ok 194
+[[ $(count_files "$WORK/dest-close_fds") -eq 194 ]] || fail "close_fds: files"
 # With --metadata: two requests per flag, files named after countries.
 run meta -a -m 50 --metadata
 [[ $RC -eq 0 ]] || fail "meta: exit $RC: $(head -3 "$WORK/meta.err")"
 expect meta ok 194
 [[ -f "$WORK/dest-meta/Brazil.gif" ]] || fail "meta: no Brazil.gif"
+
+# ---- save_fails ------------------------------------------------------------
+# A directory where br.gif and cn.gif should go: their renames fail, the
+# flags are errors, and no temporary file is left, with either kind of
+# descriptor.
+for fds in 0 1; do
+    name=savefail$fds
+    mkdir -p "$WORK/dest-$name/br.gif" "$WORK/dest-$name/cn.gif"
+    FLAGBENCH_URING_PLAIN_FDS=$fds run "$name" BR CN US -v
+    [[ $RC -eq 1 ]] || fail "$name: exit $RC, expected 1"
+    expect "$name" ok 1
+    expect "$name" errors 2
+    grep -q '^BR error: save: Is a directory' "$WORK/$name.err" || fail "$name: no reason"
+    [[ -s "$WORK/dest-$name/us.gif" ]] || fail "$name: us.gif missing"
+    no_temps "$name"
+done
 stop_server
 
 # ---- chaos -----------------------------------------------------------------

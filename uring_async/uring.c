@@ -9,10 +9,12 @@
  * flag once the save completes. What a download is lives in common/; this
  * file only decides when things run.
  *
- * Two environment variables serve the benchmarks: FLAGBENCH_URING_STATS=1
- * prints the loop's counters to stderr at the end, and
+ * Environment variables for benchmarks and tests: FLAGBENCH_URING_STATS=1
+ * prints the loop's counters to stderr at the end;
  * FLAGBENCH_URING_MULTISHOT=1 watches sockets with multishot polls instead
- * of one-shot ones (see loop.c for the trade-off). */
+ * of one-shot ones (see loop.c for the trade-off); FLAGBENCH_URING_PLAIN_FDS=1
+ * saves through ordinary descriptors, the fallback when the kernel refuses a
+ * direct-descriptor table. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -68,6 +70,11 @@ struct uring_run {
 };
 
 #define JOB_OF(op, field) ((struct job *)((char *)(op)-offsetof(struct job, field)))
+
+static bool env_flag(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
 
 static void job_next(struct job *j);
 static void save_step(struct job *j);
@@ -347,11 +354,6 @@ static void abandon(struct uring_run *u) {
             break;
 }
 
-static bool env_flag(const char *name) {
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") != 0;
-}
-
 static void print_stats(const struct uring_run *u) {
     const struct loop_stats *s = loop_get_stats(u->loop);
     double n = u->run->nrecords ? (double)u->run->nrecords : 1;
@@ -405,7 +407,8 @@ static int download_many(struct run *run) {
     curl_multi_setopt(u.multi, CURLMOPT_MAXCONNECTS, (long)u.njobs);
     curl_multi_setopt(u.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)u.njobs);
     /* One direct descriptor per transfer; plain descriptors if refused. */
-    u.direct = io_uring_register_files_sparse(loop_ring(u.loop), u.njobs) == 0;
+    u.direct = !env_flag("FLAGBENCH_URING_PLAIN_FDS") &&
+               io_uring_register_files_sparse(loop_ring(u.loop), u.njobs) == 0;
     /* The kernel runs file operations that can block (openat with O_CREAT,
      * renameat, unlinkat) in io-wq workers, iou-wrk-<pid>, threads of this
      * process. Two are as fast as any more (renames in one directory take
