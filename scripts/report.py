@@ -176,6 +176,12 @@ def bench_sentences(entries, delay):
         if errs:
             out.append(f"{e['backend']} had {s['errors']} errors and {s['not_run']} requests not run:"
                        f" its times cover a broken run (see its trace).")
+    for e in entries:
+        codes = [c for c in e["hf"].get("exit_codes", []) if c not in (0, None)]
+        if codes:
+            out.append(f"{len(codes)} of {len(e['hf']['exit_codes'])} timed runs of {e['backend']} "
+                       f"exited non-zero ({', '.join(sorted({str(c) for c in codes}))}): "
+                       f"some downloads failed, so its times are suspect.")
     if seq:
         wait = max(0.0, 1 - seq["cpu"] / seq["wall"]) if seq["wall"] else 0
         line = (f"sequential spent {100 * wait:.0f}% of its {fmt_s(seq['wall'])} s waiting, "
@@ -389,7 +395,7 @@ def cmd_bench(d):
     text = []
     for wl, entries in workloads.items():
         n = int(entries[0]["plan"]["requests"])
-        ms = sorted({e["plan"]["max_req"] for e in entries if e["backend"] != "sequential"})
+        ms = sorted({e["sum"]["max_req"] for e in entries if e["backend"] != "sequential"}, key=int)
         head = (f"{wl}: {n} requests, {delay:g} s server delay"
                 + (f", up to {'/'.join(ms)} in flight" if ms else ""))
         header, rows = bench_table(entries)
