@@ -160,7 +160,10 @@ void transfer_begin(struct transfer *t, size_t i) {
     t->body.len = 0;
     t->meta.len = 0;
     t->country[0] = '\0';
-    rec->thread = (int)gettid();
+    /* A transfer stays with one thread: ask the kernel once, not per flag. */
+    if (!t->thread)
+        t->thread = (int)gettid();
+    rec->thread = t->thread;
     rec->started_us = run_now_us(t->run);
     set_url(t, NULL);
 }
@@ -178,6 +181,12 @@ bool transfer_step_done(struct transfer *t, CURLcode rc) {
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     enum outcome o =
         classify(rc, status, t->too_big, t->run->opt->max_size, t->errbuf, reason, sizeof reason);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && run_interrupted()) {
+        /* Abandoned at SIGINT: the flag didn't fail, it was never finished. */
+        rec->outcome = OUTCOME_NONE;
+        rec->done_us = -1;
+        return false;
+    }
     if (t->step == STEP_IMAGE) {
         rec->http_status = (int)status;
         rec->bytes = t->body.len;

@@ -37,6 +37,7 @@ struct transfer {
     struct buffer meta;                 /* metadata.json (--metadata) */
     char country[COUNTRY_NAME_MAX + 1]; /* sanitised, from metadata.json */
     char errbuf[CURL_ERROR_SIZE];
+    int thread; /* the thread using this transfer, found at its first flag */
     void *user; /* the back end's own */
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -131,6 +132,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     }
     run.max_req = effective_max_req(&opt, backend, run.nrecords);
     run.threads_peak = 1;
+    run.pid = (int)getpid();
     /* The report goes to stderr when stdout carries a CSV. */
     bool csv_on_stdout = (opt.trace && strcmp(opt.trace, "-") == 0) ||
                          (opt.summary && strcmp(opt.summary, "-") == 0);

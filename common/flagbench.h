@@ -30,6 +30,7 @@ struct run {
     unsigned max_req;      /* requests in flight at most: min(-m, limit, nrecords) */
     int64_t t0_ns;         /* CLOCK_MONOTONIC origin of every *_us timestamp */
     unsigned threads_peak; /* threads the back end ran at once, main included */
+    int pid;               /* getpid(), once: glibc doesn't cache it */
     struct progress progress;
 };
 

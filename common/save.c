@@ -57,11 +57,10 @@ int save_path(char *out, size_t n, const char *dest, const struct record *rec,
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
-int save_temp_path(char *out, size_t n, const char *final, unsigned long long unique) {
+int save_temp_path(char *out, size_t n, const char *final, int pid, unsigned long long unique) {
     const char *slash = strrchr(final, '/');
     int dirlen = slash ? (int)(slash - final + 1) : 0;
-    int w = snprintf(out, n, "%.*s.%s.%d-%llu.tmp", dirlen, final, final + dirlen, (int)getpid(),
-                     unique);
+    int w = snprintf(out, n, "%.*s.%s.%d-%llu.tmp", dirlen, final, final + dirlen, pid, unique);
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 

@@ -16,9 +16,10 @@ int dest_prepare(const char *dest);
  * already sanitised; the repeat suffix applies too). 0, or -ENAMETOOLONG. */
 int save_path(char *out, size_t n, const char *dest, const struct record *rec, const char *country);
 
-/* The temporary path beside final: dir/.name.<unique>.tmp, hidden so a
- * reader of dest never takes it for a flag. 0, or -ENAMETOOLONG. */
-int save_temp_path(char *out, size_t n, const char *final, unsigned long long unique);
+/* The temporary path beside final: dir/.name.<pid>-<unique>.tmp, hidden so
+ * a reader of dest never takes it for a flag; pid keeps concurrent runs
+ * apart, unique the saves of one run. 0, or -ENAMETOOLONG. */
+int save_temp_path(char *out, size_t n, const char *final, int pid, unsigned long long unique);
 
 /* Blocking atomic save: write data to a temporary beside path, then
  * rename over path. On failure nothing is left. 0, or -errno. */

@@ -266,7 +266,7 @@ static void save_start(struct job *j) {
     struct loop *l = u->loop;
     int err = save_path(j->path, u->path_max, u->run->opt->dest, j->t.rec, j->t.country);
     if (!err)
-        err = save_temp_path(j->tmp, u->path_max, j->path, ++u->unique);
+        err = save_temp_path(j->tmp, u->path_max, j->path, u->run->pid, ++u->unique);
     if (err) {
         transfer_saved(&j->t, err);
         job_release(j);
