@@ -329,7 +329,7 @@ plot {', '.join(plots)}
         gp.append(f"""
 set output 'timeline-{wl}.png'
 set terminal {term} size 900,{220 * len(tl) + 60}
-set multiplot layout {len(tl)},1 title {gp_str(f'{wl}: every request from start to done, same time axis ({delay:g} s delay)')} noenhanced
+set multiplot layout {len(tl)},1 title {gp_str(f'{wl}: every request from start to done (grey: saving), same time axis, {delay:g} s delay')} noenhanced
 set xrange [0:{xmax * 1.02:.6f}]
 set key off
 set grid x
