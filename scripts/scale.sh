@@ -10,17 +10,22 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() {
     cat <<EOF
 usage: scripts/scale.sh [--build DIR] [--delay S] [--sizes LIST] [--with-sequential]
-                        [--stack-size BYTES] [--timeout S] [--results DIR] [-h]
+                        [--stack-size BYTES] [--timeout S] [--dest-parent DIR]
+                        [--results DIR] [-h]
 
 Starts one flagserver (--delay S) on a free port of 127.0.0.1 and, for each
 N in LIST, runs each back end once on exactly N requests with -m N, so all N
 are in flight at once and the ideal wall time is one delay. The thread pool
 runs with --stack-size BYTES. Writes to RESULTS/<UTC timestamp>-scale/:
   scale.csv        one --summary row per run, with N, exit status and status
-  table.md         wall, peak RSS, RSS per in-flight request, CPU per request,
-                   threads (also printed on stdout)
+  table.md         wall, peak RSS, RSS per in-flight request (and marginal),
+                   CPU per request, threads (also printed on stdout)
   wall.png, rss.png, cpu_per_request.png   gnuplot plots against N
   limits.txt       the limits that decide how many threads and sockets fit
+The table's 'listen overflows' column is the kernel's TcpExtListenOverflows
+counter (nstat) over the run: connections the server's accept queue dropped,
+each one a SYN retransmitted after 1 s or more (system-wide: other traffic on
+the machine counts too).
 Before the thread pool runs at some N the limits on threads, memory maps and
 file descriptors are checked and a predicted failure is printed and recorded;
 it runs anyway, and a run that fails (no summary: it could not start its
@@ -35,6 +40,8 @@ options:
                       N x delay seconds (100 s), so it is skipped by default
   --stack-size BYTES  thread-pool stack size (default: 64K, the floor)
   --timeout S         the clients' per-request timeout (default: 120)
+  --dest-parent DIR   the flags are saved in a temporary directory inside DIR
+                      (default: \$TMPDIR or /tmp; /dev/shm leaves the disk out)
   --results DIR       parent of the run directory (default: results/)
   -h, --help          show this help and exit
 
@@ -44,7 +51,7 @@ EOF
 }
 
 BUILD=$ROOT/build DELAY=1 SIZES=100,1000,10000 WITH_SEQ=0 STACK=64K TIMEOUT=120
-RESULTS=$ROOT/results
+RESULTS=$ROOT/results DESTP=${TMPDIR:-/tmp}
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -55,6 +62,7 @@ while [[ $# -gt 0 ]]; do
     --stack-size) need "$@"; STACK=$2; shift 2 ;;
     --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
     --results) need "$@"; RESULTS=$2; shift 2 ;;
+    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -95,10 +103,12 @@ mkdir "$OUT" || die "cannot create $OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-scale.XXXXXX")
 cleanup() {
     stop_server
-    rm -rf "$WORK"
+    rm -rf "$WORK" "${DL:-}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+[[ -d $DESTP && -w $DESTP ]] || die "--dest-parent '$DESTP' is not a writable directory"
+DL=$(mktemp -d "$DESTP/flagbench-scale-dl.XXXXXX")
 
 # The limits that decide whether N threads can start: kernel tasks, memory
 # maps (a stack and its guard page are two per thread), user processes.
@@ -137,6 +147,15 @@ thread_limit_reason() {
     fi
 }
 
+# The kernel's count of connections dropped because an accept queue was full.
+listen_overflows() {
+    if command -v nstat >/dev/null; then
+        nstat -az TcpExtListenOverflows 2>/dev/null | awk '$1 == "TcpExtListenOverflows" {v = $2} END {print v + 0}'
+    else
+        echo 0
+    fi
+}
+
 start_server "$BUILD" "$WORK" --delay "$DELAY" --max-conns $((2 * NMAX + 100))
 CSV=$OUT/scale.csv
 HEADER=
@@ -165,11 +184,13 @@ for n in "${NS[@]}"; do
             extra=(--stack-size "$STACK")
         fi
         say "$b: $n requests, -m $n (ideal ${DELAY} s)"
-        rm -rf "$WORK/dl" "$WORK/row.csv"
+        ovf0=$(listen_overflows)
+        rm -rf "$DL/dl" "$WORK/row.csv"
         rc=0
-        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$n" "${extra[@]}" -s "$BASE_URL" -d "$WORK/dl" -q \
+        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$n" "${extra[@]}" -s "$BASE_URL" -d "$DL/dl" -q \
             --timeout "$TIMEOUT" --summary "$WORK/row.csv" >"$WORK/out" 2>"$WORK/err" || rc=$?
-        rm -rf "$WORK/dl"
+        rm -rf "$DL/dl"
+        ovf=$(($(listen_overflows) - ovf0))
         if [[ ! -s $WORK/row.csv ]]; then
             msg=$(grep -m 1 -i 'error' "$WORK/err" || head -n 1 "$WORK/err" || true)
             ((rc > 128)) && msg="killed by signal $((rc - 128)) ${msg}"
@@ -184,9 +205,9 @@ for n in "${NS[@]}"; do
         fi
         if [[ -z $HEADER ]]; then
             HEADER=$(head -n 1 "$WORK/row.csv")
-            echo "n,exit_status,status,$HEADER" >"$CSV"
+            echo "n,exit_status,status,listen_overflows,$HEADER" >"$CSV"
         fi
-        printf '%s,%s,"%s",%s\n' "$n" "$rc" "$status" "$(tail -n 1 "$WORK/row.csv")" >>"$CSV"
+        printf '%s,%s,"%s",%s,%s\n' "$n" "$rc" "$status" "$ovf" "$(tail -n 1 "$WORK/row.csv")" >>"$CSV"
         # Let the server close the previous run's sockets before the next.
         sleep 1
     done
@@ -210,15 +231,20 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     okc = $col["ok"]; err = $col["errors"] + $col["not_run"]
     perinf = (peak > 0) ? rss / peak : 0
     cpureq = (req > 0) ? 1e6 * cpu / req : 0
-    printf "| %s | %d | %d/%d | %.2f | %.1f | %.1f | %.0f | %d | %d | %.0f | %s |\n",
-        b, n, okc, req, wall, rss / 1024, perinf, cpureq, thr, peak, $col["ctx_voluntary"] + $col["ctx_involuntary"], unq($col["status"]) >> (out "/table.md")
+    # What one more request in flight costs: against this model's smallest N.
+    if (!(b in n0)) { n0[b] = n; rss0[b] = rss }
+    marg = (n > n0[b]) ? sprintf("%.1f", (rss - rss0[b]) / (n - n0[b])) : "-"
+    printf "| %s | %d | %d/%d | %.2f | %.1f | %.1f | %s | %.0f | %d | %d | %.0f | %d | %s |\n",
+        b, n, okc, req, wall, rss / 1024, perinf, marg, cpureq, thr, peak, $col["ctx_voluntary"] + $col["ctx_involuntary"], $col["listen_overflows"], unq($col["status"]) >> (out "/table.md")
     printf "%s %s %s %s %s\n", n, wall, rss / 1024, cpureq, perinf >> (out "/" b ".dat")
 }' "$CSV"
 {
     echo "# flagbench scale: N requests in flight at once, server delay $DELAY s"
     echo
-    echo "| model | N | ok/requests | wall s | peak RSS MiB | RSS KiB per in-flight | CPU µs per request | threads | in flight peak | ctx switches | status |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    echo "Flags saved under $DESTP ($(df -PT "$DESTP" | awk 'NR == 2 {print $2}')). RSS per in-flight = peak RSS / in-flight peak; marginal = (RSS - RSS at the smallest N) / (N - smallest N)."
+    echo
+    echo "| model | N | ok/requests | wall s | peak RSS MiB | RSS KiB per in-flight | marginal KiB per in-flight | CPU µs per request | threads | in flight peak | ctx switches | listen overflows | status |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     cat "$OUT/table.md" 2>/dev/null || true
     if [[ $(wc -l <"$OUT/failed.csv") -gt 1 ]]; then
         echo
