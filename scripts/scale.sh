@@ -231,7 +231,7 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     okc = $col["ok"]; err = $col["errors"] + $col["not_run"]
     perinf = (peak > 0) ? rss / peak : 0
     cpureq = (req > 0) ? 1e6 * cpu / req : 0
-    # What one more request in flight costs: against this model's smallest N.
+    # What one more request in flight costs: against the smallest N of the model.
     if (!(b in n0)) { n0[b] = n; rss0[b] = rss }
     marg = (n > n0[b]) ? sprintf("%.1f", (rss - rss0[b]) / (n - n0[b])) : "-"
     printf "| %s | %d | %d/%d | %.2f | %.1f | %.1f | %s | %.0f | %d | %d | %.0f | %d | %s |\n",
