@@ -20,7 +20,8 @@ runs with --stack-size BYTES. Writes to RESULTS/<UTC timestamp>-scale/:
   scale.csv        one --summary row per run, with N, exit status and status
   table.md         wall, peak RSS, RSS per in-flight request (and marginal),
                    CPU per request, threads (also printed on stdout)
-  wall.png, rss.png, cpu_per_request.png   gnuplot plots against N
+  wall.png, rss.png, cpu_per_request.png, rss_per_inflight.png
+                   gnuplot plots against N (a run with errors: a cross)
   limits.txt       the limits that decide how many threads and sockets fit
 The table's 'listen overflows' column is the kernel's TcpExtListenOverflows
 counter (nstat) over the run: connections the server's accept queue dropped,
@@ -188,7 +189,8 @@ for n in "${NS[@]}"; do
         rm -rf "$DL/dl" "$WORK/row.csv"
         rc=0
         "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$n" "${extra[@]}" -s "$BASE_URL" -d "$DL/dl" -q \
-            --timeout "$TIMEOUT" --summary "$WORK/row.csv" >"$WORK/out" 2>"$WORK/err" || rc=$?
+            --timeout "$TIMEOUT" --summary "$WORK/row.csv" --trace "$WORK/trace.csv" \
+            >"$WORK/out" 2>"$WORK/err" || rc=$?
         rm -rf "$DL/dl"
         ovf=$(($(listen_overflows) - ovf0))
         if [[ ! -s $WORK/row.csv ]]; then
@@ -199,7 +201,10 @@ for n in "${NS[@]}"; do
         fi
         status=ok
         if [[ $rc -ne 0 ]]; then
-            status="errors: $(sort "$WORK/err" | grep -m 3 -i 'error' | tr '\n,"' '; ' || true)"
+            # The three commonest error texts of the trace, with counts.
+            status="errors: $(awk -F, 'NR > 1 && $4 == "error" {print $NF}' "$WORK/trace.csv" 2>/dev/null |
+                sort | uniq -c | sort -rn | head -n 3 | awk '{c = $1; $1 = ""; printf "%s x%s; ", $0, c}' |
+                tr ',"' '  ' || true)"
             status=${status:0:200}
             say "warning: $b had errors at N=$n (exit status $rc)"
         fi
@@ -236,7 +241,9 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     marg = (n > n0[b]) ? sprintf("%.1f", (rss - rss0[b]) / (n - n0[b])) : "-"
     printf "| %s | %d | %d/%d | %.2f | %.1f | %.1f | %s | %.0f | %d | %d | %.0f | %d | %s |\n",
         b, n, okc, req, wall, rss / 1024, perinf, marg, cpureq, thr, peak, $col["ctx_voluntary"] + $col["ctx_involuntary"], $col["listen_overflows"], unq($col["status"]) >> (out "/table.md")
-    printf "%s %s %s %s %s\n", n, wall, rss / 1024, cpureq, perinf >> (out "/" b ".dat")
+    # A run with errors did not do the work: plotted apart, as a failure.
+    dat = (okc + $col["not_found"] < req) ? "/" b ".failed.dat" : "/" b ".dat"
+    printf "%s %s %s %s %s\n", n, wall, rss / 1024, cpureq, perinf >> (out dat)
 }' "$CSV"
 {
     echo "# flagbench scale: N requests in flight at once, server delay $DELAY s"
@@ -262,6 +269,8 @@ plot() { # file ylabel column title
     local f=$1 ylabel=$2 colno=$3 title=$4 plots=() b
     for b in "${BACKENDS[@]}"; do
         [[ -s $OUT/$b.dat ]] && plots+=("'$OUT/$b.dat' using 1:$colno with linespoints lw 2 title '$b'")
+        [[ -s $OUT/$b.failed.dat ]] &&
+            plots+=("'$OUT/$b.failed.dat' using 1:$colno with points pt 2 ps 3 lw 2 title '$b: FAILED run (errors)'")
     done
     [[ ${#plots[@]} -gt 0 ]] || return 0
     local IFS=,
