@@ -275,7 +275,7 @@ plot() { # file ylabel column title
     [[ ${#plots[@]} -gt 0 ]] || return 0
     local IFS=,
     gnuplot <<EOF || say "warning: gnuplot failed for $f"
-set terminal pngcairo size 800,500 noenhanced
+set terminal pngcairo size 900,500 noenhanced
 set output '$OUT/$f'
 set title '$title'
 set xlabel 'requests in flight (N)'
@@ -283,7 +283,7 @@ set ylabel '$ylabel'
 set logscale x 10
 set logscale y 10
 set grid
-set key top left
+set key outside right
 plot ${plots[*]}
 EOF
 }
