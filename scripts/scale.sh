@@ -42,7 +42,8 @@ options:
   --stack-size BYTES  thread-pool stack size (default: 64K, the floor)
   --timeout S         the clients' per-request timeout (default: 120)
   --dest-parent DIR   the flags are saved in a temporary directory inside DIR
-                      (default: \$TMPDIR or /tmp; /dev/shm leaves the disk out)
+                      (default: /dev/shm if it is tmpfs, else \$TMPDIR or /tmp;
+                      pass /tmp to include the disk)
   --results DIR       parent of the run directory (default: results/)
   -h, --help          show this help and exit
 
@@ -52,7 +53,7 @@ EOF
 }
 
 BUILD=$ROOT/build DELAY=1 SIZES=100,1000,10000 WITH_SEQ=0 STACK=64K TIMEOUT=120
-RESULTS=$ROOT/results DESTP=${TMPDIR:-/tmp}
+RESULTS=$ROOT/results DESTP=
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -108,6 +109,13 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# The file system, not the client, decides what saving 10,000 files costs
+# (on ext4 here 110-320 us of system time a file, varying run to run; on
+# tmpfs 12-17 us), so by default the flags go to tmpfs when there is one.
+if [[ -z $DESTP ]]; then
+    DESTP=${TMPDIR:-/tmp}
+    if [[ -d /dev/shm && -w /dev/shm ]] && [[ $(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs ]]; then DESTP=/dev/shm; fi
+fi
 [[ -d $DESTP && -w $DESTP ]] || die "--dest-parent '$DESTP' is not a writable directory"
 DL=$(mktemp -d "$DESTP/flagbench-scale-dl.XXXXXX")
 
