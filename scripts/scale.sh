@@ -215,6 +215,7 @@ for n in "${NS[@]}"; do
                 tr ',"' '  ' || true)"
             status=${status:0:200}
             say "warning: $b had errors at N=$n (exit status $rc)"
+            printf '%s,%s,%s,"%s"\n' "$b" "$n" "$rc" "${status//\"/}" >>"$OUT/failed.csv"
         fi
         if [[ -z $HEADER ]]; then
             HEADER=$(head -n 1 "$WORK/row.csv")
