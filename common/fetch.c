@@ -19,7 +19,14 @@ int flag_url(char *out, size_t n, const char *base, const char *cc, const char *
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
-enum outcome classify(CURLcode rc, long http_status, bool too_big, long long max_size,
+/* Copy text into a fixed-size reason, cutting it if it must. */
+static void set_reason(char *out, size_t n, const char *text) {
+    size_t len = strnlen(text, n - 1);
+    memcpy(out, text, len);
+    out[len] = '\0';
+}
+
+enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big, long long max_size,
                       const char *errbuf, char *reason, size_t n) {
     const char *why = NULL;
     reason[0] = '\0';
@@ -39,7 +46,8 @@ enum outcome classify(CURLcode rc, long http_status, bool too_big, long long max
         why = "timeout";
         break;
     case CURLE_COULDNT_CONNECT:
-        why = "connection refused";
+        /* Not always the peer: socket() itself fails when out of descriptors. */
+        why = os_errno && os_errno != ECONNREFUSED ? strerror(os_errno) : "connection refused";
         break;
     case CURLE_COULDNT_RESOLVE_HOST:
         why = "unknown host";
@@ -75,7 +83,7 @@ enum outcome classify(CURLcode rc, long http_status, bool too_big, long long max
         why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
         break;
     }
-    snprintf(reason, n, "%s", why);
+    set_reason(reason, n, why);
     return OUTCOME_ERROR;
 }
 
@@ -131,6 +139,9 @@ int transfer_init(struct transfer *t, struct run *run) {
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "flagbench/" FLAGBENCH_VERSION);
+    /* No proxy from the environment: requests go where --server says, and
+     * libcurl skips its per-transfer getenv() look-ups. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     if (opt->no_reuse)
         curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
@@ -178,9 +189,12 @@ bool transfer_step_done(struct transfer *t, CURLcode rc) {
     struct record *rec = t->rec;
     long status = 0;
     char reason[RECORD_ERROR_MAX];
+    long os_errno = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    enum outcome o =
-        classify(rc, status, t->too_big, t->run->opt->max_size, t->errbuf, reason, sizeof reason);
+    if (rc == CURLE_COULDNT_CONNECT)
+        curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+    enum outcome o = classify(rc, status, (int)os_errno, t->too_big, t->run->opt->max_size,
+                              t->errbuf, reason, sizeof reason);
     if (rc == CURLE_ABORTED_BY_CALLBACK && run_interrupted()) {
         /* Abandoned at SIGINT: the flag didn't fail, it was never finished. */
         rec->outcome = OUTCOME_NONE;
@@ -194,7 +208,7 @@ bool transfer_step_done(struct transfer *t, CURLcode rc) {
         if (status)
             rec->first_byte_us = rec->started_us + info_us(t->easy, CURLINFO_STARTTRANSFER_TIME_T);
         rec->outcome = o;
-        snprintf(rec->error, sizeof rec->error, "%s", reason);
+        set_reason(rec->error, sizeof rec->error, reason);
         if (o == OUTCOME_OK && t->run->opt->metadata) {
             t->step = STEP_METADATA;
             set_url(t, "metadata.json");

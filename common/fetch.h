@@ -65,7 +65,7 @@ void flag_download(struct transfer *t, size_t i);
 
 /* Pure helpers, exposed for the tests. */
 int flag_url(char *out, size_t n, const char *base, const char *cc, const char *file);
-enum outcome classify(CURLcode rc, long http_status, bool too_big, long long max_size,
+enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big, long long max_size,
                       const char *errbuf, char *reason, size_t n);
 /* The value of "country" in a metadata.json body, sanitised for a file
  * name. 0, or -EINVAL when absent or empty after sanitising. */

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,20 @@ static void rusage_delta(struct rusage *d, const struct rusage *a, const struct 
     d->ru_stime = tv_sub(b->ru_stime, a->ru_stime);
     d->ru_nvcsw = b->ru_nvcsw - a->ru_nvcsw;
     d->ru_nivcsw = b->ru_nivcsw - a->ru_nivcsw;
+}
+
+/* -m 10000 needs 10000 sockets and more: take all the descriptors the hard
+ * limit allows. Returns the soft limit now in force. */
+static size_t raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_cur;
 }
 
 static unsigned effective_max_req(const struct options *opt, const struct backend *b, size_t n) {
@@ -133,6 +148,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     run.max_req = effective_max_req(&opt, backend, run.nrecords);
     run.threads_peak = 1;
     run.pid = (int)getpid();
+    run.fd_limit = raise_fd_limit();
     /* The report goes to stderr when stdout carries a CSV. */
     bool csv_on_stdout = (opt.trace && strcmp(opt.trace, "-") == 0) ||
                          (opt.summary && strcmp(opt.summary, "-") == 0);

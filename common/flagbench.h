@@ -31,6 +31,7 @@ struct run {
     int64_t t0_ns;         /* CLOCK_MONOTONIC origin of every *_us timestamp */
     unsigned threads_peak; /* threads the back end ran at once, main included */
     int pid;               /* getpid(), once: glibc doesn't cache it */
+    size_t fd_limit;       /* descriptors the process may open (soft limit, raised to hard) */
     struct progress progress;
 };
 

@@ -200,23 +200,35 @@ END_TEST
 
 START_TEST(classification) {
     char r[64];
-    ck_assert_int_eq(classify(CURLE_OK, 200, false, 100, "", r, sizeof r), OUTCOME_OK);
-    ck_assert_int_eq(classify(CURLE_OK, 404, false, 100, "", r, sizeof r), OUTCOME_NOT_FOUND);
-    ck_assert_int_eq(classify(CURLE_OK, 418, false, 100, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_int_eq(classify(CURLE_OK, 200, 0, false, 100, "", r, sizeof r), OUTCOME_OK);
+    ck_assert_int_eq(classify(CURLE_OK, 404, 0, false, 100, "", r, sizeof r), OUTCOME_NOT_FOUND);
+    ck_assert_int_eq(classify(CURLE_OK, 418, 0, false, 100, "", r, sizeof r), OUTCOME_ERROR);
     ck_assert_str_eq(r, "HTTP 418");
-    ck_assert_int_eq(classify(CURLE_OK, 500, false, 100, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_int_eq(classify(CURLE_OK, 500, 0, false, 100, "", r, sizeof r), OUTCOME_ERROR);
     ck_assert_str_eq(r, "HTTP 500");
-    ck_assert_int_eq(classify(CURLE_OPERATION_TIMEDOUT, 0, false, 100, "", r, sizeof r),
+    ck_assert_int_eq(classify(CURLE_OPERATION_TIMEDOUT, 0, 0, false, 100, "", r, sizeof r),
                      OUTCOME_ERROR);
     ck_assert_str_eq(r, "timeout");
-    ck_assert_int_eq(classify(CURLE_WRITE_ERROR, 200, true, 100, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_int_eq(classify(CURLE_WRITE_ERROR, 200, 0, true, 100, "", r, sizeof r),
+                     OUTCOME_ERROR);
     ck_assert_str_eq(r, "body over 100 bytes");
-    ck_assert_int_eq(classify(CURLE_FILESIZE_EXCEEDED, 200, false, 7, "", r, sizeof r),
+    ck_assert_int_eq(classify(CURLE_FILESIZE_EXCEEDED, 200, 0, false, 7, "", r, sizeof r),
                      OUTCOME_ERROR);
     ck_assert_str_eq(r, "body over 7 bytes");
-    ck_assert_int_eq(classify(CURLE_COULDNT_CONNECT, 0, false, 1, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_int_eq(classify(CURLE_COULDNT_CONNECT, 0, 0, false, 1, "", r, sizeof r),
+                     OUTCOME_ERROR);
     ck_assert_str_eq(r, "connection refused");
-    ck_assert_int_eq(classify(CURLE_PARTIAL_FILE, 200, false, 1, "", r, sizeof r), OUTCOME_ERROR);
+    ck_assert_int_eq(classify(CURLE_COULDNT_CONNECT, 0, EMFILE, false, 1, "", r, sizeof r),
+                     OUTCOME_ERROR);
+    ck_assert_str_eq(r, "Too many open files");
+    char longtext[300];
+    memset(longtext, 'x', sizeof longtext - 1);
+    longtext[sizeof longtext - 1] = '\0';
+    ck_assert_int_eq(classify(CURLE_SSL_CONNECT_ERROR, 0, 0, false, 1, longtext, r, sizeof r),
+                     OUTCOME_ERROR);
+    ck_assert_uint_eq(strlen(r), sizeof r - 1);
+    ck_assert_int_eq(classify(CURLE_PARTIAL_FILE, 200, 0, false, 1, "", r, sizeof r),
+                     OUTCOME_ERROR);
     ck_assert_str_eq(r, "truncated body");
 }
 END_TEST

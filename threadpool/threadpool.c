@@ -16,6 +16,12 @@
 
 #define PROG "flags_threadpool"
 
+/* A worker holds up to 4 descriptors at once: its socket, the socket pair
+ * libcurl's easy interface keeps for wake-ups, and the file it is saving.
+ * Past the limit every socket() fails, so the pool is sized to fit. */
+#define FDS_PER_WORKER 4
+#define FDS_RESERVED   64 /* stdio, the trace and summary files, libcurl's own */
+
 struct pool {
     struct run *run;
     struct workqueue *wq; /* set before the first job is submitted */
@@ -61,6 +67,14 @@ static int download_many(struct run *run) {
         return 0;
 
     unsigned want = run->max_req; /* already at most nrecords */
+    size_t fit = run->fd_limit > FDS_RESERVED ? (run->fd_limit - FDS_RESERVED) / FDS_PER_WORKER : 1;
+    if (want > fit) {
+        fprintf(stderr,
+                PROG ": warning: %u workers need about %u descriptors and the limit "
+                     "(ulimit -n) is %zu; running with %zu workers\n",
+                want, want * FDS_PER_WORKER, run->fd_limit, fit);
+        want = (unsigned)fit;
+    }
 
     struct pool pool = {.run = run};
     const struct workqueue_config cfg = {

@@ -370,19 +370,10 @@ static void print_stats(const struct uring_run *u) {
             u->direct ? "direct-descriptor" : "plain-descriptor");
 }
 
-static void raise_nofile(void) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 static int download_many(struct run *run) {
     struct uring_run u = {.run = run};
     int rc = 0;
     run->threads_peak = 1;
-    raise_nofile();
     if (run->nrecords == 0)
         return 0;
 
