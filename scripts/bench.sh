@@ -9,14 +9,16 @@ usage() {
     cat <<EOF
 usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
                         [--max-req M] [--backends LIST] [--max-seconds S]
-                        [--results DIR] [-h]
+                        [--dest-parent DIR] [--results DIR] [-h]
 
 Start a flagserver on a free port of 127.0.0.1 with a delay per response,
 time the back ends with hyperfine on each workload, run each once more with
 --trace and --summary, then print a table and sentences computed from the
 figures, and write everything to RESULTS/<UTC timestamp>/ (RESULTS/latest
 points to it): hyperfine-<workload>-<backend>.{json,csv,md}, summary.csv,
-trace-<backend>-<workload>.csv, report.md and PNG plots.
+trace-<backend>-<workload>.csv, report.md and PNG plots. The clients save
+the flags in a fresh temporary directory inside --dest-parent, removed at the
+end.
 
 options:
   --build DIR       the CMake build directory with the binaries (default: build)
@@ -34,6 +36,9 @@ options:
                     runs would take longer at ceil(N/M) x delay each, the warm-up
                     is dropped and the runs cut, to 1 at least (default: 20),
                     so sequential on 194 flags runs once
+  --dest-parent DIR where the downloads are written: a fresh temporary
+                    directory inside DIR (default: /dev/shm if it is tmpfs,
+                    else \$TMPDIR or /tmp; pass /tmp to include the disk)
   --results DIR     where the timestamped run directory goes (default: results/)
   -h, --help        show this help and exit
 
@@ -43,7 +48,7 @@ EOF
 }
 
 BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=sequential,threadpool,uring
-MAX_SECONDS=20 RESULTS=$ROOT/results
+MAX_SECONDS=20 RESULTS=$ROOT/results DESTP=
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -55,6 +60,7 @@ while [[ $# -gt 0 ]]; do
     --backends) need "$@"; BACKEND_LIST=$2; shift 2 ;;
     --max-seconds) need "$@"; MAX_SECONDS=$2; shift 2 ;;
     --results) need "$@"; RESULTS=$2; shift 2 ;;
+    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -78,17 +84,21 @@ command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnupl
 BUILD=$(cd "$BUILD" && pwd)
 declare -A BIN
 for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
+# Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
+DESTP=${DESTP:-$(dest_parent_default)}
+check_dest_parent "$DESTP"
+DEST_FS=$(stat -f -c %T "$DESTP" 2>/dev/null || echo unknown)
 
 raise_nofile
 new_results_dir "$RESULTS"
 OUT=$RESULTS_DIR
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench.XXXXXX")
 cleanup() {
     stop_server
-    rm -rf "$WORK"
+    rm -rf "${DL:-}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+DL=$(mktemp -d "$DESTP/flagbench-dl.XXXXXX")
 
 # m for a back end on a workload of n requests.
 max_req_for() {
@@ -113,15 +123,16 @@ for n in "${WORKLOADS[@]}"; do
 done
 
 say "results in ${OUT#"$ROOT"/}; workloads ${WORKLOADS[*]}; delay ${DELAY} s; back ends ${BACKENDS[*]}"
+say "flags saved under $DL ($DEST_FS)"
 say "waiting alone will take about $(printf '%.0f' "$total") s (ceil(N/m) x delay per run)"
 start_server "$BUILD" "$OUT" --delay "$DELAY"
 say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
 
 {
-    echo "workload,requests,backend,max_req,delay_s,warmup,runs"
+    echo "workload,requests,backend,max_req,delay_s,warmup,runs,dest_parent,dest_fs"
     for n in "${WORKLOADS[@]}"; do
         for b in "${BACKENDS[@]}"; do
-            echo "$(workload_name "$n"),$n,$b,$(max_req_for "$b" "$n"),$DELAY,${WARMUP[$n,$b]},${NRUNS[$n,$b]}"
+            echo "$(workload_name "$n"),$n,$b,$(max_req_for "$b" "$n"),$DELAY,${WARMUP[$n,$b]},${NRUNS[$n,$b]},\"${DESTP//\"/}\",$DEST_FS"
         done
     done
 } >"$OUT/plan.csv"
@@ -136,7 +147,7 @@ for n in "${WORKLOADS[@]}"; do
         mflag=()
         [[ $b == sequential ]] || mflag=(-m "$m")
         cmd=$(printf '%q ' "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" \
-            -d "$WORK/$b" -q)
+            -d "$DL/$b" -q)
         say "[$step/$steps] hyperfine: $b on $wl ($n requests, max $m in flight): ${WARMUP[$n,$b]} warm-up + ${NRUNS[$n,$b]} runs of >= $(estimate "$n" "$m") s"
         hyperfine --shell=none --ignore-failure --warmup "${WARMUP[$n,$b]}" --runs "${NRUNS[$n,$b]}" \
             --command-name "$b" \
@@ -152,7 +163,7 @@ for n in "${WORKLOADS[@]}"; do
         [[ $b == sequential ]] || mflag=(-m "$m")
         say "[$step/$steps] traced run: $b on $wl"
         rc=0
-        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" -d "$WORK/$b" -q \
+        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" -d "$DL/$b" -q \
             --trace "$OUT/trace-$b-$wl.csv" --summary "$OUT/summary-$b-$wl.csv" || rc=$?
         [[ $rc -le 1 ]] || fail "$b failed on $wl (exit status $rc)"
         [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"

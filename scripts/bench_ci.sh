@@ -13,7 +13,7 @@ CG_N=20       # requests of the instruction counts (no delay)
 usage() {
     cat <<EOF
 usage: scripts/bench_ci.sh [--build DIR] [--baseline FILE] [--update]
-                           [--save FILE] [--from FILE] [-h]
+                           [--save FILE] [--from FILE] [--dest-parent DIR] [-h]
 
 A short run (about 20 s) of figures that are stable within one run, compared
 with the committed baseline; exits 1 naming each figure that regressed.
@@ -36,6 +36,10 @@ options:
   --update         measure and write the baseline instead of checking it
   --save FILE      also write the measured figures (same columns) to FILE
   --from FILE      check figures measured before (by --save) instead of measuring
+  --dest-parent DIR
+                   where the downloads are written: a fresh temporary
+                   directory inside DIR (default: /dev/shm if it is tmpfs,
+                   else \$TMPDIR or /tmp; pass /tmp to include the disk)
   -h, --help       show this help and exit
 
 Exit status: 0 no regression, 1 a figure regressed (or a step failed),
@@ -43,7 +47,7 @@ Exit status: 0 no regression, 1 a figure regressed (or a step failed),
 EOF
 }
 
-BUILD=$ROOT/build BASELINE=$ROOT/results/baseline.csv UPDATE=0 SAVE='' FROM=''
+BUILD=$ROOT/build BASELINE=$ROOT/results/baseline.csv UPDATE=0 SAVE='' FROM='' DESTP=
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -52,6 +56,7 @@ while [[ $# -gt 0 ]]; do
     --update) UPDATE=1; shift ;;
     --save) need "$@"; SAVE=$2; shift 2 ;;
     --from) need "$@"; FROM=$2; shift 2 ;;
+    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -75,21 +80,26 @@ command -v valgrind >/dev/null || die "valgrind is not installed (make deps)"
 BUILD=$(cd "$BUILD" && pwd)
 declare -A BIN
 for b in "${ALL_BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
+# Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
+DESTP=${DESTP:-$(dest_parent_default)}
+check_dest_parent "$DESTP"
 
 raise_nofile
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-ci.XXXXXX")
 cleanup() {
     stop_server
-    rm -rf "$WORK"
+    rm -rf "$WORK" "${DL:-}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+DL=$(mktemp -d "$DESTP/flagbench-ci-dl.XXXXXX")
 
-# run LABEL BACKEND ARGS... — one client run appending to $WORK/LABEL.csv.
+# run LABEL BACKEND ARGS... — one client run appending to $WORK/LABEL.csv
+# (the flags go to $DL).
 run() {
     local label=$1 b=$2 rc=0
     shift 2
-    "${BIN[$b]}" "$@" -s "$BASE_URL" -d "$WORK/dl-$b" -q --summary "$WORK/$label.csv" || rc=$?
+    "${BIN[$b]}" "$@" -s "$BASE_URL" -d "$DL/dl-$b" -q --summary "$WORK/$label.csv" || rc=$?
     [[ $rc -eq 0 ]] || fail "$b exited with status $rc on '$*' (see the client's errors above)"
 }
 
@@ -107,7 +117,7 @@ restart_server "$BUILD" "$WORK" --delay 0
 for b in "${ALL_BACKENDS[@]}"; do
     rc=0
     valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.$b" \
-        "${BIN[$b]}" -a -l "$CG_N" -m "$CG_N" -s "$BASE_URL" -d "$WORK/cg-$b" -q \
+        "${BIN[$b]}" -a -l "$CG_N" -m "$CG_N" -s "$BASE_URL" -d "$DL/cg-$b" -q \
         --summary "$WORK/cg-$b.csv" 2>"$WORK/valgrind-$b.log" || rc=$?
     if [[ $rc -ne 0 ]]; then
         tail -n 5 "$WORK/valgrind-$b.log" >&2

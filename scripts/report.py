@@ -392,6 +392,10 @@ def cmd_bench(d):
           "threads, requests in flight, RSS, context switches and latency come from one more "
           "run of each back end with `--trace` and `--summary` (summary.csv, trace-*.csv). "
           "Speedup is sequential's mean wall time ÷ the back end's.\n"]
+    p0 = next(iter(workloads.values()))[0]["plan"]
+    if p0.get("dest_parent"):
+        md.append(f"The clients saved the flags under `{p0['dest_parent']}` "
+                  f"({p0.get('dest_fs') or 'unknown'} file system).\n")
     text = []
     for wl, entries in workloads.items():
         n = int(entries[0]["plan"]["requests"])

@@ -82,6 +82,9 @@ for n in "${NS[@]}"; do
 done
 [[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
 BUILD=$(cd "$BUILD" && pwd)
+# Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
+DESTP=${DESTP:-$(dest_parent_default)}
+check_dest_parent "$DESTP"
 command -v gnuplot >/dev/null || die "gnuplot is missing (apt-get install gnuplot-nox)"
 BACKENDS=(threadpool uring)
 [[ $WITH_SEQ -eq 1 ]] && BACKENDS=(sequential threadpool uring)
@@ -109,14 +112,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-# The file system, not the client, decides what saving 10,000 files costs
-# (on ext4 here 110-320 us of system time a file, varying run to run; on
-# tmpfs 12-17 us), so by default the flags go to tmpfs when there is one.
-if [[ -z $DESTP ]]; then
-    DESTP=${TMPDIR:-/tmp}
-    if [[ -d /dev/shm && -w /dev/shm ]] && [[ $(stat -f -c %T /dev/shm 2>/dev/null) == tmpfs ]]; then DESTP=/dev/shm; fi
-fi
-[[ -d $DESTP && -w $DESTP ]] || die "--dest-parent '$DESTP' is not a writable directory"
 DL=$(mktemp -d "$DESTP/flagbench-scale-dl.XXXXXX")
 
 # The limits that decide whether N threads can start: kernel tasks, memory
