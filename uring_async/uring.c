@@ -30,6 +30,7 @@
 
 #define MAX_WAIT_MS    200  /* a signal between the check and the wait costs at most this */
 #define DRAIN_MS       2000 /* after an interrupt, how long pending requests may take */
+#define START_BATCH    64   /* transfers started per turn of the loop */
 #define IOWQ_BOUNDED   2    /* kernel workers for file operations */
 #define IOWQ_UNBOUNDED 1    /* and for sockets (unused: sockets are polled) */
 
@@ -100,6 +101,12 @@ static void job_next(struct job *j) {
     struct uring_run *u = j->u;
     while (u->next < u->run->nrecords && !run_interrupted()) {
         transfer_begin(&j->t, u->next++);
+        /* Near the end, when fewer flags are left than transfers, most
+         * connections will never be used again: close them as their flag
+         * is done. Left in libcurl's pool, each curl_multi_remove_handle at
+         * cleanup walks all of them, quadratic at -m 10000. */
+        bool tail = u->run->nrecords - u->next < u->njobs;
+        curl_easy_setopt(j->t.easy, CURLOPT_FORBID_REUSE, (long)(tail || u->run->opt->no_reuse));
         j->busy = true;
         u->busy++;
         if (multi_add(j) == 0)
@@ -426,15 +433,19 @@ static int download_many(struct run *run) {
         }
         j->t.user = j;
     }
-    for (unsigned i = 0; i < u.njobs; i++)
-        job_next(&u.jobs[i]);
-
-    while (u.busy) {
+    /* Transfers start START_BATCH at a time, one batch per turn of the loop:
+     * libcurl connects every new handle in one call, and with thousands at
+     * once the first requests would wait for the last connect before being
+     * sent. Batches let early requests go out while later ones connect. */
+    unsigned started = 0;
+    while (u.busy || started < u.njobs) {
         if (run_interrupted()) {
             abandon(&u);
             break;
         }
-        rc = loop_run_once(u.loop, MAX_WAIT_MS);
+        for (unsigned b = 0; b < START_BATCH && started < u.njobs; b++)
+            job_next(&u.jobs[started++]);
+        rc = loop_run_once(u.loop, started < u.njobs ? 0 : MAX_WAIT_MS);
         if (rc < 0) {
             abandon(&u);
             break;
