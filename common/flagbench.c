@@ -56,12 +56,16 @@ static void rusage_delta(struct rusage *d, const struct rusage *a, const struct 
     d->ru_nivcsw = b->ru_nivcsw - a->ru_nivcsw;
 }
 
-/* -m 10000 needs 10000 sockets and more: take all the descriptors the hard
- * limit allows. Returns the soft limit now in force. */
-static size_t raise_fd_limit(void) {
+size_t raise_fd_limit(size_t wanted) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return 1024;
+    if (rl.rlim_max != RLIM_INFINITY && wanted > rl.rlim_max) {
+        /* Past the hard limit only with CAP_SYS_RESOURCE (root, usually). */
+        struct rlimit more = {wanted, wanted};
+        if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+            return wanted;
+    }
     if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -148,7 +152,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     run.max_req = effective_max_req(&opt, backend, run.nrecords);
     run.threads_peak = 1;
     run.pid = (int)getpid();
-    run.fd_limit = raise_fd_limit();
+    /* -m 10000 needs 10000 sockets and more: all the hard limit allows. */
+    run.fd_limit = raise_fd_limit(0);
     /* The report goes to stderr when stdout carries a CSV. */
     bool csv_on_stdout = (opt.trace && strcmp(opt.trace, "-") == 0) ||
                          (opt.summary && strcmp(opt.summary, "-") == 0);

@@ -42,6 +42,11 @@ int flagbench_main(int argc, char **argv, const struct backend *backend);
 /* Microseconds since the run began (CLOCK_MONOTONIC). Thread-safe. */
 int64_t run_now_us(const struct run *run);
 
+/* Raise the open-descriptor soft limit to the hard limit, and past it to
+ * wanted where the process may (CAP_SYS_RESOURCE). Returns the soft limit
+ * now in force. */
+size_t raise_fd_limit(size_t wanted);
+
 /* True once SIGINT or SIGTERM arrived: back ends stop starting new work. */
 int run_interrupted(void);
 

@@ -67,6 +67,9 @@ static int download_many(struct run *run) {
         return 0;
 
     unsigned want = run->max_req; /* already at most nrecords */
+    size_t need = (size_t)want * FDS_PER_WORKER + FDS_RESERVED;
+    if (need > run->fd_limit)
+        run->fd_limit = raise_fd_limit(need);
     size_t fit = run->fd_limit > FDS_RESERVED ? (run->fd_limit - FDS_RESERVED) / FDS_PER_WORKER : 1;
     if (want > fit) {
         fprintf(stderr,
