@@ -16,6 +16,7 @@
 #define DEFAULT_STACK_SIZE (256u << 10)
 #define MAX_REQ_LIMIT      1000000u
 #define REPEAT_LIMIT       100000u
+#define SERVER_URL_MAX     1900 /* a flag URL adds at most 22; fetch.c builds them in 2048 */
 
 const char *server_url(const char *word) {
     /* IP literals, not "localhost": a host name would make libcurl start a
@@ -281,6 +282,9 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
         return usage_error(err, prog,
                            "--server must be LOCAL, DELAY, ERROR or an http(s):// URL, not '%s'",
                            server);
+
+    if (strlen(url) > SERVER_URL_MAX)
+        return usage_error(err, prog, "--server URL is longer than %d characters", SERVER_URL_MAX);
 
     const char *bad = NULL;
     int rc = codes_expand(all     ? EXPAND_ALL

@@ -178,6 +178,16 @@ START_TEST(options_usage_errors) {
 }
 END_TEST
 
+START_TEST(options_server_url_too_long) {
+    static char url[2100] = "http://x/";
+    memset(url + 9, 'a', sizeof url - 10);
+    struct options o;
+    char err[1024];
+    ck_assert_int_eq(parse(&o, err, sizeof err, "-s", url, NULL), OPT_USAGE);
+    ck_assert_ptr_nonnull(strstr(err, "--server URL is longer than"));
+}
+END_TEST
+
 START_TEST(options_help_and_version_exit) {
     struct options o;
     char err[64];
@@ -448,6 +458,7 @@ int main(void) {
     tcase_add_test(tc, expand_rejects_bad_codes);
     tcase_add_test(tc, options_defaults_and_values);
     tcase_add_test(tc, options_usage_errors);
+    tcase_add_test(tc, options_server_url_too_long);
     tcase_add_test(tc, options_help_and_version_exit);
     tcase_add_test(tc, url_building);
     tcase_add_test(tc, classification);
