@@ -153,18 +153,55 @@ static void csv_text(FILE *out, const char *s) {
     fputc('"', out);
 }
 
+/* Append v in decimal and a comma. printf's format parsing was most of the
+ * trace's cost: a row is thirteen numbers, and there are 10,000 rows. */
+static char *put_int(char *p, long long v) {
+    char digits[24];
+    int k = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        digits[k++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *p++ = '-';
+    while (k)
+        *p++ = digits[--k];
+    *p++ = ',';
+    return p;
+}
+
+/* Append len bytes of s and a comma. */
+static char *put_str(char *p, const char *s, size_t len) {
+    memcpy(p, s, len);
+    p[len] = ',';
+    return p + len + 1;
+}
+
 int trace_write(FILE *out, const struct record *recs, size_t n, const char *backend) {
     fputs("backend,code,repeat,outcome,http_status,bytes,thread,queued_us,started_us,"
           "connected_us,first_byte_us,done_us,saved_us,error\n",
           out);
+    size_t blen = strnlen(backend, 32);
     for (size_t i = 0; i < n; i++) {
         const struct record *r = &recs[i];
         if (r->outcome == OUTCOME_NONE)
             continue;
-        fprintf(out, "%s,%s,%u,%s,%d,%zu,%d,%lld,%lld,%lld,%lld,%lld,%lld,", backend, r->code,
-                r->repeat, outcome_name(r->outcome), r->http_status, r->bytes, r->thread,
-                (long long)r->queued_us, (long long)r->started_us, (long long)r->connected_us,
-                (long long)r->first_byte_us, (long long)r->done_us, (long long)r->saved_us);
+        char line[4 * 33 + 9 * 21], *p = line;
+        p = put_str(p, backend, blen);
+        p = put_str(p, r->code, 2);
+        p = put_int(p, r->repeat);
+        const char *outcome = outcome_name(r->outcome);
+        p = put_str(p, outcome, strlen(outcome));
+        p = put_int(p, r->http_status);
+        p = put_int(p, (long long)r->bytes);
+        p = put_int(p, r->thread);
+        p = put_int(p, r->queued_us);
+        p = put_int(p, r->started_us);
+        p = put_int(p, r->connected_us);
+        p = put_int(p, r->first_byte_us);
+        p = put_int(p, r->done_us);
+        p = put_int(p, r->saved_us);
+        fwrite(line, 1, (size_t)(p - line), out);
         csv_text(out, r->error);
         fputc('\n', out);
     }
