@@ -140,6 +140,15 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
         options_free(&opt);
         return EXIT_DEST;
     }
+    const char *outputs[][2] = {{"trace", opt.trace}, {"summary", opt.summary}};
+    for (size_t i = 0; i < 2; i++) {
+        if (outputs[i][1] && (rc = output_check(outputs[i][1])) < 0) {
+            fprintf(stderr, "%s: error: can't write the %s to '%s': %s\n", prog, outputs[i][0],
+                    outputs[i][1], strerror(-rc));
+            options_free(&opt);
+            return EXIT_DEST;
+        }
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "%s: error: libcurl failed to start\n", prog);
         options_free(&opt);

@@ -67,7 +67,8 @@ static void help(FILE *f, const char *prog, unsigned default_max_req) {
             "  -h, --help          show this help and exit\n"
             "  --version           show the version and exit\n\n"
             "Exit status: 0 all flags ok or not found, 1 some errors, 2 usage error,\n"
-            "3 destination not writable, 4 setup failure, 130 interrupted.\n",
+            "3 destination, trace or summary not writable (nothing requested), 4 setup failure,\n"
+            "130 interrupted.\n",
             FLAG_CODE_COUNT, default_max_req, server_url("LOCAL"), server_url("DELAY"),
             server_url("ERROR"), DEFAULT_DEST, DEFAULT_TIMEOUT_S);
 }

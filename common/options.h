@@ -11,7 +11,7 @@ enum exit_status {
     EXIT_ALL_OK = 0,      /* every flag ok or not found */
     EXIT_SOME_ERRORS = 1, /* at least one flag was an error */
     EXIT_USAGE = 2,       /* bad command line */
-    EXIT_DEST = 3,        /* destination can't be created or written; nothing requested */
+    EXIT_DEST = 3,        /* destination, trace or summary not writable; nothing requested */
     EXIT_SETUP = 4,       /* out of memory, libcurl or io_uring failed to start */
     EXIT_INTERRUPTED = 130,
 };

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *outcome_name(enum outcome o) {
     switch (o) {
@@ -239,6 +241,32 @@ static int with_file(const char *path, const char *mode, int (*write)(FILE *, co
     if (fclose(f) != 0 && rc == 0)
         rc = -errno;
     return rc;
+}
+
+int output_check(const char *path) {
+    if (strcmp(path, "-") == 0)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return -EISDIR;
+        return access(path, W_OK) == 0 ? 0 : -errno;
+    }
+    if (errno != ENOENT)
+        return -errno;
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int w = slash ? snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path)
+                  : snprintf(dir, sizeof dir, ".");
+    if (w < 0 || (size_t)w >= sizeof dir)
+        return -ENAMETOOLONG;
+    if (!*dir)
+        dir[0] = '/', dir[1] = '\0'; /* "/file" */
+    if (stat(dir, &st) != 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    return access(dir, W_OK | X_OK) == 0 ? 0 : -errno;
 }
 
 struct trace_args {

@@ -52,6 +52,11 @@ int trace_write(FILE *out, const struct record *recs, size_t n, const char *back
 /* Append one CSV row of figures; a header first when out is empty/new. */
 int summary_write(FILE *out, const struct figures *f, int with_header);
 
+/* Whether path ("-" = stdout) can be written: its directory exists and is
+ * writable, and it is not a directory. Checked before a run so a typo
+ * doesn't cost the run. 0, or -errno. */
+int output_check(const char *path);
+
 /* Open path for trace ("w") or summary ("a"); "-" is stdout. Writes the
  * whole thing, closes, and reports a failure as -errno. */
 int trace_to_path(const char *path, const struct record *recs, size_t n, const char *backend);

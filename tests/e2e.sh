@@ -82,6 +82,13 @@ dest_unwritable)
     run_client
     [[ $RC -eq 3 ]] || fail "exit $RC, expected 3"
     grep -q "destination '.*' is not a writable directory" "$WORK/err" || fail "$(cat "$WORK/err")"
+    # So is a trace or summary that can't be written, found before the run.
+    dest=$WORK/dest
+    run_client --trace "$WORK/missing/t.csv"
+    [[ $RC -eq 3 ]] || fail "--trace in a missing directory: exit $RC, expected 3"
+    grep -q "can't write the trace to '.*missing/t.csv'" "$WORK/err" || fail "$(cat "$WORK/err")"
+    run_client --summary "$WORK"
+    [[ $RC -eq 3 ]] || fail "--summary naming a directory: exit $RC, expected 3"
     served=$(curl -s "http://127.0.0.1:$PORT/stats" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$')
     [[ ${served:-0} -eq 0 ]] || fail "$served requests were made"
     ;;

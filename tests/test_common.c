@@ -446,6 +446,18 @@ START_TEST(trace_and_summary_csv) {
     ck_assert_int_eq(headers, 1);
     snprintf(path, sizeof path, "%s/no/such/dir/s.csv", dir);
     ck_assert_int_eq(summary_to_path(path, &fig), -ENOENT);
+
+    /* Checked before a run: missing directory, a directory, a file. */
+    ck_assert_int_eq(output_check(path), -ENOENT);
+    ck_assert_int_eq(output_check(dir), -EISDIR);
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    ck_assert_int_eq(output_check(path), 0);
+    snprintf(path, sizeof path, "%s/new.csv", dir);
+    ck_assert_int_eq(output_check(path), 0);
+    snprintf(path, sizeof path, "%s/summary.csv/x.csv", dir);
+    ck_assert_int_eq(output_check(path), -ENOTDIR);
+    ck_assert_int_eq(output_check("-"), 0);
+    ck_assert_int_eq(output_check("relative-new.csv"), 0);
 }
 END_TEST
 
