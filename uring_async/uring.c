@@ -4,10 +4,13 @@
  * -m N (default 30) bounds the requests in flight, like the book's
  * semaphore: N transfers, each owning one easy handle that moves from flag
  * to flag (its kept-alive connection stays in the multi's pool). A finished
- * image is saved through the same ring — openat, write, close, renameat as
- * one linked chain on a direct descriptor — and its transfer takes the next
- * flag once the save completes. What a download is lives in common/; this
- * file only decides when things run.
+ * image is handed to one of at most SAVES_MAX save contexts, which saves it
+ * through the same ring — openat, write, close, renameat as one linked
+ * chain on the context's direct descriptor — while its transfer takes the
+ * next flag at once: the transfer and the save swap body buffers, so none
+ * is allocated per flag. When every save context is busy, a finished
+ * transfer waits for one. What a download is lives in common/; this file
+ * only decides when things run.
  *
  * Environment variables for benchmarks and tests: FLAGBENCH_URING_STATS=1
  * prints the loop's counters to stderr at the end;
@@ -31,25 +34,35 @@
 #define MAX_WAIT_MS    200  /* a signal between the check and the wait costs at most this */
 #define DRAIN_MS       2000 /* after an interrupt, how long pending requests may take */
 #define START_BATCH    64   /* transfers started per turn of the loop */
+#define SAVES_MAX      64   /* saves in flight at most */
 #define IOWQ_BOUNDED   2    /* kernel workers for file operations */
 #define IOWQ_UNBOUNDED 1    /* and for sockets (unused: sockets are polled) */
 
 struct uring_run;
 
-/* One transfer and the state of its asynchronous save. */
+/* One transfer: an easy handle moving from flag to flag. */
 struct job {
     struct transfer t;
     struct uring_run *u;
-    unsigned slot;     /* its direct descriptor's index */
-    bool busy;         /* holds a flag: a request or a save in progress */
-    bool in_multi;     /* its easy handle is added to the multi handle */
-    int fd;            /* the temp file without direct descriptors; -1 */
-    int save_err;      /* the first error of the save */
-    unsigned inflight; /* save requests not completed yet */
+    bool busy;             /* holds a flag: a request in progress, or waiting for a save */
+    bool in_multi;         /* its easy handle is added to the multi handle */
+    struct job *next_wait; /* in the queue of transfers waiting for a save context */
+};
+
+/* One asynchronous save: openat -> write -> close -> renameat. */
+struct save {
+    struct uring_run *u;
+    struct record *rec; /* the flag being saved; NULL when free */
+    struct buffer body; /* the image; swapped with a transfer's buffer */
+    unsigned slot;      /* its direct descriptor's index */
+    int fd;             /* the temp file without direct descriptors; -1 */
+    int err;            /* the first error of the save */
+    unsigned inflight;  /* save requests not completed yet */
     bool opened, closed, renamed, unlinking, write_full;
     size_t written;
     struct loop_op op_open, op_write, op_close, op_rename, op_unlink;
-    char *path, *tmp; /* final and temporary names, allocated once */
+    char *path, *tmp;       /* final and temporary names, allocated once */
+    struct save *next_free; /* in the pool of free save contexts */
 };
 
 struct done {
@@ -62,15 +75,19 @@ struct uring_run {
     struct loop *loop;
     CURLM *multi;
     struct job *jobs;
+    struct save *saves;
     struct done *done; /* messages read, not handled yet: one per job at most */
     unsigned njobs, busy;
-    size_t next;     /* the next record to start */
-    size_t path_max; /* size of each job's path buffers */
-    bool direct;     /* saves use direct descriptors */
+    unsigned nsaves, saving; /* save contexts, and those with a save in flight */
+    struct save *free_saves;
+    struct job *wait_head, *wait_tail; /* downloaded, waiting for a save context */
+    size_t next;                       /* the next record to start */
+    size_t path_max;                   /* size of each save's path buffers */
+    bool direct;                       /* saves use direct descriptors */
     unsigned long long unique;
 };
 
-#define JOB_OF(op, field) ((struct job *)((char *)(op)-offsetof(struct job, field)))
+#define SAVE_OF(op, field) ((struct save *)((char *)(op)-offsetof(struct save, field)))
 
 static bool env_flag(const char *name) {
     const char *v = getenv(name);
@@ -78,7 +95,8 @@ static bool env_flag(const char *name) {
 }
 
 static void job_next(struct job *j);
-static void save_step(struct job *j);
+static void save_step(struct save *s);
+static void saves_feed(struct uring_run *u);
 
 static int multi_add(struct job *j) {
     CURLMcode mc = curl_multi_add_handle(j->u->multi, j->t.easy);
@@ -90,7 +108,8 @@ static int multi_add(struct job *j) {
     return 0;
 }
 
-/* The flag is done (classified, saved or not): the transfer takes the next. */
+/* The flag is done (classified, handed to a save or not): the transfer
+ * takes the next. */
 static void job_release(struct job *j) {
     j->busy = false;
     j->u->busy--;
@@ -121,185 +140,232 @@ static void job_next(struct job *j) {
 
 /* --- the save: openat -> write -> close -> renameat, unlinkat on failure --- */
 
-static void submit_rename(struct job *j, struct io_uring_sqe *sqe);
+static void submit_rename(struct save *s, struct io_uring_sqe *sqe);
 
-static void save_fail(struct job *j, int err) {
-    if (!j->save_err)
-        j->save_err = err < 0 ? err : -EIO;
+static void save_fail(struct save *s, int err) {
+    if (!s->err)
+        s->err = err < 0 ? err : -EIO;
 }
 
-static void on_save_cqe(struct job *j) {
-    if (--j->inflight == 0)
-        save_step(j);
+static void on_save_cqe(struct save *s) {
+    if (--s->inflight == 0)
+        save_step(s);
 }
 
 static void on_open(struct loop_op *op, int res) {
-    struct job *j = JOB_OF(op, op_open);
+    struct save *s = SAVE_OF(op, op_open);
     if (res >= 0) {
-        j->opened = true;
-        if (!j->u->direct)
-            j->fd = res;
+        s->opened = true;
+        if (!s->u->direct)
+            s->fd = res;
     } else {
-        save_fail(j, res);
+        save_fail(s, res);
     }
-    on_save_cqe(j);
+    on_save_cqe(s);
 }
 
 static void on_write(struct loop_op *op, int res) {
-    struct job *j = JOB_OF(op, op_write);
+    struct save *s = SAVE_OF(op, op_write);
     if (res > 0)
-        j->written += (size_t)res;
+        s->written += (size_t)res;
     if (res < 0 && res != -ECANCELED)
-        save_fail(j, res);
-    else if (res == 0 && j->written < j->t.body.len)
-        save_fail(j, -EIO); /* no progress: don't spin */
-    else if (res >= 0 && j->written == j->t.body.len)
-        j->write_full = true;
-    on_save_cqe(j);
+        save_fail(s, res);
+    else if (res == 0 && s->written < s->body.len)
+        save_fail(s, -EIO); /* no progress: don't spin */
+    else if (res >= 0 && s->written == s->body.len)
+        s->write_full = true;
+    on_save_cqe(s);
 }
 
 static void on_close(struct loop_op *op, int res) {
-    struct job *j = JOB_OF(op, op_close);
+    struct save *s = SAVE_OF(op, op_close);
     if (res != -ECANCELED) {
-        j->closed = true; /* even a failed close releases the descriptor */
-        j->fd = -1;
+        s->closed = true; /* even a failed close releases the descriptor */
+        s->fd = -1;
         if (res < 0)
-            save_fail(j, res);
+            save_fail(s, res);
     }
-    on_save_cqe(j);
+    on_save_cqe(s);
 }
 
 static void on_rename(struct loop_op *op, int res) {
-    struct job *j = JOB_OF(op, op_rename);
+    struct save *s = SAVE_OF(op, op_rename);
     if (res == 0)
-        j->renamed = true;
+        s->renamed = true;
     else if (res != -ECANCELED)
-        save_fail(j, res);
-    on_save_cqe(j);
+        save_fail(s, res);
+    on_save_cqe(s);
 }
 
 static void on_unlink(struct loop_op *op, int res) {
-    struct job *j = JOB_OF(op, op_unlink);
+    struct save *s = SAVE_OF(op, op_unlink);
     (void)res; /* nothing more to do if even this fails */
-    j->opened = false;
-    on_save_cqe(j);
+    s->opened = false;
+    on_save_cqe(s);
 }
 
-static void prep_write(struct job *j, struct io_uring_sqe *sqe) {
-    const struct buffer *b = &j->t.body;
-    size_t left = b->len - j->written;
+static void prep_write(struct save *s, struct io_uring_sqe *sqe) {
+    const struct buffer *b = &s->body;
+    size_t left = b->len - s->written;
     unsigned n = left > (1u << 30) ? 1u << 30 : (unsigned)left;
-    if (j->u->direct) {
-        io_uring_prep_write(sqe, (int)j->slot, b->data + j->written, n, j->written);
+    if (s->u->direct) {
+        io_uring_prep_write(sqe, (int)s->slot, b->data + s->written, n, s->written);
         sqe->flags |= IOSQE_FIXED_FILE;
     } else {
-        io_uring_prep_write(sqe, j->fd, b->data + j->written, n, j->written);
+        io_uring_prep_write(sqe, s->fd, b->data + s->written, n, s->written);
     }
-    loop_sqe_set_op(j->u->loop, sqe, &j->op_write);
+    loop_sqe_set_op(s->u->loop, sqe, &s->op_write);
 }
 
-static void prep_close(struct job *j, struct io_uring_sqe *sqe) {
-    if (j->u->direct)
-        io_uring_prep_close_direct(sqe, j->slot);
+static void prep_close(struct save *s, struct io_uring_sqe *sqe) {
+    if (s->u->direct)
+        io_uring_prep_close_direct(sqe, s->slot);
     else
-        io_uring_prep_close(sqe, j->fd);
-    loop_sqe_set_op(j->u->loop, sqe, &j->op_close);
+        io_uring_prep_close(sqe, s->fd);
+    loop_sqe_set_op(s->u->loop, sqe, &s->op_close);
 }
 
 /* write (the rest) -> close -> rename, linked: one submission, and a failed
  * or short write cancels what follows it. */
-static void submit_tail(struct job *j) {
-    struct loop *l = j->u->loop;
+static void submit_tail(struct save *s) {
+    struct loop *l = s->u->loop;
     struct io_uring_sqe *sqe = loop_sqe_chain(l, 3);
-    prep_write(j, sqe);
+    prep_write(s, sqe);
     sqe->flags |= IOSQE_IO_LINK;
     sqe = loop_sqe(l);
-    prep_close(j, sqe);
+    prep_close(s, sqe);
     sqe->flags |= IOSQE_IO_LINK;
-    submit_rename(j, loop_sqe(l));
-    j->inflight = 3;
+    submit_rename(s, loop_sqe(l));
+    s->inflight = 3;
 }
 
-static void submit_rename(struct job *j, struct io_uring_sqe *sqe) {
-    io_uring_prep_renameat(sqe, AT_FDCWD, j->tmp, AT_FDCWD, j->path, 0);
-    loop_sqe_set_op(j->u->loop, sqe, &j->op_rename);
+static void submit_rename(struct save *s, struct io_uring_sqe *sqe) {
+    io_uring_prep_renameat(sqe, AT_FDCWD, s->tmp, AT_FDCWD, s->path, 0);
+    loop_sqe_set_op(s->u->loop, sqe, &s->op_rename);
+}
+
+/* The save of s->rec ended with err: report it as transfer_saved() does
+ * (saved_us, an error if it failed, progress), and s is free again. */
+static void save_end(struct save *s, int err) {
+    struct uring_run *u = s->u;
+    /* transfer_saved() reads only run and rec. */
+    struct transfer shell = {.run = u->run, .rec = s->rec};
+    transfer_saved(&shell, err);
+    s->rec = NULL;
+    s->next_free = u->free_saves;
+    u->free_saves = s;
 }
 
 /* Every request of the previous stage has completed (a broken link chain
  * completes its cancelled tail with -ECANCELED): decide the next. */
-static void save_step(struct job *j) {
-    struct loop *l = j->u->loop;
+static void save_step(struct save *s) {
+    struct loop *l = s->u->loop;
     struct io_uring_sqe *sqe;
-    if (j->unlinking) {
-        j->unlinking = false;
-    } else if (j->save_err) {
-        if (j->opened && !j->closed) {
-            prep_close(j, loop_sqe(l));
-            j->inflight = 1;
+    if (s->unlinking) {
+        s->unlinking = false;
+    } else if (s->err) {
+        if (s->opened && !s->closed) {
+            prep_close(s, loop_sqe(l));
+            s->inflight = 1;
             return;
         }
-        if (j->opened && !j->renamed) {
+        if (s->opened && !s->renamed) {
             /* Created by us and not in place: leave nothing behind. */
             sqe = loop_sqe(l);
-            io_uring_prep_unlinkat(sqe, AT_FDCWD, j->tmp, 0);
-            loop_sqe_set_op(l, sqe, &j->op_unlink);
-            j->unlinking = true;
-            j->inflight = 1;
+            io_uring_prep_unlinkat(sqe, AT_FDCWD, s->tmp, 0);
+            loop_sqe_set_op(l, sqe, &s->op_unlink);
+            s->unlinking = true;
+            s->inflight = 1;
             return;
         }
-    } else if (!j->opened) {
-        j->save_err = -ECANCELED; /* cannot happen: an open without error opened */
-    } else if (!j->closed && !j->write_full) {
-        submit_tail(j); /* after the open (plain descriptors), or after a short write */
+    } else if (!s->opened) {
+        s->err = -ECANCELED; /* cannot happen: an open without error opened */
+    } else if (!s->closed && !s->write_full) {
+        submit_tail(s); /* after the open (plain descriptors), or after a short write */
         return;
-    } else if (!j->closed) {
+    } else if (!s->closed) {
         sqe = loop_sqe_chain(l, 2);
-        prep_close(j, sqe);
+        prep_close(s, sqe);
         sqe->flags |= IOSQE_IO_LINK;
-        submit_rename(j, loop_sqe(l));
-        j->inflight = 2;
+        submit_rename(s, loop_sqe(l));
+        s->inflight = 2;
         return;
-    } else if (!j->renamed) {
-        submit_rename(j, loop_sqe(l));
-        j->inflight = 1;
+    } else if (!s->renamed) {
+        submit_rename(s, loop_sqe(l));
+        s->inflight = 1;
         return;
     }
-    transfer_saved(&j->t, j->save_err);
-    job_release(j);
+    s->u->saving--;
+    save_end(s, s->err);
+    saves_feed(s->u);
 }
 
-static void save_start(struct job *j) {
-    struct uring_run *u = j->u;
+/* Hand j's downloaded flag to the free save context s: s takes j's body
+ * and gives j its own buffer back, and the save starts. */
+static void save_start(struct save *s, struct job *j) {
+    struct uring_run *u = s->u;
     struct loop *l = u->loop;
-    int err = save_path(j->path, u->path_max, u->run->opt->dest, j->t.rec, j->t.country);
+    struct buffer b = s->body;
+    s->body = j->t.body;
+    j->t.body = b;
+    s->rec = j->t.rec;
+    int err = save_path(s->path, u->path_max, u->run->opt->dest, s->rec, j->t.country);
     if (!err)
-        err = save_temp_path(j->tmp, u->path_max, j->path, u->run->pid, ++u->unique);
+        err = save_temp_path(s->tmp, u->path_max, s->path, u->run->pid, ++u->unique);
     if (err) {
-        transfer_saved(&j->t, err);
-        job_release(j);
+        save_end(s, err);
         return;
     }
-    j->save_err = 0;
-    j->written = 0;
-    j->opened = j->closed = j->renamed = j->unlinking = j->write_full = false;
-    j->fd = -1;
+    s->err = 0;
+    s->written = 0;
+    s->opened = s->closed = s->renamed = s->unlinking = s->write_full = false;
+    s->fd = -1;
+    u->saving++;
 
     /* O_CLOEXEC: a direct descriptor is in no process table, and the
      * kernel refuses the flag for one. */
     if (u->direct) {
         struct io_uring_sqe *sqe = loop_sqe_chain(l, 4);
-        io_uring_prep_openat_direct(sqe, AT_FDCWD, j->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644,
-                                    j->slot);
-        loop_sqe_set_op(l, sqe, &j->op_open);
+        io_uring_prep_openat_direct(sqe, AT_FDCWD, s->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644,
+                                    s->slot);
+        loop_sqe_set_op(l, sqe, &s->op_open);
         sqe->flags |= IOSQE_IO_LINK;
-        submit_tail(j); /* joins the chain: four requests, one submission */
-        j->inflight = 4;
+        submit_tail(s); /* joins the chain: four requests, one submission */
+        s->inflight = 4;
     } else {
         struct io_uring_sqe *sqe = loop_sqe(l);
-        io_uring_prep_openat(sqe, AT_FDCWD, j->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        loop_sqe_set_op(l, sqe, &j->op_open);
-        j->inflight = 1;
+        io_uring_prep_openat(sqe, AT_FDCWD, s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        loop_sqe_set_op(l, sqe, &s->op_open);
+        s->inflight = 1;
     }
+}
+
+/* Give waiting transfers' flags to free save contexts, in the order they
+ * finished; each transfer then takes its next flag. */
+static void saves_feed(struct uring_run *u) {
+    while (u->wait_head && u->free_saves) {
+        struct job *j = u->wait_head;
+        u->wait_head = j->next_wait;
+        if (!u->wait_head)
+            u->wait_tail = NULL;
+        j->next_wait = NULL;
+        struct save *s = u->free_saves;
+        u->free_saves = s->next_free;
+        s->next_free = NULL;
+        save_start(s, j);
+        job_release(j);
+    }
+}
+
+/* j's flag downloaded OK: queue it for a save context. */
+static void save_queue(struct job *j) {
+    struct uring_run *u = j->u;
+    if (u->wait_tail)
+        u->wait_tail->next_wait = j;
+    else
+        u->wait_head = j;
+    u->wait_tail = j;
+    saves_feed(u);
 }
 
 /* --- requests --- */
@@ -316,7 +382,7 @@ static void on_done(struct uring_run *u, CURL *easy, CURLcode rc) {
         t->rec->outcome = OUTCOME_ERROR;
     }
     if (t->rec->outcome == OUTCOME_OK) {
-        save_start(j);
+        save_queue(j);
         return;
     }
     transfer_finish(t);
@@ -342,9 +408,10 @@ static void drain_messages(struct uring_run *u) {
     }
 }
 
-/* SIGINT: drop every request in flight; saves in progress finish (they are
- * local and short) or clean up after themselves; then wait for the kernel
- * to finish with everything that names our memory. */
+/* SIGINT: drop every request in flight; saves in progress, and those of
+ * flags already downloaded, finish (they are local and short) or clean up
+ * after themselves; then wait for the kernel to finish with everything
+ * that names our memory. */
 static void abandon(struct uring_run *u) {
     for (unsigned i = 0; i < u->njobs; i++) {
         struct job *j = &u->jobs[i];
@@ -356,7 +423,7 @@ static void abandon(struct uring_run *u) {
         }
     }
     int64_t end = run_now_us(u->run) + DRAIN_MS * 1000;
-    while ((u->busy || loop_pending(u->loop)) && run_now_us(u->run) < end)
+    while ((u->busy || u->saving || loop_pending(u->loop)) && run_now_us(u->run) < end)
         if (loop_run_once(u->loop, 50) < 0)
             break;
 }
@@ -386,15 +453,18 @@ static int download_many(struct run *run) {
 
     u.njobs = run->max_req;
     u.path_max = strlen(run->opt->dest) + 2 * COUNTRY_NAME_MAX + 96;
+    u.nsaves = run->nrecords < SAVES_MAX ? (unsigned)run->nrecords : SAVES_MAX;
     u.jobs = calloc(u.njobs, sizeof *u.jobs);
+    u.saves = calloc(u.nsaves, sizeof *u.saves);
     u.done = calloc(u.njobs, sizeof *u.done);
     u.multi = curl_multi_init();
-    if (!u.jobs || !u.done || !u.multi) {
+    if (!u.jobs || !u.saves || !u.done || !u.multi) {
         rc = -ENOMEM;
         goto out;
     }
-    /* Sockets: one per transfer, plus a few closing or being replaced. */
-    rc = loop_new(&u.loop, u.njobs + u.njobs / 4 + 16,
+    /* Sockets: one per transfer, plus a few closing or being replaced; and
+     * room in the rings for the saves' chains (4 requests each). */
+    rc = loop_new(&u.loop, u.njobs + u.njobs / 4 + 16 + u.nsaves,
                   env_flag("FLAGBENCH_URING_MULTISHOT") ? LOOP_MULTISHOT : 0);
     if (rc < 0)
         goto out;
@@ -404,9 +474,9 @@ static int download_many(struct run *run) {
     /* Keep a connection per transfer alive, and no more. */
     curl_multi_setopt(u.multi, CURLMOPT_MAXCONNECTS, (long)u.njobs);
     curl_multi_setopt(u.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)u.njobs);
-    /* One direct descriptor per transfer; plain descriptors if refused. */
+    /* One direct descriptor per save context; plain descriptors if refused. */
     u.direct = !env_flag("FLAGBENCH_URING_PLAIN_FDS") &&
-               io_uring_register_files_sparse(loop_ring(u.loop), u.njobs) == 0;
+               io_uring_register_files_sparse(loop_ring(u.loop), u.nsaves) == 0;
     /* The kernel runs file operations that can block (openat with O_CREAT,
      * renameat, unlinkat) in io-wq workers, iou-wrk-<pid>, threads of this
      * process. Two are as fast as any more (renames in one directory take
@@ -415,22 +485,30 @@ static int download_many(struct run *run) {
     unsigned workers[2] = {IOWQ_BOUNDED, IOWQ_UNBOUNDED};
     io_uring_register_iowq_max_workers(loop_ring(u.loop), workers);
 
+    for (unsigned i = u.nsaves; i-- > 0;) {
+        struct save *s = &u.saves[i];
+        s->u = &u;
+        s->slot = i;
+        s->fd = -1;
+        s->op_open.done = on_open;
+        s->op_write.done = on_write;
+        s->op_close.done = on_close;
+        s->op_rename.done = on_rename;
+        s->op_unlink.done = on_unlink;
+        s->path = malloc(u.path_max);
+        s->tmp = malloc(u.path_max);
+        if (!s->path || !s->tmp) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        s->next_free = u.free_saves;
+        u.free_saves = s;
+    }
     for (unsigned i = 0; i < u.njobs; i++) {
         struct job *j = &u.jobs[i];
         j->u = &u;
-        j->slot = i;
-        j->fd = -1;
-        j->op_open.done = on_open;
-        j->op_write.done = on_write;
-        j->op_close.done = on_close;
-        j->op_rename.done = on_rename;
-        j->op_unlink.done = on_unlink;
-        j->path = malloc(u.path_max);
-        j->tmp = malloc(u.path_max);
-        if (!j->path || !j->tmp || (rc = transfer_init(&j->t, run)) < 0) {
-            rc = rc < 0 ? rc : -ENOMEM;
+        if ((rc = transfer_init(&j->t, run)) < 0)
             goto out;
-        }
         j->t.user = j;
     }
     /* Transfers start START_BATCH at a time, one batch per turn of the loop:
@@ -438,7 +516,7 @@ static int download_many(struct run *run) {
      * once the first requests would wait for the last connect before being
      * sent. Batches let early requests go out while later ones connect. */
     unsigned started = 0;
-    while (u.busy || started < u.njobs) {
+    while (u.busy || u.saving || started < u.njobs) {
         if (run_interrupted()) {
             abandon(&u);
             break;
@@ -463,14 +541,19 @@ out:
                 curl_multi_remove_handle(u.multi, j->t.easy);
             if (j->t.easy)
                 transfer_cleanup(&j->t);
-            free(j->path);
-            free(j->tmp);
         }
     }
     if (u.multi)
         curl_multi_cleanup(u.multi);
+    /* After the ring: a save cut short by the drain's deadline names them. */
     loop_free(u.loop);
+    for (unsigned i = 0; u.saves && i < u.nsaves; i++) {
+        free(u.saves[i].path);
+        free(u.saves[i].tmp);
+        free(u.saves[i].body.data);
+    }
     free(u.jobs);
+    free(u.saves);
     free(u.done);
     return rc;
 }
