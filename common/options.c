@@ -16,7 +16,8 @@
 #define DEFAULT_STACK_SIZE (256u << 10)
 #define MAX_REQ_LIMIT      1000000u
 #define REPEAT_LIMIT       100000u
-#define SERVER_URL_MAX     1900 /* a flag URL adds at most 22; fetch.c builds them in 2048 */
+#define REQUESTS_LIMIT     1000000u /* a record each: ~170 MB of them at most */
+#define SERVER_URL_MAX     1900     /* a flag URL adds at most 22; fetch.c builds them in 2048 */
 
 const char *server_url(const char *word) {
     /* IP literals, not "localhost": a host name would make libcurl start a
@@ -298,6 +299,12 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
     if (rc < 0) {
         fprintf(err, "%s: error: out of memory\n", prog);
         return OPT_USAGE;
+    }
+    if (opt->ncodes * opt->repeat > REQUESTS_LIMIT) {
+        size_t n = opt->ncodes;
+        options_free(opt);
+        return usage_error(err, prog, "%zu codes x --repeat %u is over %u requests", n, opt->repeat,
+                           REQUESTS_LIMIT);
     }
     size_t len = strlen(url);
     while (len > 0 && url[len - 1] == '/')

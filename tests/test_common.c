@@ -164,6 +164,7 @@ START_TEST(options_usage_errors) {
         {"-m"},
         {"--repeat", "0"},
         {"--stack-size", "1"},
+        {"-e", "--repeat", "2000"},
         {"BRA"},
         {"-d", ""},
     };
