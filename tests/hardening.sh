@@ -148,6 +148,8 @@ sigint)
     [[ $ms -lt 3000 ]] || fail "took $ms ms to stop"
     grep -q 'not run (interrupted)' "$WORK/out" || fail "report: $(cat "$WORK/out")"
     ok=$(csv_field "$WORK/s.csv" 1 ok)
+    not_run=$(csv_field "$WORK/s.csv" 1 not_run)
+    ((ok > 0 && not_run > 0)) || fail "$ok ok, $not_run not run"
     [[ $(count_files "$dest") -eq $ok ]] || fail "left: $(find "$dest" -name '.*')"
     ;;
 full_disk)

@@ -12,7 +12,6 @@
 #   save_fails   renames that fail: errors with a reason, no temporary left
 #   chaos        resets and truncations: every flag accounted for, no
 #                temporary file left
-#   sigint       SIGINT mid-run: exit 130 at once, nothing half-saved
 # Orders of magnitude only: timings are benchmarks' business.
 set -euo pipefail
 client=$1 flagserver=$2
@@ -170,24 +169,5 @@ errors=$(csv_field "$WORK/chaos.csv" 1 errors)
 no_temps chaos
 stop_server
 
-# ---- sigint ----------------------------------------------------------------
-start_server "$flagserver" --delay 0.3
-"$client" -s "$BASE" -d "$WORK/dest-int" -q --summary "$WORK/int.csv" -a -m 20 \
-    >"$WORK/int.out" 2>"$WORK/int.err" &
-pid=$!
-sleep 0.8
-kill -INT "$pid"
-t0=$(date +%s%N)
-set +e
-wait "$pid"
-RC=$?
-set -e
-ms=$((($(date +%s%N) - t0) / 1000000))
-[[ $RC -eq 130 ]] || fail "sigint: exit $RC, expected 130"
-((ms < 1000)) || fail "sigint: took $ms ms to stop"
-ok=$(csv_field "$WORK/int.csv" 1 ok)
-not_run=$(csv_field "$WORK/int.csv" 1 not_run)
-((ok > 0 && not_run > 0)) || fail "sigint: $ok ok, $not_run not run"
-[[ $(count_files "$WORK/dest-int") -eq $ok ]] || fail "sigint: files != ok"
-no_temps int
+# SIGINT is in the hardening list (tests/hardening.sh), for every back end.
 echo "uring_test: all passed"
