@@ -12,7 +12,7 @@ FUZZ_SECONDS ?= 60
 DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev check \
                 hyperfine gnuplot-nox curl python3 valgrind clang libclang-rt-14-dev unzip
 
-.PHONY: all build deps test test-asan test-tsan bench bench-sweep bench-scale bench-ci fuzz clean help
+.PHONY: all build deps test test-asan test-tsan bench bench-sweep bench-scale bench-compare bench-ci fuzz clean help
 
 all: build
 
@@ -29,6 +29,8 @@ help:
 	@echo "  make bench-sweep  the back ends across delays and concurrency levels"
 	@echo "                    (SWEEP_ARGS='--wide' or see scripts/sweep.sh --help)"
 	@echo "  make bench-scale  100, 1000 and 10000 requests in flight (SCALE_ARGS=...)"
+	@echo "  make bench-compare flagserver vs nginx (wrk), the clients vs curl --parallel,"
+	@echo "                    and what --trace costs (installs nginx-light, wrk, strace)"
 	@echo "  make bench-ci     short run gated against results/baseline.csv"
 	@echo "  make fuzz         the request parser under libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "  make clean        remove build directories"
@@ -65,6 +67,13 @@ bench-sweep: deps
 bench-scale: deps
 	$(MAKE) build
 	scripts/scale.sh --build $(BUILD) $(SCALE_ARGS)
+
+bench-compare: deps
+	@scripts/deps.sh nginx-light wrk strace
+	$(MAKE) build
+	scripts/vs_nginx.sh --build $(BUILD)
+	scripts/vs_curl.sh --build $(BUILD)
+	scripts/trace_cost.sh --build $(BUILD)
 
 bench-ci: deps
 	$(MAKE) build
