@@ -8,6 +8,7 @@
 #include "dataset.h"
 #include "gif.h"
 #include "gif_decode.h"
+#include "check_run.h"
 
 static const uint8_t pal[256 * 3];
 
@@ -143,9 +144,5 @@ int main(void) {
     tcase_add_test(tc, builtin_deterministic);
     tcase_add_test(tc, builtin_metadata);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "check_run.h"
 
 static enum http_parse parse(const char *s, struct http_request *req) {
     return http_parse_request(s, strlen(s), 8192, req);
@@ -210,9 +211,5 @@ int main(void) {
     tcase_add_test(tc, traversal);
     tcase_add_test(tc, reasons);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

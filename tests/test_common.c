@@ -18,6 +18,7 @@
 #include "options.h"
 #include "record.h"
 #include "save.h"
+#include "check_run.h"
 
 /* ---- expansion ---------------------------------------------------------- */
 
@@ -484,9 +485,5 @@ int main(void) {
     tcase_add_test(tc, figures_inflight_and_latency);
     tcase_add_test(tc, trace_and_summary_csv);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "workqueue.h"
+#include "check_run.h"
 
 /* ---- every item exactly once -------------------------------------------- */
 
@@ -518,9 +519,5 @@ static Suite *workqueue_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(workqueue_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(workqueue_suite());
 }

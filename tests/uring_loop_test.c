@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "check_run.h"
 
 #define MAX_EVENTS 64
 
@@ -326,9 +327,5 @@ static Suite *loop_suite(void) {
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(loop_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(loop_suite());
 }
