@@ -30,7 +30,7 @@ options:
                     (default: 5); see --max-seconds
   --max-req M       most requests in flight for threadpool and uring
                     (default: the workload's size, so every request can overlap)
-  --backends LIST   comma-separated subset of sequential,threadpool,uring
+  --backends LIST   comma-separated subset of the back ends (default: all built)
                     (default: all three)
   --max-seconds S   time budget per back end and workload: when warm-up plus
                     runs would take longer at ceil(N/M) x delay each, the warm-up
@@ -47,7 +47,7 @@ Exit status: 0 done, 1 a step failed, 2 usage error.
 EOF
 }
 
-BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=sequential,threadpool,uring
+BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=''
 MAX_SECONDS=20 RESULTS=$ROOT/results DESTP=
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
@@ -77,13 +77,11 @@ for n in "${WORKLOADS[@]}"; do
     { is_uint "$n" && [[ $n -ge 1 ]]; } || die "--flags needs request counts like 20,194, not '$FLAGS'"
     workload_args "$n"
 done
-parse_backends "$BACKEND_LIST"
 command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
 [[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
 BUILD=$(cd "$BUILD" && pwd)
-declare -A BIN
-for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
+use_backends "$BUILD" "$BACKEND_LIST"
 # Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
 DESTP=${DESTP:-$(dest_parent_default)}
 check_dest_parent "$DESTP"

@@ -78,8 +78,7 @@ fi
 command -v valgrind >/dev/null || die "valgrind is not installed (make deps)"
 [[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
 BUILD=$(cd "$BUILD" && pwd)
-declare -A BIN
-for b in "${ALL_BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
+use_backends "$BUILD"
 # Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
 DESTP=${DESTP:-$(dest_parent_default)}
 check_dest_parent "$DESTP"

@@ -32,29 +32,30 @@ say() {
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_seconds() { [[ $1 =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]]; }
 
-# The back ends: label, and binary path under the build directory.
-declare -A BACKEND_BIN=(
-    [sequential]=sequential/flags_sequential
-    [threadpool]=threadpool/flags_threadpool
-    [uring]=uring_async/flags_uring
-)
-ALL_BACKENDS=(sequential threadpool uring)
-
-# backend_bin BUILD LABEL — print the binary's absolute path, or die.
-backend_bin() {
-    local rel=${BACKEND_BIN[$2]:-}
-    [[ -n $rel ]] || die "unknown back end '$2' (sequential, threadpool, uring)"
-    [[ -x $1/$rel ]] || fail "$1/$rel is not built (run 'make build', or pass --build DIR)"
-    printf '%s\n' "$(cd "$(dirname "$1/$rel")" && pwd)/$(basename "$rel")"
-}
-
-# parse_backends LIST — split "a,b" into the BACKENDS array, checking names.
-parse_backends() {
-    local b
-    IFS=, read -r -a BACKENDS <<<"$1"
+# The back ends come from the build's one list: CMakeLists.txt writes
+# BUILD/backends.txt, a name and a binary per line, the baseline first.
+# use_backends BUILD [LIST] — sets BACKENDS (LIST, comma-separated, checked
+# against the list; empty = all, in the list's order), ALL_BACKENDS and BIN
+# (name -> absolute binary path). Scripts never name a back end themselves.
+declare -A BIN=()
+BACKENDS=() ALL_BACKENDS=()
+use_backends() {
+    local list=$1/backends.txt name bin b
+    [[ -r $list ]] || fail "$list is missing (run 'make build', or pass --build DIR)"
+    while IFS=$'\t' read -r name bin; do
+        [[ -n $name ]] || continue
+        [[ -x $bin ]] || fail "$bin is not built (run 'make build', or pass --build DIR)"
+        ALL_BACKENDS+=("$name")
+        BIN[$name]=$bin
+    done <"$list"
+    if [[ -z ${2:-} ]]; then
+        BACKENDS=("${ALL_BACKENDS[@]}")
+        return
+    fi
+    IFS=, read -r -a BACKENDS <<<"$2"
     [[ ${#BACKENDS[@]} -gt 0 ]] || die "--backends needs at least one back end"
     for b in "${BACKENDS[@]}"; do
-        [[ -n ${BACKEND_BIN[$b]:-} ]] || die "unknown back end '$b' (sequential, threadpool, uring)"
+        [[ -n ${BIN[$b]:-} ]] || die "unknown back end '$b' (${ALL_BACKENDS[*]})"
     done
 }
 

@@ -86,10 +86,9 @@ BUILD=$(cd "$BUILD" && pwd)
 DESTP=${DESTP:-$(dest_parent_default)}
 check_dest_parent "$DESTP"
 command -v gnuplot >/dev/null || die "gnuplot is missing (apt-get install gnuplot-nox)"
-BACKENDS=(threadpool uring)
-[[ $WITH_SEQ -eq 1 ]] && BACKENDS=(sequential threadpool uring)
-declare -A BIN
-for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
+use_backends "$BUILD"
+# The baseline (the list's first) takes N x delay: only with --with-sequential.
+[[ $WITH_SEQ -eq 1 ]] || BACKENDS=("${BACKENDS[@]:1}")
 
 # File descriptors: a thread-pool worker holds its socket, libcurl's wakeup
 # socket pair and the file it saves (4); the server holds N more. As root

@@ -25,7 +25,7 @@ options:
                      replaced by N
   --requests LIST    request counts N (default: 20,194); up to 194 = the first
                      N flags, more = the first N/K flags K times (--repeat K)
-  --backends LIST    comma-separated subset of sequential,threadpool,uring
+  --backends LIST    comma-separated subset of the back ends (default: all built)
                      (default: all three)
   --runs K           runs per point, each a row of sweep.csv (default: 1);
                      the plots use the fastest
@@ -45,7 +45,7 @@ EOF
 }
 
 BUILD=$ROOT/build DELAYS=0,0.01,0.1,0.5 MAXREQS=1,4,16,64,194 REQUESTS=20,194
-BACKEND_LIST=sequential,threadpool,uring RUNS=1 MAX_RUN=20 RESULTS=$ROOT/results
+BACKEND_LIST='' RUNS=1 MAX_RUN=20 RESULTS=$ROOT/results
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -77,12 +77,10 @@ for n in "${NL[@]}"; do
 done
 { is_uint "$RUNS" && [[ $RUNS -ge 1 ]]; } || die "--runs needs a number from 1, not '$RUNS'"
 is_seconds "$MAX_RUN" || die "--max-run needs seconds, not '$MAX_RUN'"
-parse_backends "$BACKEND_LIST"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
 [[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
 BUILD=$(cd "$BUILD" && pwd)
-declare -A BIN
-for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
+use_backends "$BUILD" "$BACKEND_LIST"
 
 # The points: delay n backend m, with m clamped to n and deduplicated.
 ideal() { awk -v n="$1" -v m="$2" -v d="$3" 'BEGIN { printf "%.6f", int((n + m - 1) / m) * d }'; }

@@ -75,7 +75,8 @@ BUILD=$(cd "$BUILD" && pwd)
 # Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
 DESTP=${DESTP:-$(dest_parent_default)}
 check_dest_parent "$DESTP"
-BIN=$(backend_bin "$BUILD" "$BACKEND")
+use_backends "$BUILD" "$BACKEND"
+CLIENT=${BIN[$BACKEND]}
 TIMEFORMAT='%3R %3U %3S'
 command -v taskset >/dev/null || die "taskset is missing (util-linux)"
 
@@ -108,7 +109,7 @@ for ((r = 0; r < RUNS; r++)); do
         rm -rf "$D/dl" "$T/trace.csv" "$T/summary.csv"
         rc=0
         # bash's time: wall and the children's rusage to the millisecond.
-        { time taskset -c "$CCPU" "$BIN" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" \
+        { time taskset -c "$CCPU" "$CLIENT" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" \
             -d "$D/dl" -q "${extra[@]}" >/dev/null 2>"$T/err"; } 2>"$T/time" || rc=$?
         if [[ $rc -ne 0 ]]; then
             head -n 3 "$T/err" >&2
@@ -133,7 +134,7 @@ stat_of() { # variant column -> "median min max"
         awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m, a[1], a[NR]}'
 }
 echo "# $BACKEND, $NREQ requests, -m $MAXREQ, server delay $DELAY s; $RUNS rounds, order rotating"
-echo "# command: $BIN -a --repeat $REPEAT -m $MAXREQ -s URL -d DIR -q [--trace F] [--summary F]"
+echo "# command: $CLIENT -a --repeat $REPEAT -m $MAXREQ -s URL -d DIR -q [--trace F] [--summary F]"
 echo "# saved under $DESTP ($(stat -f -c %T "$DESTP")); the trace and summary go to a directory in ${TMPDIR:-/tmp}"
 echo "# medians (min-max); overhead = median / median(none) - 1"
 read -r wn wlo whi <<<"$(stat_of none 3)"

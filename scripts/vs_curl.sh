@@ -37,7 +37,7 @@ options:
   --repeat K         every flag K times (default: 52 -> 10088 requests)
   --max-req N        requests in flight, clients and curl (default: 50)
   --rounds R         timed runs of each (default: 3; the median is reported)
-  --backends LIST    back ends besides curl (default: sequential,threadpool,uring)
+  --backends LIST    back ends besides curl (default: all built)
   --client-cpu C     CPU for the clients (default: 0)
   --server-cpu C     CPU for flagserver (default: 1)
   --strace           also count system calls per request (uring and curl)
@@ -51,7 +51,7 @@ Exit status: 0 measured, 1 a run failed, 2 usage error.
 EOF
 }
 
-BUILD=$ROOT/build ZIP='' REPEAT=52 MAXREQ=50 ROUNDS=3 BACKEND_LIST=sequential,threadpool,uring
+BUILD=$ROOT/build ZIP='' REPEAT=52 MAXREQ=50 ROUNDS=3 BACKEND_LIST=''
 CCPU=0 SCPU=1 STRACE=0 OUTCSV='' DESTP=
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
@@ -78,14 +78,12 @@ is_uint "$CCPU" || die "--client-cpu needs a CPU number"
 is_uint "$SCPU" || die "--server-cpu needs a CPU number"
 ncpu=$(nproc)
 ((CCPU < ncpu && SCPU < ncpu)) || die "CPUs $CCPU and $SCPU: this machine has $ncpu"
-parse_backends "$BACKEND_LIST"
 [[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
 BUILD=$(cd "$BUILD" && pwd)
 # Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
 DESTP=${DESTP:-$(dest_parent_default)}
 check_dest_parent "$DESTP"
-declare -A BIN
-for b in "${BACKENDS[@]}"; do BIN[$b]=$(backend_bin "$BUILD" "$b"); done
+use_backends "$BUILD" "$BACKEND_LIST"
 TIMEFORMAT='%3R %3U %3S'
 command -v curl >/dev/null || die "curl is missing"
 command -v taskset >/dev/null || die "taskset is missing (util-linux)"

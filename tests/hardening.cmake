@@ -1,7 +1,8 @@
-# Faults and hostile peers, for every back end (tests/hardening.sh).
+# Faults and hostile peers, for every back end in the one list (tests/hardening.sh).
 set(HARDENING_CASES truncate reset garbage longheader stall stallbody oversize slow
     redirectloop redirect chunked partial_faults server_dies sigint full_disk)
-foreach(client flags_sequential flags_threadpool flags_uring)
+foreach(name ${FLAGBENCH_BACKENDS})
+  set(client flags_${name})
   if(TARGET ${client})
     foreach(case ${HARDENING_CASES})
       add_test(NAME hardening_${client}_${case}
