@@ -42,7 +42,7 @@ struct multi_reactor {
 };
 
 enum multi_save {
-    MULTI_SAVE_DONE,    /* finished already: transfer_saved() was called */
+    MULTI_SAVE_DONE,    /* finished already: its record_saved() was called */
     MULTI_SAVE_STARTED, /* in progress; the saver calls multi_save_done() at its end */
     MULTI_SAVE_FULL,    /* no save can start now: offered again after multi_save_done() */
 };
@@ -65,9 +65,9 @@ struct multi_driver {
     const struct multi_reactor *reactor;
     const struct multi_saver *saver; /* NULL: the blocking save in the loop thread */
     struct multi_job *jobs;
-    struct multi_done *done;           /* messages read, not handled yet: one per job at most */
-    unsigned njobs, busy;              /* transfers, and those holding a flag */
-    unsigned saving;                   /* saves in progress (MULTI_SAVE_STARTED) */
+    struct multi_done *done; /* messages read, not handled yet: one per job at most */
+    unsigned njobs, busy;    /* transfers, and those holding a flag */
+    unsigned saving;         /* saves in progress (MULTI_SAVE_STARTED) */
     struct multi_job *wait_head, *wait_tail; /* downloaded, waiting for the saver */
     size_t next;                             /* the next record to start */
 };
@@ -81,7 +81,7 @@ int multi_init(struct multi_driver *m, struct run *run);
 int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
               const struct multi_saver *saver);
 
-/* An asynchronous save (MULTI_SAVE_STARTED) ended, after transfer_saved():
+/* An asynchronous save (MULTI_SAVE_STARTED) ended, after record_saved():
  * flags waiting for the saver are offered to it again. */
 void multi_save_done(struct multi_driver *m);
 

@@ -56,7 +56,9 @@ out:
     return rc;
 }
 
-static const struct backend epoll_backend = {"epoll", download_many, 30 /* the -m default */, 0};
+static const struct backend epoll_backend = {
+    .name = "epoll", .download_many = download_many, .default_max_req = 30, /* the -m default */
+};
 
 int main(int argc, char **argv) {
     return flagbench_main(argc, argv, &epoll_backend);

@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NO_DEADLINE  INT64_MAX
-#define EVENTS_MAX   4096       /* events one wait returns at most; the rest come next turn */
-#define TIMER_TAG    UINT64_MAX /* the timerfd's epoll data: no socket's */
+#define NO_DEADLINE INT64_MAX
+#define EVENTS_MAX  4096       /* events one wait returns at most; the rest come next turn */
+#define TIMER_TAG   UINT64_MAX /* the timerfd's epoll data: no socket's */
 
 /* What the epoll set holds for one descriptor number. */
 struct fd_slot {
@@ -188,7 +188,9 @@ int epoll_loop_new(struct epoll_loop **out, unsigned max_sockets) {
         return -ENOMEM;
     l->epfd = l->tfd = -1;
     l->deadline_ns = l->armed_ns = NO_DEADLINE;
-    l->nevents = max_sockets + 1 < 64 ? 64 : max_sockets + 1 > EVENTS_MAX ? EVENTS_MAX : max_sockets + 1;
+    l->nevents = max_sockets + 1 < 64           ? 64
+                 : max_sockets + 1 > EVENTS_MAX ? EVENTS_MAX
+                                                : max_sockets + 1;
     l->events = calloc(l->nevents, sizeof *l->events);
     int err = l->events ? 0 : -ENOMEM;
     if (!err && (l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
