@@ -201,10 +201,42 @@ int multi_init(struct multi_driver *m, struct run *run) {
     return 0;
 }
 
+void multi_socket_event(void *arg, int fd, int ev_bitmask) {
+    struct multi_driver *m = arg;
+    int running;
+    curl_multi_socket_action(m->multi, fd, ev_bitmask, &running);
+}
+
+void multi_timeout(void *arg) {
+    struct multi_driver *m = arg;
+    int running;
+    curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+    struct multi_driver *m = userp;
+    (void)easy, (void)socketp;
+    return m->reactor->watch(m->reactor->loop, fd, what) < 0 ? -1 : 0;
+}
+
+/* The deadline is only recorded: the loop acts on it, never libcurl's own
+ * callback. */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
+    struct multi_driver *m = userp;
+    (void)multi;
+    m->reactor->set_timeout(m->reactor->loop, timeout_ms);
+    return 0;
+}
+
 int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
               const struct multi_saver *saver) {
     m->reactor = reactor;
     m->saver = saver;
+    if (reactor->watch && (curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_socket) ||
+                           curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m) ||
+                           curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_timer) ||
+                           curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m)))
+        return -EINVAL;
     /* Transfers start START_BATCH at a time, one batch per turn of the loop:
      * libcurl connects every new handle in one call, and with thousands at
      * once the first requests would wait for the last connect before being

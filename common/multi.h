@@ -10,10 +10,11 @@
  *
  * What differs between back ends is behind two small tables:
  *
- *   - a reactor: the event loop. It has attached itself to the multi handle
- *     (CURLMOPT_SOCKETFUNCTION and _TIMERFUNCTION) and, once per turn,
- *     waits for readiness or libcurl's deadline and calls
- *     curl_multi_socket_action() for each (io_uring polls, epoll + timerfd);
+ *   - a reactor: the event loop. Once per turn it waits for readiness or
+ *     libcurl's deadline and hands each on (io_uring polls, epoll + a
+ *     timerfd). It learns what libcurl wants to watch through the driver
+ *     (watch, set_timeout) and reports back with multi_socket_event() and
+ *     multi_timeout(), or attaches itself to the multi handle;
  *   - a saver: how a downloaded flag reaches its file. None (NULL) saves it
  *     with the common blocking save, in the loop thread, before the
  *     transfer takes its next flag; an asynchronous saver takes the body and
@@ -29,15 +30,20 @@
 #include "fetch.h"
 
 struct multi_reactor {
-    /* One turn: wait for readiness, libcurl's deadline or max_wait_ms
-     * (0: don't wait), whichever comes first, and hand what happened to
-     * libcurl. A signal may end the wait early. 0, or -errno when the loop
-     * is broken. */
+    /* One turn: wait for readiness, the deadline or max_wait_ms (0: don't
+     * wait), whichever comes first, and report what happened. A signal may
+     * end the wait early. 0, or -errno when the loop is broken. */
     int (*run_once)(void *loop, int max_wait_ms);
     /* Work the loop still owes the kernel that names our memory (requests
      * in flight in a ring): after an interrupt the driver waits for it
      * before returning. NULL when there is none. */
     unsigned (*pending)(const void *loop);
+    /* libcurl's socket and timer callbacks, spelled out: watch fd for what
+     * (CURL_POLL_IN, _OUT, _INOUT, _REMOVE; 0 or -errno), and the deadline
+     * is timeout_ms from now (-1: none). multi_run installs them on the
+     * multi handle. NULL when the loop has attached itself to it. */
+    int (*watch)(void *loop, int fd, int what);
+    void (*set_timeout)(void *loop, long timeout_ms);
     void *loop;
 };
 
@@ -84,6 +90,11 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
 /* An asynchronous save (MULTI_SAVE_STARTED) ended, after record_saved():
  * flags waiting for the saver are offered to it again. */
 void multi_save_done(struct multi_driver *m);
+
+/* What the reactor reports to the driver m (a struct multi_driver *), for
+ * libcurl: fd is ready (CURL_CSELECT_* bits), or the deadline has passed. */
+void multi_socket_event(void *m, int fd, int ev_bitmask);
+void multi_timeout(void *m);
 
 /* Remove and free the transfers and the multi handle. The reactor is still
  * attached: libcurl tells it of the sockets it closes. */

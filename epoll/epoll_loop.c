@@ -29,7 +29,6 @@ struct epoll_loop {
     unsigned nevents;
     int64_t deadline_ns; /* libcurl's next timeout, CLOCK_MONOTONIC */
     int64_t armed_ns;    /* what the timerfd is armed for */
-    CURLM *multi;
     epoll_loop_event_fn on_event;
     epoll_loop_timeout_fn on_timeout;
     void *arg;
@@ -227,42 +226,6 @@ void epoll_loop_set_handlers(struct epoll_loop *l, epoll_loop_event_fn on_event,
     l->on_event = on_event;
     l->on_timeout = on_timeout;
     l->arg = arg;
-}
-
-static void curl_event(void *arg, int fd, int ev) {
-    struct epoll_loop *l = arg;
-    int running;
-    curl_multi_socket_action(l->multi, fd, ev, &running);
-}
-
-static void curl_timeout(void *arg) {
-    struct epoll_loop *l = arg;
-    int running;
-    curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-}
-
-static int curl_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
-    (void)easy, (void)socketp;
-    return epoll_loop_watch(userp, fd, what) < 0 ? -1 : 0;
-}
-
-/* libcurl's next deadline is only recorded: it is acted on by the loop,
- * never from libcurl's own callback. */
-static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
-    (void)multi;
-    epoll_loop_set_timeout(userp, timeout_ms);
-    return 0;
-}
-
-int epoll_loop_attach_curl(struct epoll_loop *l, CURLM *multi) {
-    l->multi = multi;
-    epoll_loop_set_handlers(l, curl_event, curl_timeout, l);
-    if (curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb) != CURLM_OK ||
-        curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, l) != CURLM_OK ||
-        curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
-        curl_multi_setopt(multi, CURLMOPT_TIMERDATA, l) != CURLM_OK)
-        return -EINVAL;
-    return 0;
 }
 
 unsigned epoll_loop_sockets(const struct epoll_loop *l) {

@@ -1,5 +1,6 @@
-/* epoll_loop.h — the classic reactor behind libcurl's multi_socket API: one
- * epoll set for the sockets libcurl names, one timerfd for its deadline.
+/* epoll_loop.h — the classic reactor for libcurl's multi_socket API: one
+ * epoll set for the sockets libcurl names, one timerfd for its deadline
+ * (common/multi.c relays libcurl's callbacks and takes the events).
  *
  * libcurl says which sockets it wants watched (CURLMOPT_SOCKETFUNCTION):
  * each becomes an epoll registration, level-triggered as libcurl expects.
@@ -10,7 +11,7 @@
  * call each time would be most of the loop's cost. Each turn then waits
  * once (epoll_wait) and calls curl_multi_socket_action() for every ready
  * socket and for the deadline once it has passed. It knows nothing about
- * flags.
+ * flags, and of libcurl only its constants.
  *
  * Stale events. One wait returns a batch of events; handling one can make
  * libcurl drop another socket of the batch, close it, and open a new
@@ -25,7 +26,7 @@
 #define FLAGBENCH_EPOLL_LOOP_H
 
 #include <stdint.h>
-#include <curl/curl.h>
+#include <curl/curl.h> /* CURL_POLL_*, CURL_CSELECT_* */
 
 struct epoll_loop;
 
@@ -44,9 +45,6 @@ struct epoll_loop_stats {
 int epoll_loop_new(struct epoll_loop **out, unsigned max_sockets);
 void epoll_loop_free(struct epoll_loop *l);
 
-/* Drive multi: installs its SOCKETFUNCTION and TIMERFUNCTION. 0 or -EINVAL. */
-int epoll_loop_attach_curl(struct epoll_loop *l, CURLM *multi);
-
 /* One turn: arm the timerfd for the deadline if it moved, wait for
  * readiness, the deadline or max_wait_ms (<0: no cap; 0: don't wait), then
  * hand on every ready socket and, once it has passed, the deadline. A
@@ -58,9 +56,7 @@ int epoll_loop_run_once(struct epoll_loop *l, int max_wait_ms);
 unsigned epoll_loop_sockets(const struct epoll_loop *l);
 const struct epoll_loop_stats *epoll_loop_get_stats(const struct epoll_loop *l);
 
-/* Below: the socket and timer layer without libcurl, for tests and other
- * drivers. */
-
+/* Where events go: multi_socket_event and multi_timeout for libcurl. */
 /* Called for each readiness event: fd and CURL_CSELECT_* bits. */
 typedef void (*epoll_loop_event_fn)(void *arg, int fd, int ev_bitmask);
 /* Called when the deadline has passed (once per deadline). */

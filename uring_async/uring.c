@@ -362,8 +362,13 @@ static int download_many(struct run *run) {
         s->next_free = u.free_saves;
         u.free_saves = s;
     }
-    const struct multi_reactor reactor = {reactor_run_once, reactor_pending, u.loop};
-    const struct multi_saver saver = {saver_start, &u};
+    /* loop.c attached itself to the multi handle above. */
+    const struct multi_reactor reactor = {
+        .run_once = reactor_run_once,
+        .pending = reactor_pending,
+        .loop = u.loop,
+    };
+    const struct multi_saver saver = {.start = saver_start, .arg = &u};
     rc = multi_run(&u.multi, &reactor, &saver);
 
     if (env_flag("FLAGBENCH_URING_STATS"))
