@@ -36,7 +36,7 @@ reset_stats() {
 
 # sample_threads PID: while PID lives, count its threads every 10 ms or so;
 # sets SAMPLES and the most seen at once of ours (MOST_OURS) and of the
-# kernel's io_uring workers (MOST_KERNEL: iou-wrk-*, which run blocking file
+# kernel's I/O workers (MOST_KERNEL: iou-wrk-*, which run blocking file
 # operations on the process's behalf). A worker is told by the kernel's
 # PF_IO_WORKER flag (0x10 in /proc/.../stat's flags), set before it first
 # runs, not by its name, which it takes only once running. Shell builtins

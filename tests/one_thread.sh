@@ -24,7 +24,7 @@ rc=0
 wait "$pid" || rc=$?
 ((rc == 0)) || fail "exit $rc: $(head -3 "$WORK/one.err")"
 ((SAMPLES >= 1)) || fail "the client was never seen in /proc"
-((MOST_OURS == 1)) || fail "/proc saw $MOST_OURS threads besides the kernel's io_uring workers"
+((MOST_OURS == 1)) || fail "/proc saw $MOST_OURS threads besides the kernel's I/O workers"
 for want in ok:194 threads:1 inflight_peak:194; do
     got=$(csv_field "$WORK/one.csv" 1 "${want%%:*}")
     [[ $got == "${want#*:}" ]] || fail "summary ${want%%:*} is $got, expected ${want#*:}"
@@ -35,4 +35,4 @@ peak=$(stats_field in_progress_peak)
 wall=$(csv_field "$WORK/one.csv" 1 wall_s)
 float_lt "$wall" "$(awk -v d="$DELAY" 'BEGIN { print 4 * d }')" ||
     fail "194 flags at $DELAY s took $wall s, over 4 delays (one at a time: $(awk -v d="$DELAY" 'BEGIN { print 194 * d }') s)"
-echo "ok: one thread ($SAMPLES samples, at most $MOST_KERNEL io_uring workers), 194 in flight, wall $wall s of a $DELAY s delay"
+echo "ok: one thread ($SAMPLES samples, at most $MOST_KERNEL kernel I/O workers), 194 in flight, wall $wall s of a $DELAY s delay"
