@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "codes.h"
+#include "fetch.h"
 #include "save.h"
 
 /* The one piece of global state besides libcurl's: a signal handler can
@@ -214,6 +215,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
 out:
     free(run.records);
     options_free(&opt);
+    bodies_release_all();
     curl_global_cleanup();
     return status;
 }
