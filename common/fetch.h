@@ -57,7 +57,11 @@ void transfer_begin(struct transfer *t, size_t i);
 bool transfer_step_done(struct transfer *t, CURLcode rc);
 
 /* The save of an OK flag ended with err (0 or -errno): stamps saved_us,
- * turns the flag into an error if the save failed, ticks progress. */
+ * turns the flag into an error if the save failed, ticks progress;
+ * transfer_saved also gives t's body buffer back. A back end that saves
+ * apart from the transfer (the body handed elsewhere, the transfer already
+ * on its next flag) gives the body back itself and calls record_saved(). */
+void record_saved(struct run *run, struct record *rec, int err);
 void transfer_saved(struct transfer *t, int err);
 
 /* A flag that needs no save (not found, error) is done: gives its body
@@ -81,7 +85,8 @@ int flag_url(char *out, size_t n, const char *base, const char *cc, const char *
 enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big, long long max_size,
                       const char *errbuf, char *reason, size_t n);
 /* The value of "country" in a metadata.json body, sanitised for a file
- * name. 0, or -EINVAL when absent or empty after sanitising. */
+ * name. 0, or -EINVAL when the body is not a JSON object with a string
+ * "country" at its top level, or the name is empty after sanitising. */
 int metadata_country(const char *json, size_t len, char *out, size_t n);
 
 #endif
