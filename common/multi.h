@@ -57,7 +57,7 @@ struct multi_saver {
     /* Save t's downloaded flag (t->rec OK, t->body, t->country). Unless it
      * answers MULTI_SAVE_FULL, t is free again as soon as it returns and
      * takes its next flag: a save in progress must own the body it writes
-     * (swap buffers with t, say). */
+     * (take t->body, leaving it empty). */
     enum multi_save (*start)(void *arg, struct transfer *t);
     void *arg;
 };
