@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "codes.h"
+#include "procstart.h"
 #include "save.h"
 
 /* The one piece of global state besides libcurl's: a signal handler can
@@ -181,6 +182,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     progress_init(&run.progress, run.nrecords, opt.verbose);
     struct rusage ru0, ru1, ru;
     getrusage(RUSAGE_SELF, &ru0);
+    /* The process's start on the run's clock, for the report's phases. */
+    int64_t age_ns = process_age_ns();
     run.t0_ns = mono_ns();
     rc = backend->download_many(&run);
     double wall_s = (double)(mono_ns() - run.t0_ns) / 1e9;
@@ -192,7 +195,10 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
         fprintf(stderr, "%s: error: the %s back end failed: %s\n", prog, backend->name,
                 strerror(-rc));
     struct figures fig = {
-        .backend = backend->name, .max_req = run.max_req, .threads = run.threads_peak};
+        .backend = backend->name,
+        .max_req = run.max_req,
+        .threads = run.threads_peak,
+        .process_start_us = -age_ns / 1000};
     if (figures_compute(&fig, run.records, run.nrecords, wall_s, &ru) < 0) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto out;

@@ -215,15 +215,16 @@ int summary_write(FILE *out, const struct figures *f, int with_header) {
         fputs("backend,requests,ok,not_found,errors,not_run,max_req,wall_s,user_s,sys_s,cpu_s,"
               "cpu_per_wall,inflight_peak,inflight_mean,threads,rss_kb,ctx_voluntary,"
               "ctx_involuntary,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,"
-              "bytes\n",
+              "bytes,process_start_us\n",
               out);
     fprintf(out,
             "%s,%zu,%zu,%zu,%zu,%zu,%u,%.6f,%.6f,%.6f,%.6f,%.4f,%u,%.3f,%u,%ld,%ld,%ld,%.3f,%.3f,"
-            "%.3f,%.3f,%lld\n",
+            "%.3f,%.3f,%lld,%lld\n",
             f->backend, f->requests, f->ok, f->not_found, f->errors, f->not_run, f->max_req,
             f->wall_s, f->user_s, f->sys_s, f->cpu_s, f->cpu_per_wall, f->inflight_peak,
             f->inflight_mean, f->threads, f->rss_kb, f->ctx_voluntary, f->ctx_involuntary,
-            f->latency_p50_ms, f->latency_p90_ms, f->latency_p99_ms, f->latency_max_ms, f->bytes);
+            f->latency_p50_ms, f->latency_p90_ms, f->latency_p99_ms, f->latency_max_ms, f->bytes,
+            (long long)f->process_start_us);
     return ferror(out) ? -EIO : 0;
 }
 

@@ -37,6 +37,7 @@ struct figures {
     long rss_kb, ctx_voluntary, ctx_involuntary;
     double latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms;
     long long bytes;
+    int64_t process_start_us; /* when the process started: µs before t0, <= 0 */
 };
 
 /* Derive the figures of a finished run. Allocates scratch; returns 0 or -ENOMEM. */
