@@ -5,6 +5,7 @@ PROG=bench
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+FLOOR_RUNS=5 NODELAY_ROUNDS=3
 usage() {
     cat <<EOF
 usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
@@ -13,9 +14,13 @@ usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
 
 Start a flagserver on a free port of 127.0.0.1 with a delay per response,
 time the back ends with hyperfine on each workload, run each once more with
---trace and --summary, then print a table and sentences computed from the
-figures, and write everything to RESULTS/<UTC timestamp>/ (RESULTS/latest
-points to it): hyperfine-<workload>-<backend>.{json,csv,md}, summary.csv,
+--trace and --summary (timed from outside: process-walls.csv), run each
+back end on one request $FLOOR_RUNS times (the floor: a run's start and exit,
+floor-<backend>.csv) and on the largest workload $NODELAY_ROUNDS times against
+a server with no delay (the counterexample, nodelay-<backend>.csv), then
+print a table and sentences computed from the figures, and write everything
+to RESULTS/<UTC timestamp>/ (RESULTS/latest points to it):
+hyperfine-<workload>-<backend>.{json,csv,md}, summary.csv,
 trace-<backend>-<workload>.csv, report.md and PNG plots. The clients save
 the flags in a fresh temporary directory inside --dest-parent, removed at the
 end.
@@ -102,6 +107,21 @@ DL=$(mktemp -d "$DESTP/flagbench-dl.XXXXXX")
 max_req_for() {
     if [[ $1 == sequential ]]; then echo 1; else echo "${MAXREQ:-$2}"; fi
 }
+# timed_client KIND WORKLOAD BACKEND ROUND CMD...: run a client and append its
+# whole-process wall time, measured outside it, and exit status to
+# process-walls.csv (the phase account's total; results/README.md). Returns
+# the client's exit status.
+timed_client() {
+    local kind=$1 wl=$2 b=$3 round=$4 t0 t1 rc=0
+    shift 4
+    t0=$EPOCHREALTIME
+    "$@" || rc=$?
+    t1=$EPOCHREALTIME
+    echo "$kind,$wl,$b,$round,$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }'),$rc" \
+        >>"$OUT/process-walls.csv"
+    return "$rc"
+}
+
 # Seconds one run takes at least: ceil(n/m) rounds of the delay.
 estimate() { awk -v n="$1" -v m="$2" -v d="$DELAY" 'BEGIN { printf "%.3f", int((n + m - 1) / m) * d }'; }
 
@@ -135,7 +155,8 @@ say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
     done
 } >"$OUT/plan.csv"
 
-step=0 steps=$((${#WORKLOADS[@]} * ${#BACKENDS[@]} * 2))
+echo "kind,workload,backend,round,process_wall_s,exit_status" >"$OUT/process-walls.csv"
+step=0 steps=$((${#WORKLOADS[@]} * ${#BACKENDS[@]} * 2 + 2))
 for n in "${WORKLOADS[@]}"; do
     wl=$(workload_name "$n")
     workload_args "$n"
@@ -161,10 +182,38 @@ for n in "${WORKLOADS[@]}"; do
         [[ $b == sequential ]] || mflag=(-m "$m")
         say "[$step/$steps] traced run: $b on $wl"
         rc=0
-        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" -d "$DL/$b" -q \
+        timed_client traced "$wl" "$b" 1 "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" \
+            -s "$BASE_URL" -d "$DL/$b" -q \
             --trace "$OUT/trace-$b-$wl.csv" --summary "$OUT/summary-$b-$wl.csv" || rc=$?
         [[ $rc -le 1 ]] || fail "$b failed on $wl (exit status $rc)"
         [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"
+    done
+done
+
+# The floor: one request, so a run's start and exit can be told from its
+# requests (the report's ideal and the phases' exit); rounds interleave the
+# back ends so the machine's load falls on all alike.
+step=$((step + 1))
+say "[$step/$steps] floor: $FLOOR_RUNS rounds of one request per back end"
+for ((round = 1; round <= FLOOR_RUNS; round++)); do
+    for b in "${BACKENDS[@]}"; do
+        timed_client floor all1 "$b" "$round" "${BIN[$b]}" -a -l 1 -s "$BASE_URL" -d "$DL/$b" -q \
+            --summary "$OUT/floor-$b.csv" || fail "$b failed its one-request run"
+    done
+done
+stop_server
+
+# The counterexample: with no server delay there is nothing to overlap.
+nmax=$(printf '%s\n' "${WORKLOADS[@]}" | sort -n | tail -n 1)
+workload_args "$nmax"
+step=$((step + 1))
+say "[$step/$steps] no delay: $NODELAY_ROUNDS rounds of $(workload_name "$nmax") per back end on a server without delay"
+start_server "$BUILD" "$OUT" --delay 0
+for ((round = 1; round <= NODELAY_ROUNDS; round++)); do
+    for b in "${BACKENDS[@]}"; do
+        timed_client nodelay "$(workload_name "$nmax")" "$b" "$round" "${BIN[$b]}" \
+            "${WORKLOAD_ARGS[@]}" -m "$(max_req_for "$b" "$nmax")" -s "$BASE_URL" -d "$DL/$b" -q \
+            --summary "$OUT/nodelay-$b.csv" || fail "$b failed with no delay"
     done
 done
 stop_server
