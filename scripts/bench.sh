@@ -201,7 +201,7 @@ nmax=$(printf '%s\n' "${WORKLOADS[@]}" | sort -n | tail -n 1)
 workload_args "$nmax"
 step=$((step + 1))
 say "[$step/$steps] no delay: $NODELAY_ROUNDS rounds of $(workload_name "$nmax") per back end on a server without delay"
-start_server "$BUILD" "$OUT" --delay 0
+start_server "$OUT" --delay 0
 for ((round = 1; round <= NODELAY_ROUNDS; round++)); do
     for b in "${BACKENDS[@]}"; do
         timed_client nodelay "$(workload_name "$nmax")" "$b" "$round" "${BIN[$b]}" \
