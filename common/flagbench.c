@@ -42,6 +42,13 @@ int64_t run_now_us(const struct run *run) {
     return (mono_ns() - run->t0_ns) / 1000;
 }
 
+int64_t run_thread_cpu_us(const struct run *run) {
+    struct timespec ts;
+    if (!run->opt->trace || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static struct timeval tv_sub(struct timeval a, struct timeval b) {
     struct timeval d;
     timersub(&a, &b, &d);
@@ -97,6 +104,7 @@ static int records_new(struct run *run) {
         r->repeat = (unsigned)(i / opt->ncodes);
         r->queued_us = 0;
         r->started_us = r->connected_us = r->first_byte_us = r->done_us = r->saved_us = -1;
+        r->started_cpu_us = r->done_cpu_us = -1;
     }
     return 0;
 }

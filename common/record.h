@@ -23,6 +23,9 @@ struct record {
     int thread;           /* kernel thread id that ran it */
     /* microseconds since the run began; -1 where it didn't happen */
     int64_t queued_us, started_us, connected_us, first_byte_us, done_us, saved_us;
+    /* The running thread's CPU time (µs) at started_us and done_us, with
+     * --trace only: when a thread was busy, between its records. */
+    int64_t started_cpu_us, done_cpu_us;
     char error[RECORD_ERROR_MAX]; /* short reason when outcome is OUTCOME_ERROR */
 };
 
