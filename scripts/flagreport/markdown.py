@@ -175,7 +175,7 @@ def workload_heading(w: Workload) -> str:
             + (f", up to {'/'.join(str(m) for m in ms)} in flight" if ms else ""))
 
 
-def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]]) -> tuple[str, str]:
+def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts=None, floors=None) -> tuple[str, str]:
     """(the text for the terminal, report.md)."""
     delay = run.delay
     base = run.backends[0]

@@ -267,3 +267,30 @@ def sentence(a: Account, wall_label: str = "") -> str:
                 f"{'more' if g > 0 else 'less'} than the {ms(a.measured_wall)} measured, "
                 f"so part of this run's time is not accounted for here")
     return out + "."
+
+
+# ---------------------------------------------------------------- from a bench run
+
+
+def floors(run) -> dict[str, Floor]:
+    """Each back end's floor from a model.BenchRun's one-request runs."""
+    out = {}
+    for b, rows in run.floor_runs.items():
+        walls = run.process_walls.get(("floor", "all1", b), [])
+        starts = [-(s.process_start_us or 0.0) / 1e6 for s in rows]
+        f = floor_from(walls, [s.wall_s for s in rows], starts)
+        if f:
+            out[b] = f
+    return out
+
+
+def accounts(run, w, fl: Optional[dict[str, Floor]] = None) -> dict[str, Account]:
+    """The phase account of every back end's traced run on workload w."""
+    fl = floors(run) if fl is None else fl
+    out = {}
+    for e in w.entries:
+        a = account(e.backend, e.trace, e.summary.wall_s, e.summary.process_start_us, w.delay,
+                    e.summary.threads, e.process_wall, fl.get(e.backend))
+        if a:
+            out[e.backend] = a
+    return out
