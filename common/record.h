@@ -1,5 +1,5 @@
 /* record.h — what every download leaves behind, and the figures a run
- * derives from its records and getrusage (DESIGN.md, "What a run measures"). */
+ * derives from its records and getrusage (docs/DESIGN.md, "What a run measures"). */
 #ifndef FLAGBENCH_RECORD_H
 #define FLAGBENCH_RECORD_H
 

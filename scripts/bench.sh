@@ -5,7 +5,7 @@ PROG=bench
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-FLOOR_RUNS=5 NODELAY_ROUNDS=3
+FLOOR_RUNS=5 NODELAY_ROUNDS=5
 usage() {
     cat <<EOF
 usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
@@ -13,17 +13,21 @@ usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
                         [--dest-parent DIR] [--results DIR] [-h]
 
 Start a flagserver on a free port of 127.0.0.1 with a delay per response,
-time the back ends with hyperfine on each workload, run each once more with
---trace and --summary (timed from outside: process-walls.csv), run each
-back end on one request $FLOOR_RUNS times (the floor: a run's start and exit,
-floor-<backend>.csv) and on the largest workload $NODELAY_ROUNDS times against
-a server with no delay (the counterexample, nodelay-<backend>.csv), then
-print a table and sentences computed from the figures, and write everything
-to RESULTS/<UTC timestamp>/ (RESULTS/latest points to it):
-hyperfine-<workload>-<backend>.{json,csv,md}, summary.csv,
-trace-<backend>-<workload>.csv, report.md and PNG plots. The clients save
-the flags in a fresh temporary directory inside --dest-parent, removed at the
-end.
+time the back ends with hyperfine on each workload, interleaved: in rounds,
+each back end once a round, the order rotated every round. Then run each once
+more with --trace and --summary, and print a table and sentences computed
+from the figures: means with 95% confidence intervals, speedups over the
+first back end with theirs, and a rank test for each other pair. Everything
+goes to RESULTS/<UTC timestamp>/ (RESULTS/latest points to it): env.json
+(the machine and its load over the run), rounds/, hyperfine-<workload>-
+<backend>.{json,csv,md}, summary.csv, trace-<backend>-<workload>.csv,
+report.md and PNG plots. The traced runs are timed from outside as well
+(process-walls.csv), and two small sets of runs give the report its floor
+and its counterexample: each back end on one request $FLOOR_RUNS times
+(floor-<backend>.csv: a run's start and exit) and on the largest workload
+$NODELAY_ROUNDS times against a server with no delay (nodelay-<backend>.csv).
+The clients save the flags in a fresh temporary directory inside
+--dest-parent, removed at the end. The defaults take about two minutes.
 
 options:
   --build DIR       the CMake build directory with the binaries (default: build)
@@ -31,8 +35,8 @@ options:
   --flags N[,N...]  workloads: 20 = the book's POP20, 194 = all flags (-a),
                     other N < 194 = the first N (-a -l N), more = the first
                     N/K flags K times (--repeat K); default: 20,194
-  --runs N          hyperfine runs per back end and workload, after 1 warm-up
-                    (default: 5); see --max-seconds
+  --runs N          rounds: timed runs per back end and workload, after 1
+                    warm-up (default: 10); see --max-seconds
   --max-req M       most requests in flight for every back end but the
                     baseline (the list's first, one at a time; default: the
                     workload's size, so every request can overlap)
@@ -40,8 +44,9 @@ options:
                     speedups divide the first one's wall time
   --max-seconds S   time budget per back end and workload: when warm-up plus
                     runs would take longer at ceil(N/M) x delay each, the warm-up
-                    is dropped and the runs cut, to 1 at least (default: 20),
-                    so the baseline on 194 flags runs once
+                    is dropped and the runs cut, to 1 at least (default: 40),
+                    so the baseline on 194 flags at 0.1 s runs twice, in the
+                    first two rounds
   --dest-parent DIR where the downloads are written: a fresh temporary
                     directory inside DIR (default: /dev/shm if it is tmpfs,
                     else \$TMPDIR or /tmp; pass /tmp to include the disk)
@@ -53,8 +58,8 @@ Exit status: 0 done, 1 a step failed, 2 usage error.
 EOF
 }
 
-BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=''
-MAX_SECONDS=20 RESULTS=$ROOT/results DESTP=
+BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=10 MAXREQ='' BACKEND_LIST=''
+MAX_SECONDS=40 RESULTS=$ROOT/results DESTP=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -100,21 +105,6 @@ BASE=${ALL_BACKENDS[0]}
 max_req_for() {
     if [[ $1 == "$BASE" ]]; then echo 1; else echo "${MAXREQ:-$2}"; fi
 }
-# timed_client KIND WORKLOAD BACKEND ROUND CMD...: run a client and append its
-# whole-process wall time, measured outside it, and exit status to
-# process-walls.csv (the phase account's total; results/README.md). Returns
-# the client's exit status.
-timed_client() {
-    local kind=$1 wl=$2 b=$3 round=$4 t0 t1 rc=0
-    shift 4
-    t0=$EPOCHREALTIME
-    "$@" || rc=$?
-    t1=$EPOCHREALTIME
-    echo "$kind,$wl,$b,$round,$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }'),$rc" \
-        >>"$OUT/process-walls.csv"
-    return "$rc"
-}
-
 # Seconds one run takes at least: ceil(n/m) rounds of the delay.
 estimate() { awk -v n="$1" -v m="$2" -v d="$DELAY" 'BEGIN { printf "%.3f", int((n + m - 1) / m) * d }'; }
 
@@ -148,35 +138,95 @@ say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
     done
 } >"$OUT/plan.csv"
 
+# The timed set of a workload: (label, command) pairs, timed together in
+# rounds. The back ends come first; other clients may be appended (their
+# label must not be a back end's). timed_add LABEL WARMUP RUNS COMMAND...
+TIMED_LABELS=() TIMED_CMDS=()
+declare -A TIMED_WARMUP TIMED_RUNS
+timed_add() {
+    local label=$1 w=$2 r=$3
+    shift 3
+    TIMED_LABELS+=("$label")
+    TIMED_CMDS+=("$(printf '%q ' "$@")")
+    TIMED_WARMUP[$label]=$w TIMED_RUNS[$label]=$r
+}
+backend_args() { # backend_args B N — the back end's words after its binary
+    local m
+    m=$(max_req_for "$1" "$2")
+    CLIENT_ARGS=("${WORKLOAD_ARGS[@]}")
+    [[ $1 == "$BASE" ]] || CLIENT_ARGS+=(-m "$m")
+    CLIENT_ARGS+=(-s "$BASE_URL" -d "$DL/$1" -q)
+}
+
+# time_rounds WL — every command of the timed set once per round, in an
+# order rotated each round, so that drift and a slow first place hit them all
+# alike and runs of one round can be compared side by side; a command takes
+# part in the first RUNS rounds only. One hyperfine session a round, kept as
+# rounds/WL-round<k>.json (report.py merge-rounds gathers them per command).
+time_rounds() {
+    local wl=$1 count=${#TIMED_LABELS[@]} rounds=0 k i j label
+    for label in "${TIMED_LABELS[@]}"; do
+        ((TIMED_RUNS[$label] > rounds)) && rounds=${TIMED_RUNS[$label]}
+    done
+    for ((i = 0; i < count; i++)); do
+        label=${TIMED_LABELS[i]}
+        [[ ${TIMED_WARMUP[$label]} -eq 1 ]] || continue
+        eval "${TIMED_CMDS[i]}" >/dev/null 2>&1 || true
+    done
+    mkdir -p "$OUT/rounds"
+    for ((k = 1; k <= rounds; k++)); do
+        local args=() order=()
+        for ((j = 0; j < count; j++)); do
+            i=$(((j + k - 1) % count))
+            label=${TIMED_LABELS[i]}
+            ((TIMED_RUNS[$label] >= k)) || continue
+            args+=(--command-name "$label" "${TIMED_CMDS[i]% }")
+            order+=("$label")
+        done
+        say "  $wl round $k/$rounds: ${order[*]}"
+        hyperfine --shell=none --ignore-failure --runs 1 --style none \
+            --export-json "$OUT/rounds/$wl-round$k.json" "${args[@]}" >>"$OUT/hyperfine.log" 2>&1 ||
+            fail "hyperfine failed in round $k of $wl (see hyperfine.log)"
+    done
+}
+
+# timed_client KIND WORKLOAD BACKEND ROUND CMD...: run a client and append its
+# whole-process wall time, measured outside it, and exit status to
+# process-walls.csv (the phase account's total; results/README.md). Returns
+# the client's exit status.
+timed_client() {
+    local kind=$1 wl=$2 b=$3 round=$4 t0 t1 rc=0
+    shift 4
+    t0=$EPOCHREALTIME
+    "$@" || rc=$?
+    t1=$EPOCHREALTIME
+    echo "$kind,$wl,$b,$round,$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }'),$rc" \
+        >>"$OUT/process-walls.csv"
+    return "$rc"
+}
 echo "kind,workload,backend,round,process_wall_s,exit_status" >"$OUT/process-walls.csv"
-step=0 steps=$((${#WORKLOADS[@]} * ${#BACKENDS[@]} * 2 + 2))
+
+record_env start "$OUT/env.json"
+step=0 steps=$((${#WORKLOADS[@]} * 2 + 2))
 for n in "${WORKLOADS[@]}"; do
     wl=$(workload_name "$n")
     workload_args "$n"
+    TIMED_LABELS=() TIMED_CMDS=()
     for b in "${BACKENDS[@]}"; do
-        m=$(max_req_for "$b" "$n")
-        step=$((step + 1))
-        mflag=()
-        [[ $b == "$BASE" ]] || mflag=(-m "$m")
-        cmd=$(printf '%q ' "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" \
-            -d "$DL/$b" -q)
-        say "[$step/$steps] hyperfine: $b on $wl ($n requests, max $m in flight): ${WARMUP[$n,$b]} warm-up + ${NRUNS[$n,$b]} runs of >= $(estimate "$n" "$m") s"
-        hyperfine --shell=none --ignore-failure --warmup "${WARMUP[$n,$b]}" --runs "${NRUNS[$n,$b]}" \
-            --command-name "$b" \
-            --export-json "$OUT/hyperfine-$wl-$b.json" \
-            --export-csv "$OUT/hyperfine-$wl-$b.csv" \
-            --export-markdown "$OUT/hyperfine-$wl-$b.md" \
-            "${cmd% }" >&2 || fail "hyperfine failed on $b ($wl)"
+        backend_args "$b" "$n"
+        timed_add "$b" "${WARMUP[$n,$b]}" "${NRUNS[$n,$b]}" "${BIN[$b]}" "${CLIENT_ARGS[@]}"
     done
+    step=$((step + 1))
+    plan=''
+    for b in "${TIMED_LABELS[@]}"; do plan+=" $b ${TIMED_WARMUP[$b]}+${TIMED_RUNS[$b]}"; done
+    say "[$step/$steps] hyperfine on $wl ($n requests), interleaved in rounds (warm-up+runs):$plan"
+    time_rounds "$wl"
+    step=$((step + 1))
+    say "[$step/$steps] traced runs on $wl: ${BACKENDS[*]}"
     for b in "${BACKENDS[@]}"; do
-        m=$(max_req_for "$b" "$n")
-        step=$((step + 1))
-        mflag=()
-        [[ $b == "$BASE" ]] || mflag=(-m "$m")
-        say "[$step/$steps] traced run: $b on $wl"
+        backend_args "$b" "$n"
         rc=0
-        timed_client traced "$wl" "$b" 1 "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" \
-            -s "$BASE_URL" -d "$DL/$b" -q \
+        timed_client traced "$wl" "$b" 1 "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
             --trace "$OUT/trace-$b-$wl.csv" --summary "$OUT/summary-$b-$wl.csv" || rc=$?
         [[ $rc -le 1 ]] || fail "$b failed on $wl (exit status $rc)"
         [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"
@@ -184,13 +234,15 @@ for n in "${WORKLOADS[@]}"; do
 done
 
 # The floor: one request, so a run's start and exit can be told from its
-# requests (the report's ideal and the phases' exit); rounds interleave the
-# back ends so the machine's load falls on all alike.
+# requests (the report's ideal and the phases' exit); the back ends take
+# turns so the machine's load falls on all alike.
 step=$((step + 1))
 say "[$step/$steps] floor: $FLOOR_RUNS rounds of one request per back end"
+workload_args 1
 for ((round = 1; round <= FLOOR_RUNS; round++)); do
     for b in "${BACKENDS[@]}"; do
-        timed_client floor all1 "$b" "$round" "${BIN[$b]}" -a -l 1 -s "$BASE_URL" -d "$DL/$b" -q \
+        backend_args "$b" 1
+        timed_client floor all1 "$b" "$round" "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
             --summary "$OUT/floor-$b.csv" || fail "$b failed its one-request run"
     done
 done
@@ -200,16 +252,17 @@ stop_server
 nmax=$(printf '%s\n' "${WORKLOADS[@]}" | sort -n | tail -n 1)
 workload_args "$nmax"
 step=$((step + 1))
-say "[$step/$steps] no delay: $NODELAY_ROUNDS rounds of $(workload_name "$nmax") per back end on a server without delay"
+say "[$step/$steps] no delay: $NODELAY_ROUNDS rounds of $(workload_name "$nmax") per back end, server without delay"
 start_server "$OUT" --delay 0
 for ((round = 1; round <= NODELAY_ROUNDS; round++)); do
     for b in "${BACKENDS[@]}"; do
+        backend_args "$b" "$nmax"
         timed_client nodelay "$(workload_name "$nmax")" "$b" "$round" "${BIN[$b]}" \
-            "${WORKLOAD_ARGS[@]}" -m "$(max_req_for "$b" "$nmax")" -s "$BASE_URL" -d "$DL/$b" -q \
-            --summary "$OUT/nodelay-$b.csv" || fail "$b failed with no delay"
+            "${CLIENT_ARGS[@]}" --summary "$OUT/nodelay-$b.csv" || fail "$b failed with no delay"
     done
 done
 stop_server
+record_env end "$OUT/env.json"
 
 # summary.csv: every traced run's row, one header.
 first=1
@@ -222,5 +275,6 @@ for n in "${WORKLOADS[@]}"; do
 done >"$OUT/summary.csv"
 
 say "writing the report and the plots"
+python "$SCRIPTS/report.py" merge-rounds "$OUT"
 python "$SCRIPTS/report.py" bench "$OUT"
 say "done: $OUT/report.md (and $RESULTS/latest)"

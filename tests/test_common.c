@@ -18,6 +18,7 @@
 #include "fetch.h"
 #include "options.h"
 #include "procstart.h"
+#include "progress.h"
 #include "record.h"
 #include "save.h"
 #include "check_run.h"
@@ -443,6 +444,34 @@ START_TEST(metadata_names) {
 }
 END_TEST
 
+/* ---- progress bar ------------------------------------------------------- */
+
+START_TEST(progress_bar_text) {
+    char line[256];
+    progress_format(line, sizeof line, 29, 194, 3000000, 80);
+    ck_assert_str_eq(line,
+                     " 14%|#####                                  | 29/194 [00:03<00:17, 9.7 flags/s]");
+    /* Nothing done yet: no rate, no estimate. */
+    progress_format(line, sizeof line, 0, 194, 0, 80);
+    ck_assert_str_eq(line,
+                     "  0%|                                        | 0/194 [00:00<?, ? flags/s]");
+    progress_format(line, sizeof line, 194, 194, 20100000, 80);
+    ck_assert_str_eq(line,
+                     "100%|######################################| 194/194 [00:20<00:00, 9.7 flags/s]");
+    /* Hours, a slow rate, and no room for a bar. */
+    progress_format(line, sizeof line, 3, 10, 3725000000LL, 40);
+    ck_assert_str_eq(line, " 30% 3/10 [1:02:05<2:24:51, 0.00081 flags/s]");
+    progress_format(line, sizeof line, 5000, 5000, 2000000, 200);
+    ck_assert_str_eq(line, "100%|########################################| 5000/5000 [00:02<00:00, "
+                           "2500 flags/s]");
+    /* Never as wide as the terminal: a line that wraps can't be redrawn. */
+    for (unsigned cols = 20; cols <= 120; cols++) {
+        int len = progress_format(line, sizeof line, 29, 194, 3000000, cols);
+        ck_assert_msg(len < (int)cols || strchr(line, '|') == NULL, "%u columns: %d", cols, len);
+    }
+}
+END_TEST
+
 /* ---- figures and CSV -------------------------------------------------------- */
 
 static struct record rec(const char *cc, enum outcome o, int64_t start, int64_t done, int tid) {
@@ -491,19 +520,19 @@ START_TEST(trace_and_summary_csv) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    ck_assert_int_eq(trace_write(f, rs, 3, "uring"), 0);
+    ck_assert_int_eq(trace_write(f, rs, 3, "some_backend"), 0);
     fclose(f);
     ck_assert_msg(
         strncmp(buf, "backend,code,repeat,outcome,http_status,bytes,thread,queued_us,", 63) == 0,
         "%s", buf);
-    ck_assert_ptr_nonnull(strstr(buf, "\nuring,BR,0,ok,0,0,7,0,1,0,0,2,-1,-1,-1,\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\nsome_backend,BR,0,ok,0,0,7,0,1,0,0,2,-1,-1,-1,\n"));
     ck_assert_ptr_nonnull(strstr(buf, ",\"save: \"\"disk\"\", full\"\n"));
     ck_assert_ptr_null(strstr(buf, "YY"));
     free(buf);
 
     char *dir = tempdir(), path[128];
     snprintf(path, sizeof path, "%s/summary.csv", dir);
-    struct figures fig = {.backend = "uring", .requests = 3, .ok = 1, .threads = 1};
+    struct figures fig = {.backend = "some_backend", .requests = 3, .ok = 1, .threads = 1};
     ck_assert_int_eq(summary_to_path(path, &fig), 0);
     ck_assert_int_eq(summary_to_path(path, &fig), 0);
     FILE *in = fopen(path, "r");
@@ -513,7 +542,7 @@ START_TEST(trace_and_summary_csv) {
         lines++;
         headers += strncmp(line, "backend,requests,", 17) == 0;
         if (lines == 2)
-            ck_assert_msg(strncmp(line, "uring,3,1,0,0,0,", 16) == 0, "%s", line);
+            ck_assert_msg(strncmp(line, "some_backend,3,1,0,0,0,", 23) == 0, "%s", line);
     }
     fclose(in);
     ck_assert_int_eq(lines, 3);
@@ -575,6 +604,7 @@ int main(void) {
     tcase_add_test(tc, destination_prepare);
     tcase_add_test(tc, sanitized_names);
     tcase_add_test(tc, metadata_names);
+    tcase_add_test(tc, progress_bar_text);
     tcase_add_test(tc, figures_inflight_and_latency);
     tcase_add_test(tc, trace_and_summary_csv);
     suite_add_tcase(s, tc);
