@@ -228,10 +228,14 @@ def ms(x: float) -> str:
     v = x * 1e3
     if x >= 10:
         return f"{x:.1f} s"
+    if x >= 1:
+        return f"{x:.2f} s"
     if v >= 100:
         return f"{v:.0f} ms"
     if v >= 10:
         return f"{v:.0f} ms"
+    if 0 < v < 0.1:
+        return f"{v * 1e3:.0f} µs"
     return f"{v:.1f} ms"
 
 

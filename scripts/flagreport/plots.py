@@ -158,7 +158,9 @@ def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str
                 v = accounts[b].parts[p] * 1e3
                 cells += [f"{x:.3f}", f"{x + v:.3f}"]
                 x += v
-            f.write(f"{b} {' '.join(cells)} {gp_str(phase_ms(accounts[b].total))}\n")
+            a = accounts[b]
+            label = phase_ms(a.total) + ("" if a.adds_up() else f" (measured {phase_ms(a.measured_wall)})")
+            f.write(f"{b} {' '.join(cells)} {gp_str(label)}\n")
     # Panels: back ends whose totals are within 5× of each other share an axis.
     groups: list[list[str]] = []
     for b in sorted(order, key=lambda b: accounts[b].total):
@@ -231,10 +233,13 @@ def bench_plots(run: BenchRun, phase_accounts: Optional[dict] = None) -> list[tu
         conc_end = max((end for e, _, _, end in tl if e.backend != base), default=0.0)
         base_end = max((end for e, _, _, end in tl if e.backend == base), default=0.0)
         shared = base_end <= 3 * conc_end if conc_end else True
-        xmax_of = {e.backend: (max(conc_end, base_end) if shared or e.backend != base else base_end)
-                   * 1.02 for e, _, _, _ in tl}
+        xmax_of = {e.backend: 1.02 * (max(conc_end, base_end) if shared
+                                      else base_end if e.backend == base else conc_end)
+                   for e, _, _, _ in tl}
         xmax_of = {b: x if x > 0 else 1.0 for b, x in xmax_of.items()}
-        has_busy = {e.backend: e.backend != base
+        # The strip is drawn for one-thread back ends: a pool's threads each
+        # stamp one or two requests, too few samples to tell when they ran.
+        has_busy = {e.backend: e.backend != base and e.summary.threads == 1
                     and busy_data(d, f"busy-{e.backend}-{wl}.dat", e.trace, xmax_of[e.backend])
                     for e, _, _, _ in tl}
         lw = max(1.0, min(8.0, 380.0 / max(1, n)))
@@ -255,7 +260,7 @@ set multiplot title {gp_str(title)} noenhanced
 {_panel(0.90, 0.30 if strip else 0.11)}set xrange [0:{xmax_of[b]:.6f}]
 set yrange [0:{rows + 1}]
 set ylabel 'request (by start time)'
-set key top left horizontal font ',8' samplen 1 opaque
+set key at screen 0.97, screen 0.955 right top horizontal font ',8' samplen 1
 set grid x
 {"set format x ''" if strip else "set xlabel 'seconds since the run began (bar: request started → response done)'"}
 plot {', '.join(plots)}
@@ -268,13 +273,14 @@ plot {', '.join(plots)}
             pngs.append((wl, png, "timeline"))
         # All back ends together: the baseline's staircase against the columns.
         heights = [(e, 190 if e.backend == base else 150, has_busy[e.backend]) for e, *_ in tl]
-        total = 70 + sum(h + (55 if st else 0) for _, h, st in heights) + 40
-        axis = ("same time axis" if shared else
-                f"{base} on its own time axis ({base_end:.1f} s), the others on one of {conc_end * 1e3:.0f} ms")
+        gap = 28
+        total = 70 + sum(h + (55 if st else 0) + gap for _, h, st in heights) + 20
+        axis = ("one time axis" if shared else
+                f"{base} on its own time axis, the others on a shared one")
         gp.append(f"""
 set terminal {term} size 900,{total}
 set output 'timeline-{wl}.png'
-set multiplot title {gp_str(f'{wl}: every request from start to done (purple: saving); {axis}; {delay:g} s delay')} noenhanced
+set multiplot title {gp_str(f'{wl}, {delay:g} s delay: every request from start to done (purple: saving), {axis}')} noenhanced
 set key off
 set grid x
 """)
@@ -286,13 +292,15 @@ set grid x
             gp.append(_panel(top - 22 / total, bottom)
                       + f"set title {gp_str(f'{b} ({_threads(e.summary.threads)}, traced wall {e.summary.wall_s:.3f} s)')} noenhanced offset 0,-0.6\n"
                       + f"set xrange [0:{xmax_of[b]:.6f}]\nset yrange [0:{rows + 1}]\nset ylabel 'request'\n"
-                      + "unset xlabel\n"
+                      + "unset xlabel\n" + ("set format x ''\n" if st else "set format x '%g'\n")
                       + f"plot {', '.join(plots) if plots else '1/0 notitle'}\n")
             top = bottom
             if st:
                 bottom = top - 55 / total
-                gp.append(_panel(top - 8 / total, bottom) + "unset title\n" + _strip(b, wl, e.summary.threads))
+                gp.append(_panel(top - 8 / total, bottom) + "unset title\nset format x '%g'\n"
+                          + _strip(b, wl, e.summary.threads))
                 top = bottom
+            top -= gap / total
             gp.append("set ytics autofreq\n")
         gp.append("unset multiplot\nset autoscale\n")
         pngs.append((wl, f"timeline-{wl}.png", "overview"))
@@ -304,9 +312,13 @@ set grid x
                 f.write(f"{e.backend} {e.wall:.6f} {e.cpu:.6f}\n")
         k = len(entries)
         gp.append(f"""
-set terminal {term} size {max(600, 230 * k)},380
+set terminal {term} size {max(760, 250 * k)},380
 set output 'wall-cpu-{wl}.png'
-set multiplot layout 1,{k} title {gp_str(f'{wl}: wall time and CPU time (user+sys) per back end — timed runs, means; each panel its own linear scale')} noenhanced
+set lmargin -1
+set rmargin -1
+set tmargin -1
+set bmargin -1
+set multiplot layout 1,{k} title {gp_str(f'{wl}: wall and CPU time (user+sys), timed runs, means — each panel on its own linear scale')} noenhanced
 set style fill solid 0.85 border -1
 set boxwidth 0.6
 set grid ytics
