@@ -184,6 +184,7 @@ void transfer_begin(struct transfer *t, size_t i) {
     curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, first ? 1L : 0L);
     rec->thread = t->thread;
     rec->started_us = run_now_us(t->run);
+    rec->started_cpu_us = run_thread_cpu_us(t->run);
     set_url(t, NULL);
 }
 
@@ -232,6 +233,7 @@ bool transfer_step_done(struct transfer *t, CURLcode rc) {
         snprintf(rec->error, sizeof rec->error, "metadata: no usable country name");
     }
     rec->done_us = run_now_us(t->run);
+    rec->done_cpu_us = run_thread_cpu_us(t->run);
     return false;
 }
 

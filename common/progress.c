@@ -17,6 +17,7 @@ void progress_init(struct progress *p, size_t total, bool verbose) {
     p->total = total;
     atomic_init(&p->done, 0);
     atomic_init(&p->next_draw_us, 0);
+    p->drawn = 0;
     p->verbose = verbose;
     p->bar = !verbose && isatty(STDERR_FILENO);
     struct winsize ws;
@@ -58,12 +59,19 @@ int progress_format(char *out, size_t n, size_t done, size_t total, int64_t elap
     return snprintf(out, n, "%3u%%|%.*s%*s| %s", percent, fill, hashes, width - fill, "", tail);
 }
 
-static void draw(const struct progress *p, size_t done, int64_t now_us) {
+static void draw(struct progress *p, size_t done, int64_t now_us) {
     char line[LINE_MAX_BYTES];
     progress_format(line, sizeof line, done, p->total, now_us, p->columns);
-    /* \033[K clears what a longer line left behind. */
-    fprintf(stderr, "\r%s\033[K", line);
-    fflush(stderr);
+    /* stderr's lock orders the draws: a thread that won an earlier slot but
+     * got here late must not overwrite a later count (the last one above all). */
+    flockfile(stderr);
+    if (done >= p->drawn) {
+        p->drawn = done;
+        /* \033[K clears what a longer line left behind. */
+        fprintf(stderr, "\r%s\033[K", line);
+        fflush(stderr);
+    }
+    funlockfile(stderr);
 }
 
 void progress_tick(struct progress *p, const struct record *rec, int64_t now_us) {

@@ -20,6 +20,7 @@ struct progress {
     size_t total;
     atomic_size_t done;
     atomic_int_fast64_t next_draw_us; /* redraws are rate-limited */
+    size_t drawn;                     /* the count on screen; under stderr's lock */
     unsigned columns;                 /* the terminal's width, found once */
     bool bar, verbose;
 };
