@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "codes.h"
+#include "fetch.h"
 #include "procstart.h"
 #include "save.h"
 
@@ -223,6 +224,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
 out:
     free(run.records);
     options_free(&opt);
+    bodies_release_all();
     curl_global_cleanup();
     return status;
 }
