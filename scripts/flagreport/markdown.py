@@ -128,8 +128,10 @@ def bench_sentences(w: Workload) -> list[str]:
             rounds = math.ceil(n / m)
             line += (f", so the waits overlapped: {fmt_speedup(speedup_interval(w, e))} faster than "
                      f"{base.backend}, "
-                     f"of an ideal {fmt_x(ideal_speedup(n, m))}× ({n} requests in {rounds} "
-                     f"{plural(rounds, 'round')} of {delay:g} s, {m} at a time)")
+                     f"of an ideal {fmt_x(ideal_speedup(n, m) / ideal_speedup(n, bm))}× "
+                     f"({n} requests in {rounds} {plural(rounds, 'round')} of {delay:g} s, "
+                     f"{m} at a time" + (f", against {math.ceil(n / bm)} for {base.backend}"
+                                         if bm > 1 else "") + ")")
         else:
             line += (f": {fmt_x(sp)}× {'faster' if sp >= 1 else 'as fast'} as {base.backend}"
                      f" with no delay to overlap, only CPU and the loopback")
