@@ -125,13 +125,13 @@ def bench_sentences(w: Workload) -> list[str]:
                 f"(peak {s.inflight_peak}) on {s.threads} {plural(s.threads, 'thread')}")
         sp = w.speedup(e) or 0.0
         if delay > 0:
-            rounds = math.ceil(n / m)
+            rounds, base_rounds = math.ceil(n / m), math.ceil(n / bm)
+            against = (f", against {base_rounds} {plural(base_rounds, 'round')} for {base.backend}"
+                       if bm > 1 else "")
             line += (f", so the waits overlapped: {fmt_speedup(speedup_interval(w, e))} faster than "
-                     f"{base.backend}, "
-                     f"of an ideal {fmt_x(ideal_speedup(n, m) / ideal_speedup(n, bm))}× "
+                     f"{base.backend}, of an ideal {fmt_x(ideal_speedup(n, m) / ideal_speedup(n, bm))}× "
                      f"({n} requests in {rounds} {plural(rounds, 'round')} of {delay:g} s, "
-                     f"{m} at a time" + (f", against {math.ceil(n / bm)} for {base.backend}"
-                                         if bm > 1 else "") + ")")
+                     f"{m} at a time{against})")
         else:
             line += (f": {fmt_x(sp)}× {'faster' if sp >= 1 else 'as fast'} as {base.backend}"
                      f" with no delay to overlap, only CPU and the loopback")
