@@ -286,7 +286,7 @@ def why_not_ideal(w: Workload, acc: dict, floors: dict) -> list[str]:
         if a.threads > 1:
             parts.append(f"{phases.ms(p['transfers'])} starting the transfers: its "
                          f"{a.threads} threads began their requests from {phases.ms(a.first_start)} "
-                         f"to {phases.ms(a.last_start)} after t0 — the cost of starting threads")
+                         f"to {phases.ms(a.last_start)} after t0 (starting the threads)")
         else:
             parts.append(f"{phases.ms(p['transfers'])} starting the transfers: one thread "
                          f"started all {a.requests}, the last {phases.ms(a.last_start)} after t0")
@@ -294,13 +294,18 @@ def why_not_ideal(w: Workload, acc: dict, floors: dict) -> list[str]:
         b = best("connect_median_ms")
         if c is not None:
             parts[-1] += (f", and a connection was up a median {c:.2f} ms after its start"
-                          + (f" (against {b[0]:.2f} ms for {b[1]})" if b and b[1] != e.backend else ""))
+                          + (f" (against {b[0]:.2f} ms for {b[1]})" if b and b[1] != e.backend else "")
+                          + (", the one thread being busy starting the others"
+                             if a.threads <= 1 and c >= 0.5 and a.requests > 1 else ""))
         fd = a.details.get("first_byte_to_done_median_ms")
         b = best("first_byte_to_done_median_ms")
         recv = f"{phases.ms(p['receiving'])} receiving"
+        if a.chain == 1:
+            recv += " — the last response, from the end of its server delay to its end"
         if fd is not None:
-            recv += (f": from a response's first byte to its end took a median {fd:.2f} ms"
-                     + (f" (against {b[0]:.2f} ms for {b[1]})" if b and b[1] != e.backend else ""))
+            recv += (f" (over all responses, first byte to end took a median {fd:.2f} ms"
+                     + (f", against {b[0]:.2f} ms for {b[1]}" if b and b[1] != e.backend else "")
+                     + ")")
             # A cause is named only where there is a delay to explain.
             if fd < 0.5 or e.summary.inflight_peak <= 1:
                 pass
