@@ -49,7 +49,6 @@ EOF
 
 BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=''
 MAX_SECONDS=20 RESULTS=$ROOT/results DESTP=
-need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -79,24 +78,15 @@ for n in "${WORKLOADS[@]}"; do
 done
 command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
-[[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
-BUILD=$(cd "$BUILD" && pwd)
+use_build "$BUILD"
 use_backends "$BUILD" "$BACKEND_LIST"
-# Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
-DESTP=${DESTP:-$(dest_parent_default)}
-check_dest_parent "$DESTP"
+use_dest_parent "$DESTP"
 DEST_FS=$(stat -f -c %T "$DESTP" 2>/dev/null || echo unknown)
 
 raise_nofile
 new_results_dir "$RESULTS"
 OUT=$RESULTS_DIR
-cleanup() {
-    stop_server
-    rm -rf "${DL:-}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-DL=$(mktemp -d "$DESTP/flagbench-dl.XXXXXX")
+make_scratch bench downloads
 
 # m for a back end on a workload of n requests.
 max_req_for() {
@@ -123,7 +113,7 @@ done
 say "results in ${OUT#"$ROOT"/}; workloads ${WORKLOADS[*]}; delay ${DELAY} s; back ends ${BACKENDS[*]}"
 say "flags saved under $DL ($DEST_FS)"
 say "waiting alone will take about $(printf '%.0f' "$total") s (ceil(N/m) x delay per run)"
-start_server "$BUILD" "$OUT" --delay "$DELAY"
+start_server "$OUT" --delay "$DELAY"
 say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
 
 {
