@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 """flagpeer.py — what the Python peer clients share: the flag codes, the
 command line (the C clients' contract, as far as it makes sense here), the
 list of downloads, saving a file atomically, and the tally that decides the
@@ -217,3 +218,19 @@ def run(prog, main):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
+
+
+def print_plan():
+    """flagpeer.py [client options]: print the downloads the options mean,
+    one 'URL<TAB>file name' a line, so the tools' input files (curl's config,
+    aria2c's and wget2's URL lists) fetch the very same flags in the same
+    order as the clients, from this one list of codes."""
+    args = parse_args("flagpeer.py", "Print the downloads the client options mean, "
+                      "one 'URL<TAB>file name' a line.", 1)
+    for dl in args.downloads:
+        print(f"{dl.url}\t{os.path.basename(dl.path)}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    run("flagpeer.py", print_plan)

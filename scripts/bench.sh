@@ -4,12 +4,14 @@ set -euo pipefail
 PROG=bench
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/peers.sh
+source "$SCRIPTS/peers.sh"
 
 usage() {
     cat <<EOF
 usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
                         [--max-req M] [--backends LIST] [--max-seconds S]
-                        [--dest-parent DIR] [--results DIR] [-h]
+                        [--dest-parent DIR] [--results DIR] [--peers] [-h]
 
 Start a flagserver on a free port of 127.0.0.1 with a delay per response,
 time the back ends with hyperfine on each workload, run each once more with
@@ -40,6 +42,11 @@ options:
                     directory inside DIR (default: /dev/shm if it is tmpfs,
                     else \$TMPDIR or /tmp; pass /tmp to include the disk)
   --results DIR     where the timestamped run directory goes (default: results/)
+  --peers           also time the clients people use instead (peers/: Python
+                    one at a time, ThreadPoolExecutor, asyncio; curl --parallel,
+                    aria2c, wget2) on the same server, flags and -m; each is
+                    checked against a C client's files first, and a peer that
+                    fails is reported, not timed (peers.csv, peers-*.json)
   -h, --help        show this help and exit
 
 Progress goes to stderr; the table and the sentences go to stdout.
@@ -48,7 +55,7 @@ EOF
 }
 
 BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=''
-MAX_SECONDS=20 RESULTS=$ROOT/results DESTP=
+MAX_SECONDS=20 RESULTS=$ROOT/results DESTP='' PEERS=0
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -60,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --max-seconds) need "$@"; MAX_SECONDS=$2; shift 2 ;;
     --results) need "$@"; RESULTS=$2; shift 2 ;;
     --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
+    --peers) PEERS=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -80,6 +88,7 @@ command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
 use_build "$BUILD"
 use_backends "$BUILD" "$BACKEND_LIST"
+[[ $PEERS -eq 0 ]] || peers_check_setup
 use_dest_parent "$DESTP"
 DEST_FS=$(stat -f -c %T "$DESTP" 2>/dev/null || echo unknown)
 
@@ -129,6 +138,7 @@ step=0 steps=$((${#WORKLOADS[@]} * ${#BACKENDS[@]} * 2))
 for n in "${WORKLOADS[@]}"; do
     wl=$(workload_name "$n")
     workload_args "$n"
+    [[ $PEERS -eq 0 ]] || peers_prepare "$wl" "$n" "${MAXREQ:-$n}" "$DL" "$OUT"
     for b in "${BACKENDS[@]}"; do
         m=$(max_req_for "$b" "$n")
         step=$((step + 1))
@@ -144,6 +154,7 @@ for n in "${WORKLOADS[@]}"; do
             --export-markdown "$OUT/hyperfine-$wl-$b.md" \
             "${cmd% }" >&2 || fail "hyperfine failed on $b ($wl)"
     done
+    [[ $PEERS -eq 0 ]] || peers_time "$wl" "$n" "$OUT"
     for b in "${BACKENDS[@]}"; do
         m=$(max_req_for "$b" "$n")
         step=$((step + 1))
