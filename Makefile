@@ -9,7 +9,7 @@ MAXREQ    ?=
 RUNS      ?= 5
 FUZZ_SECONDS ?= 60
 
-DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev check \
+DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
                 hyperfine gnuplot-nox curl python3 valgrind clang libclang-rt-14-dev unzip
 
 .PHONY: all build deps test test-asan test-tsan bench bench-sweep bench-scale bench-compare bench-ci fuzz clean help

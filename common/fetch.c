@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "save.h"
 
 enum { STEP_IMAGE = 0, STEP_METADATA = 1 };
@@ -266,74 +268,18 @@ void flag_download(struct transfer *t, size_t i) {
     transfer_saved(t, err);
 }
 
-/* Append code point cp as UTF-8. */
-static size_t put_utf8(char *out, unsigned cp) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    out[0] = (char)(0xE0 | cp >> 12);
-    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[2] = (char)(0x80 | (cp & 0x3F));
-    return 3;
-}
-
 int metadata_country(const char *json, size_t len, char *out, size_t n) {
-    static const char key[] = "\"country\"";
-    const char *end = json + len, *p = json;
     if (!json)
         return -EINVAL;
-    /* Find the key, then ':' and the opening quote of its string value. */
-    for (;;) {
-        p = memmem(p, (size_t)(end - p), key, sizeof key - 1);
-        if (!p)
-            return -EINVAL;
-        p += sizeof key - 1;
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-            p++;
-        if (p < end && *p == ':')
-            break;
-    }
-    p++;
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    if (p >= end || *p != '"')
-        return -EINVAL;
-    p++;
-    char raw[4 * COUNTRY_NAME_MAX];
-    size_t k = 0;
-    while (p < end && *p != '"' && k + 4 < sizeof raw) {
-        if (*p != '\\') {
-            raw[k++] = *p++;
-            continue;
-        }
-        if (++p >= end)
-            return -EINVAL;
-        char c = *p++;
-        if (c == 'u') {
-            unsigned cp = 0;
-            for (int j = 0; j < 4; j++, p++) {
-                if (p >= end)
-                    return -EINVAL;
-                unsigned char h = (unsigned char)*p;
-                unsigned d = h >= '0' && h <= '9'   ? h - '0'
-                             : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                             : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                                    : 16;
-                if (d == 16)
-                    return -EINVAL;
-                cp = cp << 4 | d;
-            }
-            /* A surrogate half or a control character is no name. */
-            k += put_utf8(raw + k, (cp >= 0xD800 && cp <= 0xDFFF) || cp < 0x20 ? '_' : cp);
-        } else {
-            raw[k++] = c == '"' || c == '\\' || c == '/' ? c : '_';
-        }
-    }
-    return sanitize_name(out, n, raw, k) ? 0 : -EINVAL;
+    /* The body comes from the network: a real parser, so that a "country"
+     * nested in another object, or a truncated document, is not taken for
+     * the name. jansson refuses \u0000 and lone surrogates by default. */
+    json_t *root = json_loadb(json, len, 0, NULL);
+    json_t *country = json_object_get(root, "country"); /* NULL-safe */
+    int rc = -EINVAL;
+    if (json_is_string(country) &&
+        sanitize_name(out, n, json_string_value(country), json_string_length(country)) > 0)
+        rc = 0;
+    json_decref(root);
+    return rc;
 }

@@ -72,7 +72,8 @@ int flag_url(char *out, size_t n, const char *base, const char *cc, const char *
 enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big, long long max_size,
                       const char *errbuf, char *reason, size_t n);
 /* The value of "country" in a metadata.json body, sanitised for a file
- * name. 0, or -EINVAL when absent or empty after sanitising. */
+ * name. 0, or -EINVAL when the body is not a JSON object with a string
+ * "country" at its top level, or the name is empty after sanitising. */
 int metadata_country(const char *json, size_t len, char *out, size_t n);
 
 #endif

@@ -100,10 +100,10 @@ static int records_new(struct run *run) {
     return 0;
 }
 
-static void print_header(FILE *out, const struct run *run, const char *server_word) {
+static void print_header(FILE *out, const struct run *run) {
     const struct options *opt = run->opt;
-    const char *site = strcmp(server_word, opt->server) == 0 ? "" : server_word;
-    fprintf(out, "%s%ssite: %s\n", site, *site ? " " : "", opt->server);
+    /* The book's "LOCAL site: http://..."; a URL given as is stands alone. */
+    fprintf(out, "%s%ssite: %s\n", opt->site ? opt->site : "", opt->site ? " " : "", opt->server);
     fprintf(out, "Searching for %zu flag%s", run->nrecords, run->nrecords == 1 ? "" : "s");
     if (opt->ncodes > 1)
         fprintf(out, ": from %s to %s", opt->codes[0], opt->codes[opt->ncodes - 1]);
@@ -112,13 +112,6 @@ static void print_header(FILE *out, const struct run *run, const char *server_wo
     fprintf(out, "\n%u concurrent connection%s will be used.\n", run->max_req,
             run->max_req == 1 ? "" : "s");
     fflush(out);
-}
-
-static const char *server_word(int argc, char **argv) {
-    for (int i = 1; i < argc - 1; i++)
-        if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--server") == 0)
-            return argv[i + 1];
-    return "LOCAL";
 }
 
 int flagbench_main(int argc, char **argv, const struct backend *backend) {
@@ -132,6 +125,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
         return EXIT_ALL_OK;
     case OPT_USAGE:
         return EXIT_USAGE;
+    case OPT_NOMEM:
+        return EXIT_SETUP;
     }
     int rc = dest_prepare(opt.dest);
     if (rc < 0) {
@@ -168,7 +163,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
                          (opt.summary && strcmp(opt.summary, "-") == 0);
     FILE *report = csv_on_stdout ? stderr : stdout;
     if (!opt.quiet)
-        print_header(report, &run, server_word(argc, argv));
+        print_header(report, &run);
 
     struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits end early */
     sigemptyset(&sa.sa_mask);

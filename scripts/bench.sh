@@ -30,14 +30,15 @@ options:
                     N/K flags K times (--repeat K); default: 20,194
   --runs N          hyperfine runs per back end and workload, after 1 warm-up
                     (default: 5); see --max-seconds
-  --max-req M       most requests in flight for threadpool and uring
-                    (default: the workload's size, so every request can overlap)
-  --backends LIST   comma-separated subset of the back ends (default: all built)
-                    (default: all three)
+  --max-req M       most requests in flight for every back end but the
+                    baseline (the list's first, one at a time; default: the
+                    workload's size, so every request can overlap)
+  --backends LIST   comma-separated subset of the back ends (default: all built);
+                    speedups divide the first one's wall time
   --max-seconds S   time budget per back end and workload: when warm-up plus
                     runs would take longer at ceil(N/M) x delay each, the warm-up
                     is dropped and the runs cut, to 1 at least (default: 20),
-                    so sequential on 194 flags runs once
+                    so the baseline on 194 flags runs once
   --dest-parent DIR where the downloads are written: a fresh temporary
                     directory inside DIR (default: /dev/shm if it is tmpfs,
                     else \$TMPDIR or /tmp; pass /tmp to include the disk)
@@ -97,9 +98,11 @@ new_results_dir "$RESULTS"
 OUT=$RESULTS_DIR
 make_scratch bench downloads
 
-# m for a back end on a workload of n requests.
+# m for a back end on a workload of n requests: the baseline (the list's
+# first) makes one request at a time.
+BASE=${ALL_BACKENDS[0]}
 max_req_for() {
-    if [[ $1 == sequential ]]; then echo 1; else echo "${MAXREQ:-$2}"; fi
+    if [[ $1 == "$BASE" ]]; then echo 1; else echo "${MAXREQ:-$2}"; fi
 }
 # Seconds one run takes at least: ceil(n/m) rounds of the delay.
 estimate() { awk -v n="$1" -v m="$2" -v d="$DELAY" 'BEGIN { printf "%.3f", int((n + m - 1) / m) * d }'; }
@@ -143,7 +146,7 @@ for n in "${WORKLOADS[@]}"; do
         m=$(max_req_for "$b" "$n")
         step=$((step + 1))
         mflag=()
-        [[ $b == sequential ]] || mflag=(-m "$m")
+        [[ $b == "$BASE" ]] || mflag=(-m "$m")
         cmd=$(printf '%q ' "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" \
             -d "$DL/$b" -q)
         say "[$step/$steps] hyperfine: $b on $wl ($n requests, max $m in flight): ${WARMUP[$n,$b]} warm-up + ${NRUNS[$n,$b]} runs of >= $(estimate "$n" "$m") s"
@@ -159,7 +162,7 @@ for n in "${WORKLOADS[@]}"; do
         m=$(max_req_for "$b" "$n")
         step=$((step + 1))
         mflag=()
-        [[ $b == sequential ]] || mflag=(-m "$m")
+        [[ $b == "$BASE" ]] || mflag=(-m "$m")
         say "[$step/$steps] traced run: $b on $wl"
         rc=0
         "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" -d "$DL/$b" -q \

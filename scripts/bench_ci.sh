@@ -93,9 +93,11 @@ run() {
 
 say "timed runs: $N flags, ${DELAY} s delay, -m $N"
 start_server "$WORK" --delay "$DELAY"
-run timed-sequential sequential -a -l "$N"
+# The baseline (the list's first) one request at a time, the others repeated.
+BASE=${ALL_BACKENDS[0]}
+run "timed-$BASE" "$BASE" -a -l "$N"
 for ((i = 1; i <= REPEATS; i++)); do
-    for b in threadpool uring; do
+    for b in "${ALL_BACKENDS[@]:1}"; do
         run "timed-$b" "$b" -a -l "$N" -m "$N"
     done
 done
@@ -115,7 +117,8 @@ done
 stop_server
 
 MEASURED=$WORK/measured.csv
-python "$SCRIPTS/report.py" ci-figures "$WORK" "$N" "$DELAY" >"$MEASURED"
+python "$SCRIPTS/report.py" ci-figures --backends "$(IFS=,; echo "${ALL_BACKENDS[*]}")" \
+    "$WORK" "$N" "$DELAY" >"$MEASURED"
 [[ -z $SAVE ]] || cp "$MEASURED" "$SAVE"
 
 if [[ $UPDATE -eq 1 ]]; then

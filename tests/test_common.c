@@ -161,6 +161,8 @@ START_TEST(options_usage_errors) {
         {"--max-size", "0"},
         {"--max-size", "4Q"},
         {"-s", "ftp://x"},
+        {"-s", "http://[::1"}, /* not a URL libcurl can parse */
+        {"-s", "http://"},
         {"--bogus"},
         {"-m"},
         {"--repeat", "0"},
@@ -177,6 +179,57 @@ START_TEST(options_usage_errors) {
         ck_assert_msg(strncmp(err, "flags_test: error: ", 19) == 0, "case %zu: %s", i, err);
         ck_assert_msg(strstr(err, "\nusage: flags_test") != NULL, "case %zu: no usage", i);
     }
+}
+END_TEST
+
+/* The word given to --server, however spelt, names the site in the header. */
+START_TEST(options_server_site) {
+    static const char *const spellings[][2] = {
+        {"--server=DELAY", NULL}, {"-sDELAY", NULL}, {"-s", "DELAY"}, {"--server", "DELAY"}};
+    struct options o;
+    char err[1024];
+    for (size_t i = 0; i < sizeof spellings / sizeof *spellings; i++) {
+        ck_assert_int_eq(parse(&o, err, sizeof err, spellings[i][0], spellings[i][1], NULL), OPT_OK);
+        ck_assert_str_eq(o.site, "DELAY");
+        ck_assert_str_eq(o.server, "http://127.0.0.1:8001/flags");
+        options_free(&o);
+    }
+    ck_assert_int_eq(parse(&o, err, sizeof err, NULL), OPT_OK);
+    ck_assert_str_eq(o.site, "LOCAL");
+    options_free(&o);
+    ck_assert_int_eq(parse(&o, err, sizeof err, "-s", "http://[::1]:8000/flags/", NULL), OPT_OK);
+    ck_assert_ptr_null(o.site);
+    ck_assert_str_eq(o.server, "http://[::1]:8000/flags");
+    options_free(&o);
+}
+END_TEST
+
+/* The test binary's own strndup, so that options_parse can be run out of
+ * memory: it takes precedence over libc's for the code linked in. */
+static int strndup_fails;
+char *strndup(const char *s, size_t n) {
+    if (strndup_fails) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t len = strnlen(s, n);
+    char *p = malloc(len + 1);
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+/* Out of memory is a set-up failure (exit 4), not a usage error. */
+START_TEST(options_out_of_memory) {
+    struct options o;
+    char err[1024];
+    strndup_fails = 1;
+    int rc = parse(&o, err, sizeof err, "BR", NULL);
+    strndup_fails = 0;
+    ck_assert_int_eq(rc, OPT_NOMEM);
+    ck_assert_str_eq(err, "flags_test: error: out of memory\n");
 }
 END_TEST
 
@@ -370,6 +423,21 @@ START_TEST(metadata_names) {
     j = "{\"country\": \"...\"}";
     ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
     ck_assert_int_eq(metadata_country(NULL, 0, out, sizeof out), -EINVAL);
+    /* Parsed as JSON: only the top level's "country" names the file, and a
+     * document cut short names nothing. */
+    j = "{\"region\": {\"country\": \"Evil\"}, \"country\": \"Brazil\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
+    ck_assert_str_eq(out, "Brazil");
+    j = "{\"country\": \"Brazil\"";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    j = "{\"country\": \"Bra\\u0000zil\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    j = "{\"country\": 76}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    /* A surrogate pair is one character, not two replacements. */
+    j = "{\"country\": \"\\ud83c\\udde7x\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
+    ck_assert_str_eq(out, "\xf0\x9f\x87\xa7x");
 }
 END_TEST
 
@@ -472,6 +540,8 @@ int main(void) {
     tcase_add_test(tc, expand_rejects_bad_codes);
     tcase_add_test(tc, options_defaults_and_values);
     tcase_add_test(tc, options_usage_errors);
+    tcase_add_test(tc, options_server_site);
+    tcase_add_test(tc, options_out_of_memory);
     tcase_add_test(tc, options_server_url_too_long);
     tcase_add_test(tc, options_help_and_version_exit);
     tcase_add_test(tc, url_building);
