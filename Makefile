@@ -12,7 +12,11 @@ FUZZ_SECONDS ?= 60
 DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
                 hyperfine gnuplot-nox curl python3 valgrind clang libclang-rt-14-dev unzip
 
-.PHONY: all build deps test test-asan test-tsan bench bench-sweep bench-scale bench-compare bench-ci fuzz clean help
+# What bench-peers (and bench PEERS=1) times besides the back ends: the
+# Python clients' HTTP libraries, aria2c, wget2, and GNU time for peak RSS.
+PEER_PACKAGES := python3-httpx python3-aiohttp aria2 wget2 time
+
+.PHONY: all build deps test test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-ci fuzz clean help
 
 all: build
 
@@ -26,6 +30,9 @@ help:
 	@echo "  make test-tsan    the thread-pool tests built with ThreadSanitizer"
 	@echo "  make bench        deps + build + the side-by-side benchmark and its report"
 	@echo "                    (DELAY=$(DELAY) FLAGS=$(FLAGS) RUNS=$(RUNS) MAXREQ=<flags>)"
+	@echo "  make bench-peers  make bench with the clients people use instead: Python"
+	@echo "                    (one at a time, ThreadPoolExecutor, asyncio), curl --parallel,"
+	@echo "                    aria2c, wget2; the same as make bench PEERS=1"
 	@echo "  make bench-sweep  the back ends across delays and concurrency levels"
 	@echo "                    (SWEEP_ARGS='--wide' or see scripts/sweep.sh --help)"
 	@echo "  make bench-scale  100, 1000 and 10000 requests in flight (SCALE_ARGS=...)"
@@ -57,8 +64,12 @@ test-tsan: deps
 	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L threadpool
 
 bench: deps
+	$(if $(filter-out 0,$(PEERS)),@scripts/deps.sh $(PEER_PACKAGES))
 	$(MAKE) build
-	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(BENCH_ARGS)
+	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(if $(filter-out 0,$(PEERS)),--peers) $(BENCH_ARGS)
+
+bench-peers:
+	$(MAKE) bench PEERS=1
 
 bench-sweep: deps
 	$(MAKE) build
