@@ -15,13 +15,17 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import gate, markdown, model, plots  # noqa: E402
+from flagreport import gate, markdown, model, peers, plots  # noqa: E402
 
 
 def cmd_bench(args) -> int:
     run = model.load_bench(args.dir)
     pngs = plots.bench_plots(run)
     text, md = markdown.bench_report(run, pngs)
+    peer_runs = model.load_peers(args.dir)
+    if peer_runs:
+        peer_text, peer_md = peers.report(run, peer_runs)
+        text, md = f"{text}\n\n{peer_text}", f"{md}\n\n{peer_md}"
     markdown.write(run.directory, "report.md", md)
     print(text)
     return 0

@@ -35,7 +35,7 @@ class Row:
     how: str            # its model in words
     max_req: int
     wall: float         # hyperfine's mean
-    interval: tuple     # (low, high) of the mean wall, or (wall, wall) for one run
+    interval: stats.Interval  # the mean wall's; no bounds after one run
     runs: int
     cpu: float          # hyperfine's mean user + system
     rss_mib: Optional[float]
@@ -50,13 +50,13 @@ def _rows(w: Workload, peers: list[PeerRun]) -> list[Row]:
     rows = []
     for e in w.entries:
         rows.append(Row(e.backend, "C back end", "flagbench", e.max_req, e.wall,
-                        stats.mean_interval(e.timing.times, e.wall), e.runs, e.cpu,
+                        stats.mean_interval(e.timing.times or [e.wall]), e.runs, e.cpu,
                         e.summary.rss_kb / 1024 if e.summary.rss_kb else None, w.requests))
     for p in peers:
         if p.ok:
             t = p.timing
             rows.append(Row(p.peer, p.kind, p.model, p.max_req, t.mean,
-                            stats.mean_interval(t.times, t.mean), t.runs, t.cpu,
+                            stats.mean_interval(t.times or [t.mean]), t.runs, t.cpu,
                             p.check_max_rss_kib / 1024 if p.check_max_rss_kib else None,
                             w.requests))
     return rows
@@ -68,9 +68,10 @@ def _python_baseline(rows: list[Row]) -> Optional[Row]:
 
 
 def _fmt_interval(r: Row) -> str:
-    if r.runs < 2:
+    iv = r.interval
+    if iv.low is None or iv.high is None:
         return f"{fmt_s(r.wall)} (1 run)"
-    return f"{fmt_s(r.wall)} [{fmt_s(r.interval[0])}–{fmt_s(r.interval[1])}]"
+    return f"{fmt_s(r.wall)} [{fmt_s(max(0.0, iv.low))}–{fmt_s(iv.high)}]"
 
 
 def table(w: Workload, peers: list[PeerRun]):
@@ -185,8 +186,10 @@ def plot(run: BenchRun, w: Workload, peers: list[PeerRun]) -> Optional[str]:
     with open(os.path.join(run.directory, dat), "w") as f:
         f.write("# client group wall_s wall_lo wall_hi cpu_per_request_ms overlaps\n")
         for r in rows:
-            f.write(f'"{r.name}" {GROUPS.index(r.group)} {r.wall:.6f} {r.interval[0]:.6f} '
-                    f'{r.interval[1]:.6f} {r.cpu_per_request_ms:.6f} {int(r.max_req > 1)}\n')
+            lo = r.wall if r.interval.low is None else max(0.0, r.interval.low)
+            hi = r.wall if r.interval.high is None else r.interval.high
+            f.write(f'"{r.name}" {GROUPS.index(r.group)} {r.wall:.6f} {lo:.6f} {hi:.6f} '
+                    f'{r.cpu_per_request_ms:.6f} {int(r.max_req > 1)}\n')
     png = f"peers-{w.name}.png"
     height = 120 + 26 * len(rows)
     cases = " : ".join(f"g == {i} ? {int(c[1:], 16)}" for i, c in enumerate(GROUP_COLOURS))
@@ -194,20 +197,20 @@ def plot(run: BenchRun, w: Workload, peers: list[PeerRun]) -> Optional[str]:
     gp = f"""# made by scripts/report.py; run 'gnuplot peers-{w.name}.gp' in this folder to redo
 set terminal {term} size 1000,{height}
 set output '{png}'
-set multiplot layout 1,2 title {gp_str(f'{w.name}: {w.requests} requests, {w.delay:g} s delay — C back ends, Python clients, tools')} noenhanced
+set multiplot layout 1,2 title {gp_str(f'{w.name}: {w.requests} requests, {w.delay:g} s delay — C back ends (orange), Python clients (blue), tools (green)')} noenhanced
 rgb(g) = ({cases} : 0)
 set style fill solid 0.8 border -1
 set ytics nomirror
 set grid x
 set key off
-set yrange [-0.7:{len(conc) - 0.3}]
+set yrange [{len(conc) - 0.3}:-0.7]
 set xrange [0:*]
 set title 'wall time, clients with several requests in flight (bar: mean; line: 95% interval)'
 set xlabel 'seconds'
 plot '{dat}' using ($7 > 0 ? $3/2 : 1/0):($0):($3/2):(0.35):(rgb($2)):ytic(1) with boxxyerror {lc}, \\
      '' using ($7 > 0 ? $3 : 1/0):($0):4:5 with xerrorbars lc rgb '#000000' pt 0, \\
      '' using ($7 > 0 ? $5 : 1/0):($0):(sprintf(' %.3g s', $3)) with labels left
-set yrange [-0.7:{len(rows) - 0.3}]
+set yrange [{len(rows) - 0.3}:-0.7]
 set title 'CPU time per request (user + sys)'
 set xlabel 'milliseconds'
 plot '{dat}' using ($6/2):($0):($6/2):(0.35):(rgb($2)):ytic(1) with boxxyerror {lc}, \\
