@@ -67,8 +67,9 @@ class Tally:
             self.not_found += 1
         else:
             self.errors.append((dl.code, reason))
-        if verbose:
-            print(f"{dl.code} {outcome}{': ' + reason if reason else ''}", flush=True)
+        if verbose:  # as the C clients' -v, on stderr
+            words = {"ok": "OK", "not_found": "not found"}.get(outcome, f"error: {reason}")
+            print(f"{dl.code} {words}", file=sys.stderr, flush=True)
 
     def exit_status(self):
         return EXIT_ERRORS if self.errors else EXIT_OK
@@ -200,12 +201,19 @@ def complete(dl, status, body=None, error=None):
 
 
 def finish(prog, args, tally, seconds):
+    """The C clients' (and the book's) closing report; the exit status."""
     if not args.quiet:
-        print(f"{prog}: {tally.ok} ok, {tally.not_found} not found, {len(tally.errors)} errors "
-              f"of {len(args.downloads)} requests in {seconds:.2f}s ({args.max_req} in flight)")
-    for code, reason in tally.errors[:5]:
+        n_err = len(tally.errors)
+        print("--------------------")
+        print(f"{tally.ok:3d} flag{'' if tally.ok == 1 else 's'} downloaded.")
+        if tally.not_found:
+            print(f"{tally.not_found:3d} not found.")
+        if n_err:
+            print(f"{n_err:3d} error{'' if n_err == 1 else 's'}.")
+        print(f"Elapsed time: {seconds:.2f}s")
+    for code, reason in [] if args.verbose else tally.errors[:5]:
         print(f"{prog}: {code}: {reason}", file=sys.stderr)
-    if len(tally.errors) > 5:
+    if len(tally.errors) > 5 and not args.verbose:
         print(f"{prog}: ... and {len(tally.errors) - 5} more errors", file=sys.stderr)
     return tally.exit_status()
 

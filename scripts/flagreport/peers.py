@@ -138,15 +138,15 @@ def sentences(w: Workload, peers: list[PeerRun]) -> list[str]:
         best = min(py_conc, key=lambda r: r.wall)
         waits = math.ceil(n / max(1, best.max_req)) * delay
         st = start.get(best.name)
-        floor = (f"; {fmt_s(st.start_cpu_s)} s of that CPU is starting the interpreter and "
-                 f"importing its libraries (--help alone)" if st and st.start_cpu_s > 0 else "")
+        floor = (f", {fmt_s(st.start_wall_s)} s starting the interpreter and importing its HTTP "
+                 f"library (the same client with --help: {fmt_s(st.start_cpu_s)} s of CPU)"
+                 if st and st.start_wall_s > 0 else "")
         out.append(
-            f"The fastest Python client, {best.name} ({best.how}), took {fmt_s(best.wall)} s: "
+            f"The fastest Python client, {best.name} ({best.how}), took {fmt_s(best.wall)} s, "
             f"{fmt_x(best.wall / c_fast.wall)}× the fastest back end's {fmt_s(c_fast.wall)} s "
-            f"({c_fast.name}). Beyond the {fmt_s(waits)} s of server delay that no client can "
-            f"overlap away, its {fmt_s(best.wall - waits)} s compare with {fmt_s(best.cpu)} s "
-            f"of CPU ({best.cpu_per_request_ms:.2f} ms a request, against "
-            f"{c_fast.cpu_per_request_ms:.2f} ms for {c_fast.name}){floor}.")
+            f"({c_fast.name}). Of that, {fmt_s(waits)} s is the server's delay{floor}; in all "
+            f"it used {fmt_s(best.cpu)} s of CPU, {best.cpu_per_request_ms:.2f} ms a request "
+            f"against {c_fast.cpu_per_request_ms:.2f} ms for {c_fast.name}.")
     if tools:
         tf = min(tools, key=lambda r: r.wall)
         spread = ", ".join(f"{r.name} {fmt_s(r.wall)} s" for r in sorted(tools, key=lambda r: r.wall))
