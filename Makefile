@@ -6,11 +6,11 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 DELAY     ?= 0.1
 FLAGS     ?= 20,194
 MAXREQ    ?=
-RUNS      ?= 5
+RUNS      ?= 10
 FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
-                hyperfine gnuplot-nox curl python3 valgrind clang libclang-rt-14-dev unzip
+                hyperfine gnuplot-nox curl python3 python3-scipy valgrind clang libclang-rt-14-dev unzip
 
 # What bench-peers (and bench PEERS=1) times besides the back ends: the
 # Python clients' HTTP libraries, aria2c, wget2, and GNU time for peak RSS.

@@ -14,13 +14,17 @@ usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
                         [--dest-parent DIR] [--results DIR] [--peers] [-h]
 
 Start a flagserver on a free port of 127.0.0.1 with a delay per response,
-time the back ends with hyperfine on each workload, run each once more with
---trace and --summary, then print a table and sentences computed from the
-figures, and write everything to RESULTS/<UTC timestamp>/ (RESULTS/latest
-points to it): hyperfine-<workload>-<backend>.{json,csv,md}, summary.csv,
-trace-<backend>-<workload>.csv, report.md and PNG plots. The clients save
-the flags in a fresh temporary directory inside --dest-parent, removed at the
-end.
+time the back ends with hyperfine on each workload, interleaved: in rounds,
+each back end once a round, the order rotated every round. Then run each once
+more with --trace and --summary, and print a table and sentences computed
+from the figures: means with 95% confidence intervals, speedups over the
+first back end with theirs, and a rank test for each other pair. Everything
+goes to RESULTS/<UTC timestamp>/ (RESULTS/latest points to it): env.json
+(the machine and its load over the run), rounds/, hyperfine-<workload>-
+<backend>.{json,csv,md}, summary.csv, trace-<backend>-<workload>.csv,
+report.md and PNG plots. The clients save the flags in a fresh temporary
+directory inside --dest-parent, removed at the end. The defaults take about
+two minutes.
 
 options:
   --build DIR       the CMake build directory with the binaries (default: build)
@@ -28,8 +32,8 @@ options:
   --flags N[,N...]  workloads: 20 = the book's POP20, 194 = all flags (-a),
                     other N < 194 = the first N (-a -l N), more = the first
                     N/K flags K times (--repeat K); default: 20,194
-  --runs N          hyperfine runs per back end and workload, after 1 warm-up
-                    (default: 5); see --max-seconds
+  --runs N          rounds: timed runs per back end and workload, after 1
+                    warm-up (default: 10); see --max-seconds
   --max-req M       most requests in flight for every back end but the
                     baseline (the list's first, one at a time; default: the
                     workload's size, so every request can overlap)
@@ -37,8 +41,9 @@ options:
                     speedups divide the first one's wall time
   --max-seconds S   time budget per back end and workload: when warm-up plus
                     runs would take longer at ceil(N/M) x delay each, the warm-up
-                    is dropped and the runs cut, to 1 at least (default: 20),
-                    so the baseline on 194 flags runs once
+                    is dropped and the runs cut, to 1 at least (default: 40),
+                    so the baseline on 194 flags at 0.1 s runs twice, in the
+                    first two rounds
   --dest-parent DIR where the downloads are written: a fresh temporary
                     directory inside DIR (default: /dev/shm if it is tmpfs,
                     else \$TMPDIR or /tmp; pass /tmp to include the disk)
@@ -47,7 +52,8 @@ options:
                     one at a time, ThreadPoolExecutor, asyncio; curl --parallel,
                     aria2c, wget2) on the same server, flags and -m; each is
                     checked against a C client's files first, and a peer that
-                    fails is reported, not timed (peers.csv, peers-*.json)
+                    fails is reported, not timed (peers.csv; its runs are in
+                    the rounds with the back ends)
   -h, --help        show this help and exit
 
 Progress goes to stderr; the table and the sentences go to stdout.
@@ -55,8 +61,8 @@ Exit status: 0 done, 1 a step failed, 2 usage error.
 EOF
 }
 
-BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=''
-MAX_SECONDS=20 RESULTS=$ROOT/results DESTP='' PEERS=0
+BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=10 MAXREQ='' BACKEND_LIST=''
+MAX_SECONDS=40 RESULTS=$ROOT/results DESTP='' PEERS=0
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -107,16 +113,23 @@ max_req_for() {
 # Seconds one run takes at least: ceil(n/m) rounds of the delay.
 estimate() { awk -v n="$1" -v m="$2" -v d="$DELAY" 'BEGIN { printf "%.3f", int((n + m - 1) / m) * d }'; }
 
+# budget EST — BUDGET_W warm-ups and BUDGET_R runs for a command of EST
+# seconds a run: 1 and --runs, cut to fit --max-seconds (1 run at least).
+budget() {
+    read -r BUDGET_W BUDGET_R < <(awk -v e="$1" -v runs="$RUNS" -v cap="$MAX_SECONDS" 'BEGIN {
+        w = 1; r = runs
+        if (e > 0 && (w + r) * e > cap) { w = 0; r = int(cap / e); if (r < 1) r = 1; if (r > runs) r = runs }
+        print w, r }')
+}
+
 # Plan: warm-ups and runs per back end and workload, and the total estimate.
 declare -A WARMUP NRUNS
 total=0
 for n in "${WORKLOADS[@]}"; do
     for b in "${BACKENDS[@]}"; do
         est=$(estimate "$n" "$(max_req_for "$b" "$n")")
-        read -r w r < <(awk -v e="$est" -v runs="$RUNS" -v cap="$MAX_SECONDS" 'BEGIN {
-            w = 1; r = runs
-            if (e > 0 && (w + r) * e > cap) { w = 0; r = int(cap / e); if (r < 1) r = 1; if (r > runs) r = runs }
-            print w, r }')
+        budget "$est"
+        w=$BUDGET_W r=$BUDGET_R
         WARMUP[$n,$b]=$w NRUNS[$n,$b]=$r
         total=$(awk -v t="$total" -v e="$est" -v w="$w" -v r="$r" 'BEGIN { print t + (w + r + 1) * e }')
     done
@@ -137,41 +150,90 @@ say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
     done
 } >"$OUT/plan.csv"
 
-step=0 steps=$((${#WORKLOADS[@]} * ${#BACKENDS[@]} * 2))
+# The timed set of a workload: (label, command) pairs, timed together in
+# rounds. The back ends come first; other clients may be appended (their
+# label must not be a back end's). timed_add LABEL WARMUP RUNS COMMAND...
+# TIMED_PREPARE[LABEL]: a command run untimed before each of its runs.
+TIMED_LABELS=() TIMED_CMDS=()
+declare -A TIMED_WARMUP TIMED_RUNS TIMED_PREPARE=()
+timed_add() {
+    local label=$1 w=$2 r=$3
+    shift 3
+    TIMED_LABELS+=("$label")
+    TIMED_CMDS+=("$(printf '%q ' "$@")")
+    TIMED_WARMUP[$label]=$w TIMED_RUNS[$label]=$r
+}
+backend_args() { # backend_args B N — the back end's words after its binary
+    local m
+    m=$(max_req_for "$1" "$2")
+    CLIENT_ARGS=("${WORKLOAD_ARGS[@]}")
+    [[ $1 == "$BASE" ]] || CLIENT_ARGS+=(-m "$m")
+    CLIENT_ARGS+=(-s "$BASE_URL" -d "$DL/$1" -q)
+}
+
+# time_rounds WL — every command of the timed set once per round, in an
+# order rotated each round, so that drift and a slow first place hit them all
+# alike and runs of one round can be compared side by side; a command takes
+# part in the first RUNS rounds only. One hyperfine session a round, kept as
+# rounds/WL-round<k>.json (report.py merge-rounds gathers them per command).
+time_rounds() {
+    local wl=$1 count=${#TIMED_LABELS[@]} rounds=0 k i j label
+    for label in "${TIMED_LABELS[@]}"; do
+        ((TIMED_RUNS[$label] > rounds)) && rounds=${TIMED_RUNS[$label]}
+    done
+    for ((i = 0; i < count; i++)); do
+        label=${TIMED_LABELS[i]}
+        [[ ${TIMED_WARMUP[$label]} -eq 1 ]] || continue
+        eval "${TIMED_CMDS[i]}" >/dev/null 2>&1 || true
+    done
+    mkdir -p "$OUT/rounds"
+    for ((k = 1; k <= rounds; k++)); do
+        local args=() order=() prep=()
+        for ((j = 0; j < count; j++)); do
+            i=$(((j + k - 1) % count))
+            label=${TIMED_LABELS[i]}
+            ((TIMED_RUNS[$label] >= k)) || continue
+            args+=(--command-name "$label" "${TIMED_CMDS[i]% }")
+            order+=("$label")
+            # hyperfine takes one --prepare for all or one per command.
+            [[ ${#TIMED_PREPARE[@]} -eq 0 ]] || prep+=(--prepare "${TIMED_PREPARE[$label]:-true}")
+        done
+        say "  $wl round $k/$rounds: ${order[*]}"
+        hyperfine --shell=none --ignore-failure --runs 1 --style none \
+            --export-json "$OUT/rounds/$wl-round$k.json" "${prep[@]}" "${args[@]}" >>"$OUT/hyperfine.log" 2>&1 ||
+            fail "hyperfine failed in round $k of $wl (see hyperfine.log)"
+    done
+}
+
+record_env start "$OUT/env.json"
+step=0 steps=$((${#WORKLOADS[@]} * 2))
 for n in "${WORKLOADS[@]}"; do
     wl=$(workload_name "$n")
     workload_args "$n"
-    [[ $PEERS -eq 0 ]] || peers_prepare "$wl" "$n" "${MAXREQ:-$n}" "$DL" "$OUT"
+    TIMED_LABELS=() TIMED_CMDS=()
     for b in "${BACKENDS[@]}"; do
-        m=$(max_req_for "$b" "$n")
-        step=$((step + 1))
-        mflag=()
-        [[ $b == "$BASE" ]] || mflag=(-m "$m")
-        cmd=$(printf '%q ' "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" \
-            -d "$DL/$b" -q)
-        say "[$step/$steps] hyperfine: $b on $wl ($n requests, max $m in flight): ${WARMUP[$n,$b]} warm-up + ${NRUNS[$n,$b]} runs of >= $(estimate "$n" "$m") s"
-        hyperfine --shell=none --ignore-failure --warmup "${WARMUP[$n,$b]}" --runs "${NRUNS[$n,$b]}" \
-            --command-name "$b" \
-            --export-json "$OUT/hyperfine-$wl-$b.json" \
-            --export-csv "$OUT/hyperfine-$wl-$b.csv" \
-            --export-markdown "$OUT/hyperfine-$wl-$b.md" \
-            "${cmd% }" >&2 || fail "hyperfine failed on $b ($wl)"
+        backend_args "$b" "$n"
+        timed_add "$b" "${WARMUP[$n,$b]}" "${NRUNS[$n,$b]}" "${BIN[$b]}" "${CLIENT_ARGS[@]}"
     done
-    [[ $PEERS -eq 0 ]] || peers_time "$wl" "$n" "$OUT"
+    [[ $PEERS -eq 0 ]] || peers_add "$wl" "$n" "${MAXREQ:-$n}" "$DL" "$OUT"
+    step=$((step + 1))
+    plan=''
+    for b in "${TIMED_LABELS[@]}"; do plan+=" $b ${TIMED_WARMUP[$b]}+${TIMED_RUNS[$b]}"; done
+    say "[$step/$steps] hyperfine on $wl ($n requests), interleaved in rounds (warm-up+runs):$plan"
+    time_rounds "$wl"
+    step=$((step + 1))
+    say "[$step/$steps] traced runs on $wl: ${BACKENDS[*]}"
     for b in "${BACKENDS[@]}"; do
-        m=$(max_req_for "$b" "$n")
-        step=$((step + 1))
-        mflag=()
-        [[ $b == "$BASE" ]] || mflag=(-m "$m")
-        say "[$step/$steps] traced run: $b on $wl"
+        backend_args "$b" "$n"
         rc=0
-        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" -d "$DL/$b" -q \
+        "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
             --trace "$OUT/trace-$b-$wl.csv" --summary "$OUT/summary-$b-$wl.csv" || rc=$?
         [[ $rc -le 1 ]] || fail "$b failed on $wl (exit status $rc)"
         [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"
     done
 done
 stop_server
+record_env end "$OUT/env.json"
 
 # summary.csv: every traced run's row, one header.
 first=1
@@ -184,5 +246,6 @@ for n in "${WORKLOADS[@]}"; do
 done >"$OUT/summary.csv"
 
 say "writing the report and the plots"
+python "$SCRIPTS/report.py" merge-rounds "$OUT"
 python "$SCRIPTS/report.py" bench "$OUT"
 say "done: $OUT/report.md (and $RESULTS/latest)"

@@ -245,6 +245,14 @@ new_results_dir() {
     RESULTS_DIR=$dir
 }
 
+# record_env start|end FILE — where the run ran and how busy the machine was
+# over it (scripts/record_env.py, env.json): start before the first timed
+# run, end after the last (and after stop_server, whose CPU is ours).
+record_env() {
+    python "$SCRIPTS/record_env.py" "$1" "$2" --pid $$ ${BUILD:+--build "$BUILD"} \
+        ${DESTP:+--dest-parent "$DESTP"} || fail "can't record the environment in $2"
+}
+
 # The python interpreter for the report: Debian's own when present.
 python() {
     if [[ -x /usr/bin/python3 ]]; then /usr/bin/python3 "$@"; else python3 "$@"; fi

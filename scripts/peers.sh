@@ -21,8 +21,6 @@ PEERS_DIR=$ROOT/peers
 PEER_LABELS=(py-serial py-executor py-asyncio py-aiohttp curl aria2c wget2)
 # curl's --parallel-max takes at most 300.
 PEER_CURL_MAX=300
-declare -A PEER_CMD=() PEER_PREPARE=() PEER_M=()
-PEERS_OK=()
 
 # peer_kind LABEL — python (the book's shapes) or tool.
 peer_kind() { if [[ $1 == py-* ]]; then echo python; else echo tool; fi; }
@@ -108,18 +106,18 @@ peer_command() {
     esac
 }
 
-# peers_prepare WL N M DL OUT — for the workload WL of N requests with M in
+# peers_add WL N M DL OUT — for the workload WL of N requests with M in
 # flight on $BASE_URL (WORKLOAD_ARGS set): write the tools' input files,
 # download the reference with REFERENCE_BIN, run and check every peer once,
-# append its row to OUT/peers.csv, and set PEERS_OK (the labels to time),
-# PEER_CMD[label] (its command line, quoted) and PEER_PREPARE[label] (empties
-# its folder before each timed run, so a rerun writes what a first run does).
-peers_prepare() {
+# append its row to OUT/peers.csv, and add every peer that passed to bench.sh's
+# timed set (timed_add, with bench.sh's budget for its ceil(N/m) x delay) with
+# a TIMED_PREPARE that empties its folder before each timed run, so a rerun
+# writes what a first run does.
+peers_add() {
     local wl=$1 n=$2 m=$3 dl=$4 out=$5
     local lists=$dl/peers-$wl ref=$dl/peers-$wl-reference csv=$out/peers.csv
-    local label pm dest status reason wall user sys rss rc limit
+    local label pm dest status reason wall user sys rss rc limit est
     WORK_TIME=$dl/peers-$wl.start
-    PEERS_OK=()
     [[ -s $csv ]] || echo "workload,requests,peer,kind,model,version,max_req,status,reason,check_wall_s,check_user_s,check_sys_s,check_max_rss_kib,start_wall_s,start_cpu_s,command" >"$csv"
 
     # The downloads, once: URL<TAB>file name per line, as the C clients order them.
@@ -144,7 +142,6 @@ peers_prepare() {
         pm=$m
         [[ $label != py-serial ]] || pm=1
         [[ $label != curl ]] || ((pm <= PEER_CURL_MAX)) || pm=$PEER_CURL_MAX
-        PEER_M[$label]=$pm
         dest=$dl/peer-$label
         rm -rf "$dest"
         mkdir -p "$dest"
@@ -171,33 +168,16 @@ peers_prepare() {
         START_WALL='' START_CPU=''
         [[ $status != ok ]] || peer_start "$label"
         if [[ $status == ok ]]; then
-            PEERS_OK+=("$label")
-            PEER_CMD[$label]=$(printf '%q ' "${CMD[@]}")
-            PEER_CMD[$label]=${PEER_CMD[$label]% }
-            PEER_PREPARE[$label]="rm -rf $(printf '%q' "$dest")"
+            est=$(estimate "$n" "$pm")
+            budget "$est"
+            timed_add "$label" "$BUDGET_W" "$BUDGET_R" "${CMD[@]}"
+            # shellcheck disable=SC2004  # TIMED_PREPARE is bench.sh's associative array
+            TIMED_PREPARE[$label]="rm -rf $(printf '%q' "$dest")"
         else
             say "warning: peer $label failed on $wl, not timed: $reason"
         fi
         printf '%s,%s,%s,%s,"%s","%s",%s,%s,"%s",%s,%s,%s,%s,%s,%s,"%s"\n' "$wl" "$n" "$label" \
             "$(peer_kind "$label")" "$(peer_model "$label")" "$(peer_version "$label")" "$pm" "$status" \
             "${reason//\"/\'}" "$wall" "$user" "$sys" "$rss" "$START_WALL" "$START_CPU" "$(printf '%s ' "${CMD[@]}" | sed 's/ $//; s/"/'\''/g')" >>"$csv"
-    done
-}
-
-# peers_time WL N OUT — time every peer that passed its check, with the same
-# budget as the back ends (warm-up and runs cut to MAX_SECONDS); hyperfine's
-# JSON goes to OUT/peers-WL-LABEL.json.
-peers_time() {
-    local wl=$1 n=$2 out=$3 label est w r
-    for label in "${PEERS_OK[@]}"; do
-        est=$(awk -v n="$n" -v m="${PEER_M[$label]}" -v d="$DELAY" 'BEGIN { printf "%.3f", int((n + m - 1) / m) * d }')
-        read -r w r < <(awk -v e="$est" -v runs="$RUNS" -v cap="$MAX_SECONDS" 'BEGIN {
-            w = 1; r = runs
-            if (e > 0 && (w + r) * e > cap) { w = 0; r = int(cap / e); if (r < 1) r = 1; if (r > runs) r = runs }
-            print w, r }')
-        say "peers on $wl: hyperfine $label: $w warm-up + $r runs of >= $est s"
-        hyperfine --shell=none --warmup "$w" --runs "$r" --command-name "$label" \
-            --prepare "${PEER_PREPARE[$label]}" --export-json "$out/peers-$wl-$label.json" \
-            "${PEER_CMD[$label]}" >&2 || fail "hyperfine failed on peer $label ($wl)"
     done
 }

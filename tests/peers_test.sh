@@ -118,14 +118,14 @@ FAKE
     grep -q 'peer wget2 failed on all5, not timed' "$WORK/err" || fail "no warning for wget2"
     for p in py-serial py-executor py-asyncio py-aiohttp curl aria2c; do
         if grep -q "^all5,5,$p,.*,ok," "$run/peers.csv"; then
-            [[ -s $run/peers-all5-$p.json ]] || fail "$p passed but was not timed"
+            [[ -s $run/hyperfine-all5-$p.json ]] || fail "$p passed but was not timed"
         else
             # Only a peer that is not installed may fail here.
             grep -q "^all5,5,$p,.*,failed,\"not installed" "$run/peers.csv" ||
                 fail "$p failed: $(grep ",$p," "$run/peers.csv")"
         fi
     done
-    [[ ! -e $run/peers-all5-wget2.json ]] || fail "the failed wget2 was timed"
+    [[ ! -e $run/hyperfine-all5-wget2.json ]] || fail "the failed wget2 was timed"
     grep -q '^peers on all5: ' "$WORK/out" || fail "no peers table: $(cat "$WORK/out")"
     grep -q '^wget2 .* failed' "$WORK/out" || fail "the table doesn't list wget2 as failed"
     grep -q '^## The clients people use instead' "$run/report.md" || fail "no peers section in report.md"

@@ -16,6 +16,7 @@
 #include "codes.h"
 #include "fetch.h"
 #include "options.h"
+#include "progress.h"
 #include "record.h"
 #include "save.h"
 #include "check_run.h"
@@ -441,6 +442,34 @@ START_TEST(metadata_names) {
 }
 END_TEST
 
+/* ---- progress bar ------------------------------------------------------- */
+
+START_TEST(progress_bar_text) {
+    char line[256];
+    progress_format(line, sizeof line, 29, 194, 3000000, 80);
+    ck_assert_str_eq(line,
+                     " 14%|#####                                  | 29/194 [00:03<00:17, 9.7 flags/s]");
+    /* Nothing done yet: no rate, no estimate. */
+    progress_format(line, sizeof line, 0, 194, 0, 80);
+    ck_assert_str_eq(line,
+                     "  0%|                                        | 0/194 [00:00<?, ? flags/s]");
+    progress_format(line, sizeof line, 194, 194, 20100000, 80);
+    ck_assert_str_eq(line,
+                     "100%|######################################| 194/194 [00:20<00:00, 9.7 flags/s]");
+    /* Hours, a slow rate, and no room for a bar. */
+    progress_format(line, sizeof line, 3, 10, 3725000000LL, 40);
+    ck_assert_str_eq(line, " 30% 3/10 [1:02:05<2:24:51, 0.00081 flags/s]");
+    progress_format(line, sizeof line, 5000, 5000, 2000000, 200);
+    ck_assert_str_eq(line, "100%|########################################| 5000/5000 [00:02<00:00, "
+                           "2500 flags/s]");
+    /* Never as wide as the terminal: a line that wraps can't be redrawn. */
+    for (unsigned cols = 20; cols <= 120; cols++) {
+        int len = progress_format(line, sizeof line, 29, 194, 3000000, cols);
+        ck_assert_msg(len < (int)cols || strchr(line, '|') == NULL, "%u columns: %d", cols, len);
+    }
+}
+END_TEST
+
 /* ---- figures and CSV -------------------------------------------------------- */
 
 static struct record rec(const char *cc, enum outcome o, int64_t start, int64_t done, int tid) {
@@ -552,6 +581,7 @@ int main(void) {
     tcase_add_test(tc, destination_prepare);
     tcase_add_test(tc, sanitized_names);
     tcase_add_test(tc, metadata_names);
+    tcase_add_test(tc, progress_bar_text);
     tcase_add_test(tc, figures_inflight_and_latency);
     tcase_add_test(tc, trace_and_summary_csv);
     suite_add_tcase(s, tc);
