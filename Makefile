@@ -12,8 +12,9 @@ FUZZ_SECONDS ?= 60
 DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
                 hyperfine gnuplot-nox curl python3 python3-scipy valgrind clang libclang-rt-14-dev unzip
 
-# What bench-peers (and bench PEERS=1) times besides the back ends: the
-# Python clients' HTTP libraries, aria2c, wget2, and GNU time for peak RSS.
+# What bench-peers (and bench PEERS=1) times besides the back ends, and its
+# tests need: the Python clients' HTTP libraries, aria2c, wget2, and GNU time
+# for peak RSS. Installed by deps with the rest, so the peers' tests run.
 PEER_PACKAGES := python3-httpx python3-aiohttp aria2 wget2 time
 
 .PHONY: all build deps test test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-ci fuzz clean help
@@ -43,7 +44,7 @@ help:
 	@echo "  make clean        remove build directories"
 
 deps:
-	@scripts/deps.sh $(DEB_PACKAGES)
+	@scripts/deps.sh $(DEB_PACKAGES) $(PEER_PACKAGES)
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -64,7 +65,6 @@ test-tsan: deps
 	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L threadpool
 
 bench: deps
-	$(if $(filter-out 0,$(PEERS)),@scripts/deps.sh $(PEER_PACKAGES))
 	$(MAKE) build
 	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(if $(filter-out 0,$(PEERS)),--peers) $(BENCH_ARGS)
 

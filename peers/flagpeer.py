@@ -14,23 +14,33 @@ Debian 12 packages only: python3-httpx, python3-aiohttp (make deps).
 """
 import argparse
 import os
+import re
 import signal
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 
-# The 194 codes the flagserver knows (sorted), and the book's POP20.
-ALL_CODES = """
-AD AE AF AG AL AM AO AR AT AU AZ BA BB BD BE BF BG BH BI BJ BN BO BR BS BT BW
-BY BZ CA CD CF CG CH CI CL CM CN CO CR CU CV CY CZ DE DJ DK DM DZ EC EE EG ER
-ES ET FI FJ FM FR GA GB GD GE GH GM GN GQ GR GT GW GY HN HR HT HU ID IE IL IN
-IQ IR IS IT JM JO JP KE KG KH KI KM KN KP KR KW KZ LA LB LC LI LK LR LS LT LU
-LV LY MA MC MD ME MG MH MK ML MM MN MR MT MU MV MW MX MY MZ NA NE NG NI NL NO
-NP NR NZ OM PA PE PG PH PK PL PT PW PY QA RO RS RU RW SA SB SC SD SE SG SI SK
-SL SM SN SO SR SS ST SV SY SZ TD TG TH TJ TL TM TN TO TR TT TV TW TZ UA UG US
-UY UZ VA VC VE VN VU WS YE ZA ZM ZW
-""".split()
-POP20 = "CN IN US ID BR PK NG BD RU JP MX PH VN ET EG DE IR TR CD FR".split()
+# The codes come from the C clients' own list (common/codes.c), so there is
+# one list of codes in the project: the 194 the flagserver knows, and POP20.
+CODES_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common", "codes.c")
+
+
+def _c_codes(name):
+    """The two-letter strings of the C array `name` in common/codes.c."""
+    try:
+        with open(CODES_C) as f:
+            src = f.read()
+    except OSError as e:
+        sys.exit(f"flagpeer: error: can't read the codes from {CODES_C}: {e.strerror}")
+    m = re.search(r"\b" + name + r"\[[^]]*\]\s*=\s*\{(.*?)\};", src, re.S)
+    if not m:
+        sys.exit(f"flagpeer: error: no array {name} in {CODES_C}")
+    return re.findall(r'"([A-Z]{2})"', m.group(1))
+
+
+ALL_CODES = _c_codes("flag_codes")
+POP20 = _c_codes("pop20_codes")
 
 SERVERS = {
     "LOCAL": "http://127.0.0.1:8000/flags",
@@ -226,6 +236,20 @@ def run(prog, main):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
+
+
+def client_main(prog, description, default_max_req, download_many):
+    """A client's whole program: parse the command line, make the
+    destination, call download_many(args, tally) — the one part that
+    differs from client to client — and report. Exits with the status."""
+    def main():
+        args = parse_args(prog, description, default_max_req)
+        prepare_dest(args, prog)
+        tally = Tally()
+        t0 = time.perf_counter()
+        download_many(args, tally)
+        return finish(prog, args, tally, time.perf_counter() - t0)
+    run(prog, main)
 
 
 def print_plan():

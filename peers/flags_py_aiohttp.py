@@ -3,13 +3,10 @@
 the same event loop and semaphore, a different HTTP library, to tell what is
 the loop's cost and what the library's. Saves go through asyncio.to_thread."""
 import asyncio
-import time
 
 import aiohttp
 
 import flagpeer
-
-PROG = "flags_py_aiohttp"
 
 
 async def download_one(session, semaphore, dl):
@@ -22,7 +19,7 @@ async def download_one(session, semaphore, dl):
     return await asyncio.to_thread(flagpeer.complete, dl, status, body)
 
 
-async def download_many(args, tally):
+async def supervisor(args, tally):
     semaphore = asyncio.Semaphore(args.max_req)
     connector = aiohttp.TCPConnector(limit=args.max_req)
     timeout = aiohttp.ClientTimeout(total=args.timeout)
@@ -32,15 +29,7 @@ async def download_many(args, tally):
             tally.count(await coro, args.verbose)
 
 
-def main():
-    args = flagpeer.parse_args(PROG, "Download flags on an asyncio event loop (Python, aiohttp).",
-                               20)
-    flagpeer.prepare_dest(args, PROG)
-    tally = flagpeer.Tally()
-    t0 = time.perf_counter()
-    asyncio.run(download_many(args, tally))
-    return flagpeer.finish(PROG, args, tally, time.perf_counter() - t0)
-
-
 if __name__ == "__main__":
-    flagpeer.run(PROG, main)
+    flagpeer.client_main("flags_py_aiohttp",
+                         "Download flags on an asyncio event loop (Python, aiohttp).", 20,
+                         lambda args, tally: asyncio.run(supervisor(args, tally)))

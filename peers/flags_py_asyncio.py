@@ -4,13 +4,10 @@ httpx.AsyncClient, at most -m requests in flight (an asyncio.Semaphore), in
 the shape of the book's asyncio scripts: the body is saved off the loop with
 asyncio.to_thread, as the book's later version does."""
 import asyncio
-import time
 
 import httpx
 
 import flagpeer
-
-PROG = "flags_py_asyncio"
 
 
 async def download_one(client, semaphore, dl):
@@ -22,7 +19,7 @@ async def download_one(client, semaphore, dl):
     return await asyncio.to_thread(flagpeer.complete, dl, r.status_code, r.content)
 
 
-async def download_many(args, tally):
+async def supervisor(args, tally):
     semaphore = asyncio.Semaphore(args.max_req)
     limits = httpx.Limits(max_connections=args.max_req, max_keepalive_connections=args.max_req)
     async with httpx.AsyncClient(timeout=args.timeout, limits=limits, trust_env=False) as client:
@@ -31,14 +28,7 @@ async def download_many(args, tally):
             tally.count(await coro, args.verbose)
 
 
-def main():
-    args = flagpeer.parse_args(PROG, "Download flags on an asyncio event loop (Python, httpx).", 20)
-    flagpeer.prepare_dest(args, PROG)
-    tally = flagpeer.Tally()
-    t0 = time.perf_counter()
-    asyncio.run(download_many(args, tally))
-    return flagpeer.finish(PROG, args, tally, time.perf_counter() - t0)
-
-
 if __name__ == "__main__":
-    flagpeer.run(PROG, main)
+    flagpeer.client_main("flags_py_asyncio",
+                         "Download flags on an asyncio event loop (Python, httpx).", 20,
+                         lambda args, tally: asyncio.run(supervisor(args, tally)))

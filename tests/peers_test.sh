@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # peers_test.sh FLAGSERVER CASE ARG (tests/peers.cmake), on a real flagserver:
-#   CASE in identical not_found errors_leave_nothing usage_errors repeat_names,
-#        ARG = a Python client of peers/: it keeps the C clients' contract;
+#   CASE in not_found usage_errors repeat_names, ARG = a Python client of
+#        peers/: it keeps the C clients' contract; CASE = e2e:NAME runs the
+#        C clients' own end-to-end case NAME (tests/e2e.sh) on it;
 #   CASE = bench, ARG = the build: bench.sh --peers checks, times and reports
 #        the peers, and a peer whose files are wrong is failed, not timed.
 set -euo pipefail
@@ -18,6 +19,7 @@ if [[ $case != bench ]]; then
     lib=httpx
     [[ $client != *aiohttp* ]] || lib=aiohttp
     /usr/bin/python3 -c "import $lib" 2>/dev/null || skip "python3-$lib is not installed (make deps)"
+    [[ $case != e2e:* ]] || exec "$(dirname "$0")/e2e.sh" "$client" "$FLAGSERVER" "${case#e2e:}"
 fi
 
 run_client() { # run_client ARGS...: sets RC, output in $WORK/out, $WORK/err
@@ -30,20 +32,6 @@ run_client() { # run_client ARGS...: sets RC, output in $WORK/out, $WORK/err
 served() { curl -s "$SERVER_URL/stats" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$'; }
 
 case $case in
-identical)
-    # POP20 with 5 in flight: the 20 flags, byte-identical to the server's.
-    start_server "$WORK" --delay 0.01
-    run_client -m 5
-    [[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$WORK/err")"
-    grep -q '^ 20 flags downloaded\.$' "$WORK/out" || fail "report: $(cat "$WORK/out")"
-    grep -q '^Elapsed time: [0-9.]*s$' "$WORK/out" || fail "no elapsed time"
-    [[ $(count_files "$dest") -eq 20 ]] || fail "expected 20 files: $(ls -A "$dest")"
-    for cc in CN IN US ID BR PK NG BD RU JP MX PH VN ET EG DE IR TR CD FR; do
-        lc=${cc,,}
-        curl -sf "$BASE_URL/$lc/$lc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
-        cmp -s "$WORK/ref.gif" "$dest/$lc.gif" || fail "$lc.gif differs from the server's"
-    done
-    ;;
 not_found)
     # A code the server hasn't is not an error (the book's rule): exit 0.
     start_server "$WORK"
@@ -53,15 +41,6 @@ not_found)
     grep -q '^  1 not found\.$' "$WORK/out" || fail "report: $(cat "$WORK/out")"
     grep -q '^ZZ not found$' "$WORK/err" || fail "-v: $(cat "$WORK/err")"
     [[ $(ls -A "$dest") == br.gif ]] || fail "files: $(ls -A "$dest")"
-    ;;
-errors_leave_nothing)
-    # Every flag a 418: exit 1, the reason per flag, nothing in the destination.
-    start_server "$WORK" --error-rate 1
-    run_client -a -l 12 -m 4 -v
-    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1"
-    grep -q '^ 12 errors\.$' "$WORK/out" || fail "report: $(cat "$WORK/out")"
-    grep -q 'error: HTTP 418' "$WORK/err" || fail "no per-flag reason: $(head -3 "$WORK/err")"
-    [[ $(count_files "$dest") -eq 0 ]] || fail "destination not empty: $(ls -A "$dest")"
     ;;
 usage_errors)
     # Bad command lines exit 2 with one reason; an unwritable destination
