@@ -114,7 +114,9 @@ repeat_names)
 csv_outputs)
     start_server "$WORK"
     run_client --trace "$WORK/t.csv" --summary "$WORK/s.csv"
+    [[ $RC -eq 0 ]] || fail "first run: exit $RC: $(cat "$WORK/err")"
     run_client -q --summary "$WORK/s.csv"
+    [[ $RC -eq 0 ]] || fail "-q run: exit $RC: $(cat "$WORK/err")"
     [[ ! -s $WORK/out ]] || fail "-q printed: $(cat "$WORK/out")"
     head -1 "$WORK/t.csv" | grep -q '^backend,code,repeat,outcome,http_status,bytes,thread,' ||
         fail "trace header"
