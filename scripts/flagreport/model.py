@@ -500,10 +500,12 @@ def load_sweep(d: str) -> Sweep:
 
 @dataclass
 class Figure:
-    """One row of results/baseline.csv, or of the figures bench_ci.sh measured."""
+    """One row of results/baseline.csv, or of the figures bench_ci.sh measured.
+    value is a number, or in a baseline an expression in the run's own
+    parameters (gate.py: "m + 1", "n / ceil(n / m)")."""
     figure: str
     backend: str
-    value: float
+    value: str
     check: str
     tolerance: float
 
@@ -518,11 +520,12 @@ FIGURE_COLUMNS = ["figure", "backend", "value", "check", "tolerance"]
 def load_figures(path: str) -> list[Figure]:
     out = []
     for r in read_csv(path):
-        value, tol = num(r.get("value"), None), num(r.get("tolerance"), None)
-        if value is None or tol is None or r.get("check") not in ("at_least", "at_most", "exact"):
+        tol = num(r.get("tolerance"), None)
+        if not (r.get("value") or "").strip() or tol is None \
+                or r.get("check") not in ("at_least", "at_most", "exact"):
             raise ReportError(f"{path}: bad row for {r.get('backend')} {r.get('figure')} "
                               f"(value, check at_least|at_most|exact, tolerance)")
-        out.append(Figure(r["figure"], r["backend"], value, r["check"], tol))
+        out.append(Figure(r["figure"], r["backend"], r["value"].strip(), r["check"], tol))
     return out
 
 
@@ -530,9 +533,8 @@ def write_figures(figures: list[Figure], out) -> None:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(FIGURE_COLUMNS)
     for f in figures:
-        v = int(f.value) if float(f.value).is_integer() else f.value
         t = int(f.tolerance) if float(f.tolerance).is_integer() else f.tolerance
-        w.writerow([f.figure, f.backend, v, f.check, t])
+        w.writerow([f.figure, f.backend, f.value, f.check, t])
 
 
 def load_summaries(path: str) -> list[Summary]:
