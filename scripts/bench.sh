@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=scripts/peers.sh
 source "$SCRIPTS/peers.sh"
 
+FLOOR_RUNS=5 NODELAY_ROUNDS=5
 usage() {
     cat <<EOF
 usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
@@ -22,9 +23,13 @@ first back end with theirs, and a rank test for each other pair. Everything
 goes to RESULTS/<UTC timestamp>/ (RESULTS/latest points to it): env.json
 (the machine and its load over the run), rounds/, hyperfine-<workload>-
 <backend>.{json,csv,md}, summary.csv, trace-<backend>-<workload>.csv,
-report.md and PNG plots. The clients save the flags in a fresh temporary
-directory inside --dest-parent, removed at the end. The defaults take about
-two minutes.
+report.md and PNG plots. The traced runs are timed from outside as well
+(process-walls.csv), and two small sets of runs give the report its floor
+and its counterexample: each back end on one request $FLOOR_RUNS times
+(floor-<backend>.csv: a run's start and exit) and on the largest workload
+$NODELAY_ROUNDS times against a server with no delay (nodelay-<backend>.csv).
+The clients save the flags in a fresh temporary directory inside
+--dest-parent, removed at the end. The defaults take about two minutes.
 
 options:
   --build DIR       the CMake build directory with the binaries (default: build)
@@ -205,8 +210,24 @@ time_rounds() {
     done
 }
 
+# timed_client KIND WORKLOAD BACKEND ROUND CMD...: run a client and append its
+# whole-process wall time, measured outside it, and exit status to
+# process-walls.csv (the phase account's total; results/README.md). Returns
+# the client's exit status.
+timed_client() {
+    local kind=$1 wl=$2 b=$3 round=$4 t0 t1 rc=0
+    shift 4
+    t0=$EPOCHREALTIME
+    "$@" || rc=$?
+    t1=$EPOCHREALTIME
+    echo "$kind,$wl,$b,$round,$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }'),$rc" \
+        >>"$OUT/process-walls.csv"
+    return "$rc"
+}
+echo "kind,workload,backend,round,process_wall_s,exit_status" >"$OUT/process-walls.csv"
+
 record_env start "$OUT/env.json"
-step=0 steps=$((${#WORKLOADS[@]} * 2))
+step=0 steps=$((${#WORKLOADS[@]} * 2 + 2))
 for n in "${WORKLOADS[@]}"; do
     wl=$(workload_name "$n")
     workload_args "$n"
@@ -226,10 +247,39 @@ for n in "${WORKLOADS[@]}"; do
     for b in "${BACKENDS[@]}"; do
         backend_args "$b" "$n"
         rc=0
-        "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
+        timed_client traced "$wl" "$b" 1 "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
             --trace "$OUT/trace-$b-$wl.csv" --summary "$OUT/summary-$b-$wl.csv" || rc=$?
         [[ $rc -le 1 ]] || fail "$b failed on $wl (exit status $rc)"
         [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"
+    done
+done
+
+# The floor: one request, so a run's start and exit can be told from its
+# requests (the report's ideal and the phases' exit); the back ends take
+# turns so the machine's load falls on all alike.
+step=$((step + 1))
+say "[$step/$steps] floor: $FLOOR_RUNS rounds of one request per back end"
+workload_args 1
+for ((round = 1; round <= FLOOR_RUNS; round++)); do
+    for b in "${BACKENDS[@]}"; do
+        backend_args "$b" 1
+        timed_client floor all1 "$b" "$round" "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
+            --summary "$OUT/floor-$b.csv" || fail "$b failed its one-request run"
+    done
+done
+stop_server
+
+# The counterexample: with no server delay there is nothing to overlap.
+nmax=$(printf '%s\n' "${WORKLOADS[@]}" | sort -n | tail -n 1)
+workload_args "$nmax"
+step=$((step + 1))
+say "[$step/$steps] no delay: $NODELAY_ROUNDS rounds of $(workload_name "$nmax") per back end, server without delay"
+start_server "$OUT" --delay 0
+for ((round = 1; round <= NODELAY_ROUNDS; round++)); do
+    for b in "${BACKENDS[@]}"; do
+        backend_args "$b" "$nmax"
+        timed_client nodelay "$(workload_name "$nmax")" "$b" "$round" "${BIN[$b]}" \
+            "${CLIENT_ARGS[@]}" --summary "$OUT/nodelay-$b.csv" || fail "$b failed with no delay"
     done
 done
 stop_server

@@ -136,6 +136,13 @@ class Summary:
     def ctx_switches(self) -> int:
         return self.ctx_voluntary + self.ctx_involuntary
 
+    @property
+    def process_start_us(self) -> Optional[float]:
+        """When the process started, µs before t0 (≤ 0); None from a client
+        that predates the column."""
+        v = num(self.extra.get("process_start_us"), None)
+        return v if v is not None and v <= 0 else None
+
 
 @dataclass
 class TraceRow:
@@ -278,6 +285,9 @@ class BackendRun:
     summary: Summary
     trace: list[TraceRow]
     plan: dict[str, str] = field(default_factory=dict, repr=False)
+    # The traced run's whole-process wall time, timed outside it (None:
+    # not timed, a folder from before process-walls.csv).
+    process_wall: Optional[float] = None
 
     @property
     def wall(self) -> float:
@@ -328,6 +338,13 @@ class BenchRun:
     dest_parent: str
     dest_fs: str
     env: Optional[dict] = None
+    # process-walls.csv: whole-process wall times timed outside the client,
+    # (kind, workload, backend) -> one per round, in order.
+    process_walls: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
+    # A back end's one-request runs (floor-<backend>.csv), and its runs
+    # against a server with no delay (nodelay-<backend>.csv), in round order.
+    floor_runs: dict[str, list[Summary]] = field(default_factory=dict)
+    nodelay_runs: dict[str, list[Summary]] = field(default_factory=dict)
 
     def palette_index(self, backend: str) -> int:
         return self.backends.index(backend) if backend in self.backends else len(self.backends)
@@ -366,11 +383,25 @@ def load_bench(d: str) -> BenchRun:
             label = name[len(prefix):-len(".json")]
             if name.startswith(prefix) and name.endswith(".json") and label not in known:
                 w.others[label] = Timing.load(os.path.join(d, name))
+    walls: dict[tuple[str, str, str], list[float]] = {}
+    for r in read_csv(os.path.join(d, "process-walls.csv"), missing_ok=True):
+        if _int(r.get("exit_status"), 1) <= 1:
+            walls.setdefault((r["kind"], r["workload"], r["backend"]), []).append(
+                num(r.get("process_wall_s")))
+    for w in workloads.values():
+        for e in w.entries:
+            e.process_wall = (walls.get(("traced", w.name, e.backend)) or [None])[0]
+    runs_of = {kind: {b: [Summary.from_row(r) for r in read_csv(
+        os.path.join(d, f"{kind}-{b}.csv"), missing_ok=True)] for b in backends}
+        for kind in ("floor", "nodelay")}
     p0 = plan[0]
     return BenchRun(directory=d, workloads=list(workloads.values()), backends=backends,
                     delay=num(p0.get("delay_s")), dest_parent=p0.get("dest_parent") or "",
                     dest_fs=p0.get("dest_fs") or "",
-                    env=read_json(os.path.join(d, "env.json"), missing_ok=True))
+                    env=read_json(os.path.join(d, "env.json"), missing_ok=True),
+                    process_walls=walls,
+                    floor_runs={b: v for b, v in runs_of["floor"].items() if v},
+                    nodelay_runs={b: v for b, v in runs_of["nodelay"].items() if v})
 
 
 def add_columns(path: str, columns: dict[str, str]) -> None:
