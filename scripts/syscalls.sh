@@ -5,7 +5,6 @@ PROG=syscalls
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TOP=12
 usage() {
     cat <<EOF
 usage: scripts/syscalls.sh --out FILE [--build DIR] [--backends LIST]
@@ -103,11 +102,11 @@ count() {
     [[ -n $CALLS ]] || fail "strace wrote no total for $b on $wl (see $table)"
 }
 
-# top_beyond FLOOR_TABLE TABLE — the TOP system calls by how many more the
-# run made than the floor: "name=count name=count ...".
-top_beyond() {
-    awk -v top="$TOP" 'NR == FNR { floor[$1] = $2; next } { d = $2 - floor[$1]; if (d > 0) print d, $1 }' \
-        <(calls_of "$1") <(calls_of "$2") | sort -k1,1nr -k2,2 | head -n "$TOP" |
+# beyond_floor FLOOR_TABLE TABLE — the system calls the run made more often
+# than the floor, by how many more, most first: "name=count name=count ...".
+beyond_floor() {
+    awk 'NR == FNR { floor[$1] = $2; next } { d = $2 - floor[$1]; if (d > 0) print d, $1 }' \
+        <(calls_of "$1") <(calls_of "$2") | sort -k1,1nr -k2,2 |
         awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), $2, $1 }'
 }
 
@@ -120,16 +119,16 @@ for b in "${COUNTED[@]}"; do
     FLOOR[$b]=$CALLS
 done
 {
-    echo "backend,workload,requests,max_req,delay_s,syscalls,floor_syscalls,per_request,top"
+    echo "backend,workload,requests,max_req,delay_s,syscalls,floor_syscalls,per_request,calls"
     for n in "${WORKLOADS[@]}"; do
         wl=$(workload_name "$n")
         for b in "${COUNTED[@]}"; do
             count "$b" "$wl" "$n" "$WORK/tables/syscalls-$b-$wl.txt"
-            top=$(top_beyond "$WORK/floor-$b.txt" "$WORK/tables/syscalls-$b-$wl.txt")
+            calls=$(beyond_floor "$WORK/floor-$b.txt" "$WORK/tables/syscalls-$b-$wl.txt")
             per=$(awk -v c="$CALLS" -v f="${FLOOR[$b]}" -v n="$n" \
                 'BEGIN { printf "%.2f", (n > 1 ? (c - f) / (n - 1) : c) }')
             say "  $b on $wl: $CALLS system calls, $per per request"
-            echo "$b,$wl,$n,${MAXREQ:-$n},$DELAY,$CALLS,${FLOOR[$b]},$per,$top"
+            echo "$b,$wl,$n,${MAXREQ:-$n},$DELAY,$CALLS,${FLOOR[$b]},$per,$calls"
         done
     done
 } >"$WORK/syscalls.csv"
