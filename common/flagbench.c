@@ -15,6 +15,8 @@
 #include <curl/curl.h>
 
 #include "codes.h"
+#include "fetch.h"
+#include "procstart.h"
 #include "save.h"
 
 /* The one piece of global state besides libcurl's: a signal handler can
@@ -39,6 +41,13 @@ static int64_t mono_ns(void) {
 
 int64_t run_now_us(const struct run *run) {
     return (mono_ns() - run->t0_ns) / 1000;
+}
+
+int64_t run_thread_cpu_us(const struct run *run) {
+    struct timespec ts;
+    if (!run->opt->trace || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static struct timeval tv_sub(struct timeval a, struct timeval b) {
@@ -96,6 +105,7 @@ static int records_new(struct run *run) {
         r->repeat = (unsigned)(i / opt->ncodes);
         r->queued_us = 0;
         r->started_us = r->connected_us = r->first_byte_us = r->done_us = r->saved_us = -1;
+        r->started_cpu_us = r->done_cpu_us = -1;
     }
     return 0;
 }
@@ -176,6 +186,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     progress_init(&run.progress, run.nrecords, opt.verbose);
     struct rusage ru0, ru1, ru;
     getrusage(RUSAGE_SELF, &ru0);
+    /* The process's start on the run's clock, for the report's phases. */
+    int64_t age_ns = process_age_ns();
     run.t0_ns = mono_ns();
     rc = backend->download_many(&run);
     double wall_s = (double)(mono_ns() - run.t0_ns) / 1e9;
@@ -187,7 +199,10 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
         fprintf(stderr, "%s: error: the %s back end failed: %s\n", prog, backend->name,
                 strerror(-rc));
     struct figures fig = {
-        .backend = backend->name, .max_req = run.max_req, .threads = run.threads_peak};
+        .backend = backend->name,
+        .max_req = run.max_req,
+        .threads = run.threads_peak,
+        .process_start_us = -age_ns / 1000};
     if (figures_compute(&fig, run.records, run.nrecords, wall_s, &ru) < 0) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto out;
@@ -209,6 +224,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
 out:
     free(run.records);
     options_free(&opt);
+    bodies_release_all();
     curl_global_cleanup();
     return status;
 }

@@ -1,4 +1,4 @@
-/* options.h — the command line every client shares (DESIGN.md), parsed once. */
+/* options.h — the command line every client shares (docs/DESIGN.md), parsed once. */
 #ifndef FLAGBENCH_OPTIONS_H
 #define FLAGBENCH_OPTIONS_H
 

@@ -108,7 +108,7 @@ fi
 start_server "$T" "${ROOTARGS[@]}"
 taskset -a -p -c "$SCPU" "$SERVER_PID" >/dev/null
 
-# The 194 codes of -a (DESIGN.md), sorted as the clients request them.
+# The 194 codes of -a (docs/DESIGN.md), sorted as the clients request them.
 CODES=(
 AD AE AF AG AL AM AO AR AT AU AZ BA BB BD BE BF BG BH BI BJ BN BO BR BS BT BW
 BY BZ CA CD CF CG CH CI CL CM CN CO CR CU CV CY CZ DE DJ DK DM DZ EC EE EG ER

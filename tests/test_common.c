@@ -11,11 +11,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codes.h"
 #include "fetch.h"
 #include "options.h"
+#include "procstart.h"
 #include "progress.h"
 #include "record.h"
 #include "save.h"
@@ -478,6 +480,8 @@ static struct record rec(const char *cc, enum outcome o, int64_t start, int64_t 
                        .done_us = done,
                        .thread = tid,
                        .saved_us = -1,
+                       .started_cpu_us = -1,
+                       .done_cpu_us = -1,
                        .queued_us = 0};
     memcpy(r.code, cc, 3);
     return r;
@@ -521,7 +525,7 @@ START_TEST(trace_and_summary_csv) {
     ck_assert_msg(
         strncmp(buf, "backend,code,repeat,outcome,http_status,bytes,thread,queued_us,", 63) == 0,
         "%s", buf);
-    ck_assert_ptr_nonnull(strstr(buf, "\nsome_backend,BR,0,ok,0,0,7,0,1,0,0,2,-1,\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\nsome_backend,BR,0,ok,0,0,7,0,1,0,0,2,-1,-1,-1,\n"));
     ck_assert_ptr_nonnull(strstr(buf, ",\"save: \"\"disk\"\", full\"\n"));
     ck_assert_ptr_null(strstr(buf, "YY"));
     free(buf);
@@ -560,10 +564,29 @@ START_TEST(trace_and_summary_csv) {
 }
 END_TEST
 
+/* The process's age is held to the kernel's tick: after a sleep it has
+ * grown by the time slept, less one tick at most, however little CPU the
+ * process used meanwhile. */
+START_TEST(process_age_follows_the_clock) {
+    struct timespec a, b, nap = {0, 50 * 1000 * 1000};
+    int64_t tick_ns = 1000000000 / sysconf(_SC_CLK_TCK);
+    int64_t age1 = process_age_ns();
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    nanosleep(&nap, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    int64_t age2 = process_age_ns();
+    int64_t slept = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+    ck_assert(age1 >= 0);
+    ck_assert_msg(age2 - age1 >= slept - tick_ns, "age %lld -> %lld over %lld ns asleep",
+                  (long long)age1, (long long)age2, (long long)slept);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("all");
     tcase_add_test(tc, expand_default_is_pop20_sorted);
+    tcase_add_test(tc, process_age_follows_the_clock);
     tcase_add_test(tc, expand_letter_mixed_dedup_limit);
     tcase_add_test(tc, expand_all_every);
     tcase_add_test(tc, expand_rejects_bad_codes);
