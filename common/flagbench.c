@@ -1,5 +1,6 @@
 /* flagbench.c — the one main every back end shares. */
 #include "flagbench.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -31,14 +32,8 @@ int run_interrupted(void) {
     return atomic_load_explicit(&interrupted, memory_order_relaxed);
 }
 
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int64_t run_now_us(const struct run *run) {
-    return (mono_ns() - run->t0_ns) / 1000;
+    return (clock_now_ns() - run->t0_ns) / 1000;
 }
 
 static struct timeval tv_sub(struct timeval a, struct timeval b) {
@@ -181,9 +176,9 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     progress_init(&run.progress, run.nrecords, opt.verbose);
     struct rusage ru0, ru1, ru;
     getrusage(RUSAGE_SELF, &ru0);
-    run.t0_ns = mono_ns();
+    run.t0_ns = clock_now_ns();
     rc = backend->download_many(&run);
-    double wall_s = (double)(mono_ns() - run.t0_ns) / 1e9;
+    double wall_s = (double)(clock_now_ns() - run.t0_ns) / 1e9;
     getrusage(RUSAGE_SELF, &ru1);
     progress_end(&run.progress);
     rusage_delta(&ru, &ru0, &ru1);
