@@ -203,10 +203,6 @@ static void post_send(struct server *s, struct conn *c) {
 
 /* ---- connection life ---- */
 
-static void request_done(struct server *s, struct conn *c) {
-    respond_done(&s->resp, &c->rep);
-}
-
 static void conn_release(struct server *s, struct conn *c) {
     if (c->recv_inflight || c->send_inflight)
         return;
@@ -224,7 +220,7 @@ static void conn_close(struct server *s, struct conn *c, bool reset) {
     if (c->state == ST_CLOSING || c->state == ST_FREE)
         return;
     lru_remove(s, c);
-    request_done(s, c);
+    respond_done(&s->resp, &c->rep);
     if (reset) {
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -317,7 +313,7 @@ static void process_input(struct server *s, struct conn *c) {
 
 /* The request that was just answered is over: on to the next one. */
 static void next_request(struct server *s, struct conn *c) {
-    request_done(s, c);
+    respond_done(&s->resp, &c->rep);
     memmove(c->rbuf, c->rbuf + c->consumed, c->rlen - c->consumed);
     c->rlen -= c->consumed;
     c->consumed = 0;
@@ -338,7 +334,7 @@ static void send_done(struct server *s, struct conn *c) {
     case AFTER_DRAIN:
         /* Closing with unread input would send RST and could destroy the
          * error response in flight; shut the write side and read to EOF. */
-        request_done(s, c);
+        respond_done(&s->resp, &c->rep);
         shutdown(c->fd, SHUT_WR);
         c->state = ST_DRAIN;
         timer_add(s, s->now + DRAIN_NS, slot_of(s, c), c->gen);
