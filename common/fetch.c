@@ -238,14 +238,17 @@ void transfer_finish(struct transfer *t) {
     progress_tick(&run->progress, t->rec, run_now_us(run));
 }
 
-void transfer_saved(struct transfer *t, int err) {
-    struct record *rec = t->rec;
-    rec->saved_us = run_now_us(t->run);
+void record_saved(struct run *run, struct record *rec, int err) {
+    rec->saved_us = run_now_us(run);
     if (err) {
         rec->outcome = OUTCOME_ERROR;
         snprintf(rec->error, sizeof rec->error, "save: %s", strerror(-err));
     }
-    transfer_finish(t);
+    progress_tick(&run->progress, rec, run_now_us(run));
+}
+
+void transfer_saved(struct transfer *t, int err) {
+    record_saved(t->run, t->rec, err);
 }
 
 void flag_download(struct transfer *t, size_t i) {

@@ -55,7 +55,10 @@ void transfer_begin(struct transfer *t, size_t i);
 bool transfer_step_done(struct transfer *t, CURLcode rc);
 
 /* The save of an OK flag ended with err (0 or -errno): stamps saved_us,
- * turns the flag into an error if the save failed, ticks progress. */
+ * turns the flag into an error if the save failed, ticks progress. A back
+ * end that saves apart from the transfer (the body handed elsewhere, the
+ * transfer already on its next flag) calls record_saved() with the record. */
+void record_saved(struct run *run, struct record *rec, int err);
 void transfer_saved(struct transfer *t, int err);
 
 /* A flag that needs no save (not found, error) is done: ticks progress. */

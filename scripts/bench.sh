@@ -28,14 +28,15 @@ options:
                     N/K flags K times (--repeat K); default: 20,194
   --runs N          hyperfine runs per back end and workload, after 1 warm-up
                     (default: 5); see --max-seconds
-  --max-req M       most requests in flight for threadpool and uring
-                    (default: the workload's size, so every request can overlap)
-  --backends LIST   comma-separated subset of the back ends (default: all built)
-                    (default: all three)
+  --max-req M       most requests in flight for every back end but the
+                    baseline (the list's first, one at a time; default: the
+                    workload's size, so every request can overlap)
+  --backends LIST   comma-separated subset of the back ends (default: all built);
+                    speedups divide the first one's wall time
   --max-seconds S   time budget per back end and workload: when warm-up plus
                     runs would take longer at ceil(N/M) x delay each, the warm-up
                     is dropped and the runs cut, to 1 at least (default: 20),
-                    so sequential on 194 flags runs once
+                    so the baseline on 194 flags runs once
   --dest-parent DIR where the downloads are written: a fresh temporary
                     directory inside DIR (default: /dev/shm if it is tmpfs,
                     else \$TMPDIR or /tmp; pass /tmp to include the disk)
@@ -49,7 +50,6 @@ EOF
 
 BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=''
 MAX_SECONDS=20 RESULTS=$ROOT/results DESTP=
-need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -79,28 +79,21 @@ for n in "${WORKLOADS[@]}"; do
 done
 command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
-[[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
-BUILD=$(cd "$BUILD" && pwd)
+use_build "$BUILD"
 use_backends "$BUILD" "$BACKEND_LIST"
-# Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
-DESTP=${DESTP:-$(dest_parent_default)}
-check_dest_parent "$DESTP"
+use_dest_parent "$DESTP"
 DEST_FS=$(stat -f -c %T "$DESTP" 2>/dev/null || echo unknown)
 
 raise_nofile
 new_results_dir "$RESULTS"
 OUT=$RESULTS_DIR
-cleanup() {
-    stop_server
-    rm -rf "${DL:-}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-DL=$(mktemp -d "$DESTP/flagbench-dl.XXXXXX")
+make_scratch bench downloads
 
-# m for a back end on a workload of n requests.
+# m for a back end on a workload of n requests: the baseline (the list's
+# first) makes one request at a time.
+BASE=${ALL_BACKENDS[0]}
 max_req_for() {
-    if [[ $1 == sequential ]]; then echo 1; else echo "${MAXREQ:-$2}"; fi
+    if [[ $1 == "$BASE" ]]; then echo 1; else echo "${MAXREQ:-$2}"; fi
 }
 # Seconds one run takes at least: ceil(n/m) rounds of the delay.
 estimate() { awk -v n="$1" -v m="$2" -v d="$DELAY" 'BEGIN { printf "%.3f", int((n + m - 1) / m) * d }'; }
@@ -123,7 +116,7 @@ done
 say "results in ${OUT#"$ROOT"/}; workloads ${WORKLOADS[*]}; delay ${DELAY} s; back ends ${BACKENDS[*]}"
 say "flags saved under $DL ($DEST_FS)"
 say "waiting alone will take about $(printf '%.0f' "$total") s (ceil(N/m) x delay per run)"
-start_server "$BUILD" "$OUT" --delay "$DELAY"
+start_server "$OUT" --delay "$DELAY"
 say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
 
 {
@@ -143,7 +136,7 @@ for n in "${WORKLOADS[@]}"; do
         m=$(max_req_for "$b" "$n")
         step=$((step + 1))
         mflag=()
-        [[ $b == sequential ]] || mflag=(-m "$m")
+        [[ $b == "$BASE" ]] || mflag=(-m "$m")
         cmd=$(printf '%q ' "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" \
             -d "$DL/$b" -q)
         say "[$step/$steps] hyperfine: $b on $wl ($n requests, max $m in flight): ${WARMUP[$n,$b]} warm-up + ${NRUNS[$n,$b]} runs of >= $(estimate "$n" "$m") s"
@@ -158,7 +151,7 @@ for n in "${WORKLOADS[@]}"; do
         m=$(max_req_for "$b" "$n")
         step=$((step + 1))
         mflag=()
-        [[ $b == sequential ]] || mflag=(-m "$m")
+        [[ $b == "$BASE" ]] || mflag=(-m "$m")
         say "[$step/$steps] traced run: $b on $wl"
         rc=0
         "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" -d "$DL/$b" -q \

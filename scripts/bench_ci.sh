@@ -48,7 +48,6 @@ EOF
 }
 
 BUILD=$ROOT/build BASELINE=$ROOT/results/baseline.csv UPDATE=0 SAVE='' FROM='' DESTP=
-need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -76,22 +75,12 @@ if [[ -n $FROM ]]; then
 fi
 
 command -v valgrind >/dev/null || die "valgrind is not installed (make deps)"
-[[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
-BUILD=$(cd "$BUILD" && pwd)
+use_build "$BUILD"
 use_backends "$BUILD"
-# Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
-DESTP=${DESTP:-$(dest_parent_default)}
-check_dest_parent "$DESTP"
+use_dest_parent "$DESTP"
 
 raise_nofile
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-ci.XXXXXX")
-cleanup() {
-    stop_server
-    rm -rf "$WORK" "${DL:-}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-DL=$(mktemp -d "$DESTP/flagbench-ci-dl.XXXXXX")
+make_scratch ci downloads
 
 # run LABEL BACKEND ARGS... — one client run appending to $WORK/LABEL.csv
 # (the flags go to $DL).
@@ -103,16 +92,18 @@ run() {
 }
 
 say "timed runs: $N flags, ${DELAY} s delay, -m $N"
-start_server "$BUILD" "$WORK" --delay "$DELAY"
-run timed-sequential sequential -a -l "$N"
+start_server "$WORK" --delay "$DELAY"
+# The baseline (the list's first) one request at a time, the others repeated.
+BASE=${ALL_BACKENDS[0]}
+run "timed-$BASE" "$BASE" -a -l "$N"
 for ((i = 1; i <= REPEATS; i++)); do
-    for b in threadpool uring; do
+    for b in "${ALL_BACKENDS[@]:1}"; do
         run "timed-$b" "$b" -a -l "$N" -m "$N"
     done
 done
 
 say "instruction counts: valgrind --tool=callgrind, $CG_N flags, no delay"
-restart_server "$BUILD" "$WORK" --delay 0
+restart_server "$WORK" --delay 0
 for b in "${ALL_BACKENDS[@]}"; do
     rc=0
     valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.$b" \
@@ -126,7 +117,8 @@ done
 stop_server
 
 MEASURED=$WORK/measured.csv
-python "$SCRIPTS/report.py" ci-figures "$WORK" "$N" "$DELAY" >"$MEASURED"
+python "$SCRIPTS/report.py" ci-figures --backends "$(IFS=,; echo "${ALL_BACKENDS[*]}")" \
+    "$WORK" "$N" "$DELAY" >"$MEASURED"
 [[ -z $SAVE ]] || cp "$MEASURED" "$SAVE"
 
 if [[ $UPDATE -eq 1 ]]; then

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # Variables set here are used by the scripts that source this file.
 # shellcheck disable=SC2034
-# lib.sh — helpers shared by the driver scripts (bench.sh, sweep.sh, scale.sh,
-# bench_ci.sh, trace_cost.sh, vs_curl.sh, vs_nginx.sh). Sourced, not run.
-# Every caller sets PROG before sourcing.
+# lib.sh — the one set of shell helpers, shared by the driver scripts
+# (scripts/*.sh) and the tests (tests/lib.sh adds the test-only ones on top).
+# Sourced, not run. Every caller sets PROG before sourcing.
 
 # The repository root: the parent of this scripts/ folder.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +28,9 @@ fail() {
 say() {
     printf '%s [%s] %s\n' "${PROG:-driver}" "$(date +%H:%M:%S)" "$*" >&2
 }
+
+# need "$@" — in an option loop: the option in $1 has a value in $2.
+need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_seconds() { [[ $1 =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]]; }
@@ -97,48 +100,68 @@ workload_name() {
     if [[ $1 -eq 20 ]]; then echo pop20; else echo "all$1"; fi
 }
 
-# Server lifecycle. start_server BUILD DIR ARGS... starts flagserver on a
-# free port of 127.0.0.1, logging to DIR/server.log, and sets SERVER_PID,
-# SERVER_PORT and BASE_URL. The caller's EXIT trap must call stop_server.
-SERVER_PID=
-start_server() {
-    local build=$1 dir=$2
-    shift 2
-    local bin=$build/server/flagserver
-    [[ -x $bin ]] || fail "$bin is not built (run 'make build', or pass --build DIR)"
-    local portfile=$dir/server.port
-    rm -f "$portfile"
-    "$bin" -p 0 --port-file "$portfile" -q "$@" >>"$dir/server.log" 2>&1 &
-    SERVER_PID=$!
-    local i
-    for ((i = 0; i < 100; i++)); do
-        if [[ -s $portfile ]]; then
-            SERVER_PORT=$(tr -dc 0-9 <"$portfile")
-            [[ -n $SERVER_PORT ]] && break
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null ||
-            fail "flagserver exited at start (see $dir/server.log)"
-        sleep 0.1
-    done
-    [[ -n ${SERVER_PORT:-} ]] || fail "flagserver did not write its port in 10 s (see $dir/server.log)"
-    BASE_URL=http://127.0.0.1:$SERVER_PORT/flags
-    # Wait until it answers, so the first timed run doesn't pay for start-up.
-    for ((i = 0; i < 50; i++)); do
-        curl -s --noproxy "*" -o /dev/null --max-time 2 "$BASE_URL/br/br.gif" && return 0
-        sleep 0.1
-    done
-    fail "flagserver on port $SERVER_PORT does not answer (see $dir/server.log)"
+# use_build DIR — the CMake build directory: BUILD becomes its absolute path
+# and FLAGSERVER the server in it.
+use_build() {
+    [[ -d $1 ]] || die "build directory '$1' does not exist (run 'make build')"
+    BUILD=$(cd "$1" && pwd)
+    FLAGSERVER=$BUILD/server/flagserver
 }
 
+# Server lifecycle: one contract for scripts and tests.
+# start_server DIR ARGS... starts $FLAGSERVER (use_build sets it; tests set it
+# themselves) on a free port of 127.0.0.1 with ARGS, logging to
+# DIR/server.log, and sets SERVER_PID, SERVER_PORT, SERVER_URL (its root) and
+# BASE_URL (SERVER_URL/flags, the clients' --server). The caller's EXIT trap
+# must call stop_server (make_scratch's does).
+# The server encodes its 194 GIFs before it listens, which takes seconds
+# under sanitizers or on a busy machine: wait as long as it lives, up to
+# FLAGBENCH_START_TIMEOUT seconds (default 300), never a fixed number of polls.
+SERVER_PID='' SERVER_STATUS='' SERVER_LOG=''
+start_server() {
+    local dir=$1
+    shift
+    [[ -x ${FLAGSERVER:-} ]] || fail "${FLAGSERVER:-flagserver} is not built (run 'make build', or pass --build DIR)"
+    local portfile=$dir/server.port
+    rm -f "$portfile"
+    SERVER_PORT='' SERVER_LOG=$dir/server.log
+    "$FLAGSERVER" -b 127.0.0.1 -p 0 --port-file "$portfile" -q "$@" >>"$dir/server.log" 2>&1 &
+    SERVER_PID=$!
+    local limit=${FLAGBENCH_START_TIMEOUT:-300} start=$SECONDS
+    until [[ -s $portfile ]]; do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            wait "$SERVER_PID" 2>/dev/null || true
+            SERVER_PID=
+            tail -n 5 "$dir/server.log" >&2
+            fail "flagserver $* exited at start (log: $dir/server.log)"
+        fi
+        ((SECONDS - start < limit)) ||
+            fail "flagserver did not listen within $limit s (log: $dir/server.log)"
+        sleep 0.05
+    done
+    # The port file is written atomically (rename) once the server listens.
+    SERVER_PORT=$(tr -dc 0-9 <"$portfile")
+    [[ -n $SERVER_PORT ]] || fail "flagserver wrote no port to $portfile"
+    SERVER_URL=http://127.0.0.1:$SERVER_PORT
+    BASE_URL=$SERVER_URL/flags
+    # One request before anything is timed; /stats is never delayed, failed
+    # by chaos or counted.
+    curl -s -o /dev/null --max-time 60 "$SERVER_URL/stats" ||
+        fail "flagserver on port $SERVER_PORT does not answer (log: $dir/server.log)"
+}
+
+# stop_server — SIGTERM, and wait; SERVER_STATUS is its exit status (0 when
+# it stopped cleanly). Never fails, so it is safe in an EXIT trap.
 stop_server() {
     if [[ -n $SERVER_PID ]]; then
         kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_STATUS=0
+        wait "$SERVER_PID" 2>/dev/null || SERVER_STATUS=$?
         SERVER_PID=
     fi
 }
 
-# restart_server BUILD DIR ARGS... — a new server (say, another delay).
+# restart_server DIR ARGS... — a new server (say, another delay).
 restart_server() {
     stop_server
     start_server "$@"
@@ -162,13 +185,59 @@ check_dest_parent() {
     [[ -d $1 && -w $1 ]] || die "--dest-parent '$1' is not a writable directory"
 }
 
-# A new results/<UTC timestamp>/ directory; results/latest points to it.
+# use_dest_parent [DIR] — DESTP: DIR (from --dest-parent) or the default
+# above, checked.
+use_dest_parent() {
+    DESTP=${1:-$(dest_parent_default)}
+    check_dest_parent "$DESTP"
+}
+
+# make_scratch NAME [downloads] — WORK, a scratch folder under $TMPDIR, and
+# with "downloads" DL, where the clients save, under DESTP (use_dest_parent
+# first). On exit the server stops and both go; INT and TERM exit 130.
+make_scratch() {
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-$1.XXXXXX")
+    DL=
+    trap scratch_cleanup EXIT
+    trap 'exit 130' INT TERM
+    if [[ ${2:-} == downloads ]]; then
+        DL=$(mktemp -d "$DESTP/flagbench-$1-dl.XXXXXX")
+    fi
+}
+
+# On a failure the server's last words (a sanitizer's report, say) are shown.
+scratch_cleanup() {
+    local rc=$?
+    stop_server
+    if ((rc != 0)) && [[ -s ${SERVER_LOG:-} ]]; then
+        echo "$PROG: flagserver's log ($SERVER_LOG) ends:" >&2
+        tail -n 20 "$SERVER_LOG" >&2
+    fi
+    rm -rf "$WORK" ${DL:+"$DL"}
+}
+
+# check_cpus OPTION CPU... — pinning with taskset: each CPU (given by
+# OPTION, e.g. --client-cpu 1) is a number below nproc.
+check_cpus() {
+    command -v taskset >/dev/null || die "taskset is missing (util-linux)"
+    local ncpu
+    ncpu=$(nproc)
+    while [[ $# -ge 2 ]]; do
+        is_uint "$2" || die "$1 needs a CPU number, not '$2'"
+        (($2 < ncpu)) || die "$1 $2: this machine has CPUs 0-$((ncpu - 1))"
+        shift 2
+    done
+}
+
+# new_results_dir BASE [SUFFIX] — a new BASE/<UTC timestamp>[-SUFFIX]/ in
+# RESULTS_DIR; BASE/latest points to it.
 new_results_dir() {
     local base=$1 ts
-    ts=$(date -u +%Y%m%dT%H%M%SZ)
-    mkdir -p "$base"
+    ts=$(date -u +%Y%m%dT%H%M%SZ)${2:+-$2}
+    { mkdir -p "$base" 2>/dev/null && [[ -w $base ]]; } || fail "can't write results to '$base'"
     local dir=$base/$ts n=1
     while ! mkdir "$dir" 2>/dev/null; do
+        ((n < 100)) || fail "can't make a run folder in '$base'"
         dir=$base/$ts-$n
         n=$((n + 1))
     done

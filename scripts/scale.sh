@@ -16,7 +16,8 @@ usage: scripts/scale.sh [--build DIR] [--delay S] [--sizes LIST] [--with-sequent
 Starts one flagserver (--delay S) on a free port of 127.0.0.1 and, for each
 N in LIST, runs each back end once on exactly N requests with -m N, so all N
 are in flight at once and the ideal wall time is one delay. The thread pool
-runs with --stack-size BYTES. Writes to RESULTS/<UTC timestamp>-scale/:
+runs with --stack-size BYTES. Writes to RESULTS/<UTC timestamp>-scale/
+(RESULTS/latest points to it):
   scale.csv        one --summary row per run, with N, exit status and status
   table.md         wall, peak RSS, RSS per in-flight request (and marginal),
                    CPU per request, threads (also printed on stdout)
@@ -54,7 +55,6 @@ EOF
 
 BUILD=$ROOT/build DELAY=1 SIZES=100,1000,10000 WITH_SEQ=0 STACK=64K TIMEOUT=120
 RESULTS=$ROOT/results DESTP=
-need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -80,11 +80,8 @@ for n in "${NS[@]}"; do
         die "--sizes needs numbers from 1 to 100000, not '$SIZES'"
     ((n > NMAX)) && NMAX=$n
 done
-[[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
-BUILD=$(cd "$BUILD" && pwd)
-# Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
-DESTP=${DESTP:-$(dest_parent_default)}
-check_dest_parent "$DESTP"
+use_build "$BUILD"
+use_dest_parent "$DESTP"
 command -v gnuplot >/dev/null || die "gnuplot is missing (apt-get install gnuplot-nox)"
 use_backends "$BUILD"
 # The baseline (the list's first) takes N x delay: only with --with-sequential.
@@ -100,18 +97,9 @@ fi
 raise_nofile
 NOFILE=$(ulimit -n)
 
-RUN_TS=$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$RESULTS"
-OUT=$RESULTS/$RUN_TS-scale
-mkdir "$OUT" || die "cannot create $OUT"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-scale.XXXXXX")
-cleanup() {
-    stop_server
-    rm -rf "$WORK" "${DL:-}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-DL=$(mktemp -d "$DESTP/flagbench-scale-dl.XXXXXX")
+new_results_dir "$RESULTS" scale
+OUT=$RESULTS_DIR
+make_scratch scale downloads
 
 # The limits that decide whether N threads can start: kernel tasks, memory
 # maps (a stack and its guard page are two per thread), user processes.
@@ -159,7 +147,7 @@ listen_overflows() {
     fi
 }
 
-start_server "$BUILD" "$WORK" --delay "$DELAY" --max-conns $((2 * NMAX + 100))
+start_server "$WORK" --delay "$DELAY" --max-conns $((2 * NMAX + 100))
 CSV=$OUT/scale.csv
 HEADER=
 record_failure() { # backend n exit_status reason

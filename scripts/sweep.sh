@@ -46,7 +46,6 @@ EOF
 
 BUILD=$ROOT/build DELAYS=0,0.01,0.1,0.5 MAXREQS=1,4,16,64,194 REQUESTS=20,194
 BACKEND_LIST='' RUNS=1 MAX_RUN=20 RESULTS=$ROOT/results
-need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -78,8 +77,7 @@ done
 { is_uint "$RUNS" && [[ $RUNS -ge 1 ]]; } || die "--runs needs a number from 1, not '$RUNS'"
 is_seconds "$MAX_RUN" || die "--max-run needs seconds, not '$MAX_RUN'"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
-[[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
-BUILD=$(cd "$BUILD" && pwd)
+use_build "$BUILD"
 use_backends "$BUILD" "$BACKEND_LIST"
 
 # The points: delay n backend m, with m clamped to n and deduplicated.
@@ -137,7 +135,7 @@ step=0 cur_delay=''
 for p in "${points[@]}"; do
     read -r d n b m <<<"$p"
     if [[ $d != "$cur_delay" ]]; then
-        restart_server "$BUILD" "$OUT" --delay "$d"
+        restart_server "$OUT" --delay "$d"
         cur_delay=$d
     fi
     step=$((step + 1))

@@ -45,7 +45,6 @@ EOF
 }
 
 BUILD=$ROOT/build BACKEND=uring REPEAT=52 MAXREQ=50 RUNS=9 DELAY=0 CCPU=0 SCPU=1 OUTCSV='' DESTP=
-need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -66,19 +65,12 @@ done
 { is_uint "$MAXREQ" && ((MAXREQ >= 1 && MAXREQ <= 100000)); } || die "--max-req needs 1-100000"
 { is_uint "$RUNS" && ((RUNS >= 1 && RUNS <= 100)); } || die "--runs needs 1-100"
 is_seconds "$DELAY" || die "--delay needs seconds, not '$DELAY'"
-is_uint "$CCPU" || die "--client-cpu needs a CPU number"
-is_uint "$SCPU" || die "--server-cpu needs a CPU number"
-ncpu=$(nproc)
-((CCPU < ncpu && SCPU < ncpu)) || die "CPUs $CCPU and $SCPU: this machine has $ncpu"
-[[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
-BUILD=$(cd "$BUILD" && pwd)
-# Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
-DESTP=${DESTP:-$(dest_parent_default)}
-check_dest_parent "$DESTP"
+check_cpus --client-cpu "$CCPU" --server-cpu "$SCPU"
+use_build "$BUILD"
+use_dest_parent "$DESTP"
 use_backends "$BUILD" "$BACKEND"
 CLIENT=${BIN[$BACKEND]}
 TIMEFORMAT='%3R %3U %3S'
-command -v taskset >/dev/null || die "taskset is missing (util-linux)"
 
 raise_nofile
 T=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-tracecost.XXXXXX")
@@ -90,7 +82,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 D=$(mktemp -d "$DESTP/flagbench-dl.XXXXXX")
 
-start_server "$BUILD" "$T" --delay "$DELAY"
+start_server "$T" --delay "$DELAY"
 taskset -a -p -c "$SCPU" "$SERVER_PID" >/dev/null
 NREQ=$((194 * REPEAT))
 say "$BACKEND: $NREQ requests, -m $MAXREQ, delay $DELAY s, $RUNS rounds; client on CPU $CCPU, server on CPU $SCPU"

@@ -53,7 +53,6 @@ EOF
 
 BUILD=$ROOT/build ZIP='' REPEAT=52 MAXREQ=50 ROUNDS=3 BACKEND_LIST=''
 CCPU=0 SCPU=1 STRACE=0 OUTCSV='' DESTP=
-need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -74,19 +73,12 @@ done
 { is_uint "$REPEAT" && ((REPEAT >= 1 && REPEAT <= 1000)); } || die "--repeat needs 1-1000"
 { is_uint "$MAXREQ" && ((MAXREQ >= 1 && MAXREQ <= 300)); } || die "--max-req needs 1-300 (curl's --parallel-max limit)"
 { is_uint "$ROUNDS" && ((ROUNDS >= 1 && ROUNDS <= 20)); } || die "--rounds needs 1-20"
-is_uint "$CCPU" || die "--client-cpu needs a CPU number"
-is_uint "$SCPU" || die "--server-cpu needs a CPU number"
-ncpu=$(nproc)
-((CCPU < ncpu && SCPU < ncpu)) || die "CPUs $CCPU and $SCPU: this machine has $ncpu"
-[[ -d $BUILD ]] || die "build directory '$BUILD' does not exist (run 'make build')"
-BUILD=$(cd "$BUILD" && pwd)
-# Downloads go to tmpfs by default (see dest_parent_default in lib.sh).
-DESTP=${DESTP:-$(dest_parent_default)}
-check_dest_parent "$DESTP"
+check_cpus --client-cpu "$CCPU" --server-cpu "$SCPU"
+use_build "$BUILD"
+use_dest_parent "$DESTP"
 use_backends "$BUILD" "$BACKEND_LIST"
 TIMEFORMAT='%3R %3U %3S'
 command -v curl >/dev/null || die "curl is missing"
-command -v taskset >/dev/null || die "taskset is missing (util-linux)"
 [[ $STRACE -eq 0 ]] || command -v strace >/dev/null || die "strace is missing (apt-get install strace)"
 if [[ -z $ZIP ]]; then
     for z in "$ROOT/../shared/data/flags.zip" /work/shared/data/flags.zip; do
@@ -113,7 +105,7 @@ else
     say "warning: no flags.zip; serving flagserver's built-in flags"
 fi
 # start_server runs flagserver; pin it (and what it starts) afterwards.
-start_server "$BUILD" "$T" "${ROOTARGS[@]}"
+start_server "$T" "${ROOTARGS[@]}"
 taskset -a -p -c "$SCPU" "$SERVER_PID" >/dev/null
 
 # The codes of -a, sorted as the clients request them: flagserver holds the

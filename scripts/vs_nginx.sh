@@ -43,7 +43,6 @@ EOF
 }
 
 BUILD=$ROOT/build ZIP='' DURATION=10 CONNS=100 ONE_URL=0 ROUNDS=1 SCPU=0 WCPU=1 OUTCSV=''
-need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -62,25 +61,20 @@ done
 { is_uint "$DURATION" && ((DURATION >= 1 && DURATION <= 3600)); } || die "--duration needs whole seconds (1-3600)"
 { is_uint "$CONNS" && ((CONNS >= 1 && CONNS <= 10000)); } || die "--connections needs 1-10000"
 { is_uint "$ROUNDS" && ((ROUNDS >= 1 && ROUNDS <= 20)); } || die "--rounds needs 1-20"
-is_uint "$SCPU" || die "--server-cpu needs a CPU number"
-is_uint "$WCPU" || die "--wrk-cpu needs a CPU number"
+check_cpus --server-cpu "$SCPU" --wrk-cpu "$WCPU"
 if [[ -z $ZIP ]]; then
     for z in "$ROOT/../shared/data/flags.zip" /work/shared/data/flags.zip; do
         [[ -f $z ]] && ZIP=$z && break
     done
 fi
 [[ -n $ZIP && -f $ZIP ]] || die "flags.zip not found (pass --zip FILE)"
-BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || die "build directory does not exist (run 'make build')"
-FLAGSERVER=$BUILD/server/flagserver
+use_build "$BUILD"
 [[ -x $FLAGSERVER ]] || die "$FLAGSERVER is not built (run 'make build')"
 NGINX=$(command -v nginx || true)
 [[ -z $NGINX && -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx
 [[ -n $NGINX ]] || die "nginx is missing (apt-get install nginx-light)"
 command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
-command -v taskset >/dev/null || die "taskset is missing (util-linux)"
 command -v unzip >/dev/null || die "unzip is missing (apt-get install unzip)"
-ncpu=$(nproc)
-((SCPU < ncpu && WCPU < ncpu)) || die "CPUs $SCPU and $WCPU: this machine has $ncpu"
 [[ $SCPU -ne $WCPU ]] || say "warning: server and wrk share CPU $SCPU"
 
 raise_nofile

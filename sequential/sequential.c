@@ -13,7 +13,12 @@ static int download_many(struct run *run) {
     return 0;
 }
 
-static const struct backend sequential = {"sequential", download_many, 1, 1};
+static const struct backend sequential = {
+    .name = "sequential",
+    .download_many = download_many,
+    .default_max_req = 1, /* one request at a time, whatever -m says */
+    .max_max_req = 1,
+};
 
 int main(int argc, char **argv) {
     return flagbench_main(argc, argv, &sequential);

@@ -2,7 +2,7 @@
 # The end-to-end list every back end runs: e2e.sh CLIENT FLAGSERVER CASE.
 # A real flagserver on 127.0.0.1 and the real client binary.
 set -euo pipefail
-client=$1 flagserver=$2 case=$3
+client=$1 FLAGSERVER=$2 case=$3
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 setup_work
@@ -10,7 +10,7 @@ dest=$WORK/dest
 
 run_client() { # run_client ARGS...: sets RC, output in $WORK/out, $WORK/err
     set +e
-    "$client" -s "$BASE" -d "$dest" "$@" >"$WORK/out" 2>"$WORK/err"
+    "$client" -s "$BASE_URL" -d "$dest" "$@" >"$WORK/out" 2>"$WORK/err"
     RC=$?
     set -e
 }
@@ -18,7 +18,7 @@ run_client() { # run_client ARGS...: sets RC, output in $WORK/out, $WORK/err
 case $case in
 pop20_identical)
     # The 20 POP20 flags saved byte-identical to what the server serves.
-    start_server "$flagserver"
+    start_server "$WORK"
     run_client
     [[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$WORK/err")"
     grep -q '^ 20 flags downloaded\.$' "$WORK/out" || fail "report: $(cat "$WORK/out")"
@@ -26,13 +26,13 @@ pop20_identical)
     [[ $(count_files "$dest") -eq 20 ]] || fail "expected 20 files: $(ls -A "$dest")"
     for cc in CN IN US ID BR PK NG BD RU JP MX PH VN ET EG DE IR TR CD FR; do
         lc=${cc,,}
-        curl -sf "$BASE/$lc/$lc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
+        curl -sf "$BASE_URL/$lc/$lc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
         cmp -s "$WORK/ref.gif" "$dest/$lc.gif" || fail "$lc.gif differs from the server's"
     done
     ;;
 every40_counts)
     # AA..BN: 21 codes the server has, 19 it hasn't.
-    start_server "$flagserver"
+    start_server "$WORK"
     run_client -e -l 40 --summary "$WORK/s.csv"
     [[ $RC -eq 0 ]] || fail "exit $RC"
     grep -q '^ 21 flags downloaded\.$' "$WORK/out" || fail "report: $(cat "$WORK/out")"
@@ -44,7 +44,7 @@ every40_counts)
     ;;
 errors_leave_nothing)
     # Every flag a 418: all errors, exit 1, nothing in the destination.
-    start_server "$flagserver" --error-rate 1
+    start_server "$WORK" --error-rate 1
     run_client -a -l 30 -v
     [[ $RC -eq 1 ]] || fail "exit $RC, expected 1"
     grep -q '^ 30 errors\.$' "$WORK/out" || fail "report: $(cat "$WORK/out")"
@@ -53,7 +53,7 @@ errors_leave_nothing)
     ;;
 delay_lower_bound)
     # 20 flags, 0.05 s each, m at a time: never faster than ceil(20/m) * 0.05.
-    start_server "$flagserver" --delay 0.05
+    start_server "$WORK" --delay 0.05
     run_client --summary "$WORK/s.csv"
     [[ $RC -eq 0 ]] || fail "exit $RC"
     m=$(csv_field "$WORK/s.csv" 1 max_req)
@@ -63,7 +63,7 @@ delay_lower_bound)
     ;;
 usage_errors)
     # No server needed: bad command lines exit 2 with one reason and the usage.
-    BASE=http://127.0.0.1:9/flags
+    BASE_URL=http://127.0.0.1:9/flags
     for args in "-m 0" "-a -e" "--bogus" "-l x" "BRA" "--timeout -1" "-s ftp://x"; do
         # shellcheck disable=SC2086
         run_client $args
@@ -76,7 +76,7 @@ usage_errors)
     ;;
 dest_unwritable)
     # A destination that can't be made: exit 3 before any request.
-    start_server "$flagserver"
+    start_server "$WORK"
     touch "$WORK/file"
     dest=$WORK/file/sub
     run_client
@@ -89,20 +89,20 @@ dest_unwritable)
     grep -q "can't write the trace to '.*missing/t.csv'" "$WORK/err" || fail "$(cat "$WORK/err")"
     run_client --summary "$WORK"
     [[ $RC -eq 3 ]] || fail "--summary naming a directory: exit $RC, expected 3"
-    served=$(curl -s "http://127.0.0.1:$PORT/stats" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$')
+    served=$(curl -s "$SERVER_URL/stats" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$')
     [[ ${served:-0} -eq 0 ]] || fail "$served requests were made"
     ;;
 metadata_names)
     # flags3 mode: files named after the country from metadata.json.
-    start_server "$flagserver"
+    start_server "$WORK"
     run_client --metadata BR NZ
     [[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$WORK/err")"
     [[ -f $dest/Brazil.gif && -f $dest/New_Zealand.gif ]] || fail "files: $(ls -A "$dest")"
-    curl -sf "$BASE/br/br.gif" -o "$WORK/ref.gif"
+    curl -sf "$BASE_URL/br/br.gif" -o "$WORK/ref.gif"
     cmp -s "$WORK/ref.gif" "$dest/Brazil.gif" || fail "Brazil.gif differs"
     ;;
 repeat_names)
-    start_server "$flagserver"
+    start_server "$WORK"
     run_client --repeat 3 BR AR --trace "$WORK/t.csv"
     [[ $RC -eq 0 ]] || fail "exit $RC"
     for f in br br-1 br-2 ar ar-1 ar-2; do
@@ -112,7 +112,7 @@ repeat_names)
     [[ $(wc -l <"$WORK/t.csv") -eq 7 ]] || fail "trace rows"
     ;;
 csv_outputs)
-    start_server "$flagserver"
+    start_server "$WORK"
     run_client --trace "$WORK/t.csv" --summary "$WORK/s.csv"
     run_client -q --summary "$WORK/s.csv"
     [[ ! -s $WORK/out ]] || fail "-q printed: $(cat "$WORK/out")"

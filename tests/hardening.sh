@@ -4,7 +4,7 @@
 # within its --timeout, count each faulty flag as an error with its reason,
 # finish the rest, and leave no partial or temporary file behind.
 set -euo pipefail
-client=$1 flagserver=$2 case=$3
+client=$1 FLAGSERVER=$2 case=$3
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 setup_work
@@ -14,7 +14,7 @@ run_client() { # sets RC and ELAPSED (s); output in $WORK/out, $WORK/err
     local t0 t1
     t0=$(date +%s.%N)
     set +e
-    "$client" -s "$BASE" -d "$dest" -v "$@" >"$WORK/out" 2>"$WORK/err"
+    "$client" -s "$BASE_URL" -d "$dest" -v "$@" >"$WORK/out" 2>"$WORK/err"
     RC=$?
     set -e
     t1=$(date +%s.%N)
@@ -42,66 +42,66 @@ expect_clean() {
 codes=(AR BR CN DE FR)
 case $case in
 truncate)
-    start_server "$flagserver" --chaos truncate
+    start_server "$WORK" --chaos truncate
     run_client --timeout 5 "${codes[@]}"
     expect_faults 5 "truncated body|connection reset" 10
     ;;
 reset)
-    start_server "$flagserver" --chaos reset
+    start_server "$WORK" --chaos reset
     run_client --timeout 5 "${codes[@]}"
     expect_faults 5 "connection reset|truncated body|empty reply" 10
     ;;
 garbage)
-    start_server "$flagserver" --chaos garbage
+    start_server "$WORK" --chaos garbage
     run_client --timeout 5 "${codes[@]}"
     expect_faults 5 "malformed response|Unsupported response code|HTTP [0-9]+" 10
     ;;
 longheader)
-    start_server "$flagserver" --chaos longheader
+    start_server "$WORK" --chaos longheader
     run_client --timeout 5 "${codes[@]}"
     expect_faults 5 "malformed response|out of memory .or a header line over 100 KB." 10
     ;;
 stall)
-    start_server "$flagserver" --chaos stall
+    start_server "$WORK" --chaos stall
     run_client --timeout 1 "${codes[@]}"
     expect_faults 5 "timeout" 8
     ;;
 stallbody)
-    start_server "$flagserver" --chaos stallbody
+    start_server "$WORK" --chaos stallbody
     run_client --timeout 1 "${codes[@]}"
     expect_faults 5 "timeout" 8
     ;;
 oversize)
-    start_server "$flagserver" --chaos oversize
+    start_server "$WORK" --chaos oversize
     run_client --timeout 5 --max-size 100K "${codes[@]}"
     expect_faults 5 "body over 102400 bytes" 10
     ;;
 slow)
-    start_server "$flagserver" --chaos slow
+    start_server "$WORK" --chaos slow
     run_client --timeout 1 "${codes[@]}"
     expect_faults 5 "timeout" 8
     ;;
 redirectloop)
-    start_server "$flagserver" --chaos redirectloop
+    start_server "$WORK" --chaos redirectloop
     run_client --timeout 5 "${codes[@]}"
     expect_faults 5 "too many redirects" 10
     ;;
 redirect)
     # One redirect per flag is followed; the files are the real ones.
-    start_server "$flagserver" --chaos redirect
+    start_server "$WORK" --chaos redirect
     run_client "${codes[@]}"
     expect_clean 5
     ;;
 chunked)
-    start_server "$flagserver" --chunked
+    start_server "$WORK" --chunked
     run_client -a -l 30
     expect_clean 30
-    curl -sf "$BASE/br/br.gif" -o "$WORK/ref.gif"
+    curl -sf "$BASE_URL/br/br.gif" -o "$WORK/ref.gif"
     cmp -s "$WORK/ref.gif" "$dest/br.gif" || fail "chunked br.gif differs"
     ;;
 partial_faults)
     # A third of the requests truncated: the rest complete and are intact.
-    start_server "$flagserver" --chaos truncate:0.33 --seed 7
+    start_server "$WORK" --chaos truncate:0.33 --seed 7
     run_client --timeout 5 -a -m 8 --summary "$WORK/s.csv"
     [[ $RC -eq 1 ]] || fail "exit $RC, expected 1"
     ok=$(csv_field "$WORK/s.csv" 1 ok)
@@ -110,16 +110,16 @@ partial_faults)
     [[ $(count_files "$dest") -eq $ok ]] || fail "$(count_files "$dest") files for $ok ok flags"
     # Every saved flag is whole: compare with a server without faults.
     stop_server
-    start_server "$flagserver"
+    start_server "$WORK"
     for f in "$dest"/*.gif; do
         cc=$(basename "$f" .gif)
-        curl -sf "$BASE/$cc/$cc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
+        curl -sf "$BASE_URL/$cc/$cc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
         cmp -s "$WORK/ref.gif" "$f" || fail "$cc.gif is not what the server serves"
     done
     ;;
 server_dies)
     # The server goes away mid-run: the rest are errors, nothing partial.
-    start_server "$flagserver" --delay 0.2
+    start_server "$WORK" --delay 0.2
     ( sleep 0.7; kill "$SERVER_PID" ) &
     run_client --timeout 3 -a -m 2 --summary "$WORK/s.csv"
     wait
@@ -133,8 +133,8 @@ server_dies)
     ;;
 sigint)
     # SIGINT mid-run: report what finished, exit 130, no temporary files.
-    start_server "$flagserver" --delay 0.5
-    "$client" -s "$BASE" -d "$dest" -a -m 4 --summary "$WORK/s.csv" >"$WORK/out" 2>"$WORK/err" &
+    start_server "$WORK" --delay 0.5
+    "$client" -s "$BASE_URL" -d "$dest" -a -m 4 --summary "$WORK/s.csv" >"$WORK/out" 2>"$WORK/err" &
     pid=$!
     sleep 1.3
     kill -INT "$pid"
@@ -155,7 +155,7 @@ sigint)
 full_disk)
     # RLIMIT_FSIZE of 8 KiB stands in for a full disk: bigger flags fail to
     # save, with no partial file; smaller ones are saved.
-    start_server "$flagserver"
+    start_server "$WORK"
     (
         ulimit -f 8
         run_client -a --summary "$WORK/s.csv"

@@ -1,43 +1,14 @@
 # shellcheck shell=bash
-# Helpers for the end-to-end tests: a real flagserver on 127.0.0.1.
+# The tests' layer on scripts/lib.sh (the one set of helpers; start_server,
+# stop_server, make_scratch and fail come from there): a real flagserver on
+# 127.0.0.1 and the helpers only tests use. Callers set FLAGSERVER.
+PROG=${PROG:-$(basename "$0" .sh)}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-# start_server FLAGSERVER [ARGS...]: starts it on a free port; sets
-# SERVER_PID, PORT and BASE (the clients' --server URL).
-start_server() {
-    local bin=$1
-    shift
-    local portfile
-    portfile=$(mktemp -u "${WORK:-/tmp}/port.XXXXXX")
-    "$bin" -b 127.0.0.1 -p 0 --port-file "$portfile" -q "$@" &
-    SERVER_PID=$!
-    for _ in $(seq 100); do
-        [[ -s $portfile ]] && break
-        kill -0 "$SERVER_PID" 2>/dev/null || fail "flagserver exited at start"
-        sleep 0.05
-    done
-    [[ -s $portfile ]] || fail "flagserver did not write its port file"
-    PORT=$(cat "$portfile")
-    # shellcheck disable=SC2034 # used by the scripts that source this
-    BASE="http://127.0.0.1:$PORT/flags"
-}
-
-stop_server() {
-    if [[ -n ${SERVER_PID:-} ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=
-    fi
-}
-
-# A scratch directory removed on exit, with the server stopped.
+# setup_work: a scratch folder WORK, removed on exit with the server stopped.
 setup_work() {
-    WORK=$(mktemp -d /tmp/flagbench-e2e.XXXXXX)
-    trap 'stop_server; rm -rf "$WORK"' EXIT
+    make_scratch "$PROG"
 }
 
 # csv_field FILE ROW COLUMN: a field of a CSV file by header name (row 1 =

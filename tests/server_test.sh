@@ -8,23 +8,15 @@ set -euo pipefail
 FLAGSERVER=${1:?usage: server_test.sh FLAGSERVER [FLAGS_ZIP]}
 FLAGS_ZIP=${2:-}
 
-TMP=$(mktemp -d)
-SERVER_PID=
-PORT=
-BASE=
+PROG=server_test
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
+setup_work
+TMP=$WORK
 FAILS=0
 
-cleanup() {
-    if [[ -n $SERVER_PID ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
 say() { printf '%s\n' "$*"; }
-fail() {
+flunk() { # a failed check: counted, and the run goes on
     say "FAIL: $*"
     FAILS=$((FAILS + 1))
 }
@@ -32,41 +24,19 @@ pass() { say "ok: $*"; }
 check() { # check DESCRIPTION COMMAND...
     local what=$1
     shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
+    if "$@"; then pass "$what"; else flunk "$what"; fi
 }
 
-# start_server ARGS...: flagserver on a free port; sets SERVER_PID, PORT, BASE.
-start_server() {
-    local portfile=$TMP/port
-    rm -f "$portfile"
-    "$FLAGSERVER" -b 127.0.0.1 -p 0 --port-file "$portfile" -q "$@" 2>"$TMP/server.log" &
-    SERVER_PID=$!
-    local i
-    for ((i = 0; i < 600; i++)); do
-        [[ -s $portfile ]] && break
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            cat "$TMP/server.log" >&2
-            SERVER_PID=
-            say "FAIL: flagserver exited at start ($*)"
-            exit 1
-        fi
-        sleep 0.05
-    done
-    [[ -s $portfile ]] || {
-        say "FAIL: no port file after 30 s"
-        exit 1
-    }
-    PORT=$(<"$portfile")
-    BASE=http://127.0.0.1:$PORT
+# serve ARGS...: flagserver on a free port; BASE is its root URL, PORT its port.
+serve() {
+    start_server "$WORK" "$@"
+    BASE=$SERVER_URL PORT=$SERVER_PORT
 }
 
-# stop_server: SIGTERM, and it must exit 0.
-stop_server() {
-    local rc=0
-    kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID" || rc=$?
-    SERVER_PID=
-    [[ $rc == 0 ]] || fail "flagserver exited $rc after SIGTERM"
+# halt: SIGTERM, and it must exit 0.
+halt() {
+    stop_server
+    [[ $SERVER_STATUS == 0 ]] || flunk "flagserver exited $SERVER_STATUS after SIGTERM"
 }
 
 # stats_field FIELD: one field of /stats.
@@ -130,7 +100,7 @@ check "--version" bash -c "'$FLAGSERVER' --version | grep -q '^flagserver '"
 
 # ---------------------------------------------------------------------------
 say "== built-in flags"
-start_server
+serve
 hdrs=$TMP/hdrs
 curl -s -D "$hdrs" -o "$TMP/br.gif" "$BASE/flags/br/br.gif"
 check "GET gif is 200" grep -q '^HTTP/1.1 200' "$hdrs"
@@ -231,17 +201,17 @@ while True:
     data += c
 assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'"gec_cc": "BR"}'), data
 EOF
-stop_server
+halt
 
 say "== --close and --chunked"
-start_server --close --chunked
+serve --close --chunked
 curl -sv -o "$TMP/a.gif" -o /dev/null "$BASE/flags/br/br.gif" "$BASE/flags/br/metadata.json" 2>"$TMP/v"
 check "--close: no re-use" bash -c "! grep -q 'Re-using existing connection' '$TMP/v'"
 check "--close: Connection: close" grep -qi '^< Connection: close' "$TMP/v"
 check "--chunked: chunked image" grep -qi '^< Transfer-Encoding: chunked' "$TMP/v"
 check "--chunked: same bytes" cmp -s "$TMP/a.gif" "$TMP/br.gif"
 check "--chunked: metadata has a length" test "$(curl -s -D - -o /dev/null "$BASE/flags/br/metadata.json" | grep -ci '^Content-Length')" = 1
-stop_server
+halt
 
 say "== --root"
 if [[ -n $FLAGS_ZIP && -f $FLAGS_ZIP ]] && command -v unzip >/dev/null; then
@@ -249,14 +219,14 @@ if [[ -n $FLAGS_ZIP && -f $FLAGS_ZIP ]] && command -v unzip >/dev/null; then
     unzip -q "$FLAGS_ZIP" -d "$TMP/zip"
     root=$TMP/zip/flags
     [[ -d $root ]] || root=$TMP/zip
-    start_server --root "$root"
+    serve --root "$root"
     curl -s -o "$TMP/r.gif" "$BASE/flags/br/br.gif"
     check "--root serves the file" cmp -s "$TMP/r.gif" "$root/br/br.gif"
     check "--root serves metadata.json" test "$(curl -s "$BASE/flags/br/metadata.json")" = "$(cat "$root/br/metadata.json")"
     check "--root 404" test "$(status "$BASE/flags/zz/zz.gif")" = 404
     code=$(curl -s --path-as-is -o "$TMP/trav" -w '%{http_code}' "$BASE/flags/../../../../../etc/passwd" || true)
     check "--root traversal refused ($code)" in_list "$code" 400 404
-    stop_server
+    halt
     rc=0
     "$FLAGSERVER" -q -p 0 --root "$TMP/nonexistent" 2>/dev/null || rc=$?
     check "--root of a missing directory exits 1" test "$rc" = 1
@@ -265,7 +235,7 @@ else
 fi
 
 say "== delays"
-start_server --delay 0.2
+serve --delay 0.2
 reset_stats
 t0=$(date +%s%N)
 pids=()
@@ -311,36 +281,36 @@ for s in socks:
 assert ok == n, (ok, n)
 assert time.time() - t0 < 20, time.time() - t0
 EOF
-stop_server
+halt
 
-start_server --delay 3
+serve --delay 3
 check "a delayed flag really waits" test "$(curl_exit -m 1 "$BASE/flags/br/br.gif")" = 28
 check "/stats is not delayed" curl -s -m 2 -o /dev/null "$BASE/stats"
-stop_server
+halt
 
-start_server --delay-min 0.05 --delay-max 0.1 --seed 7
+serve --delay-min 0.05 --delay-max 0.1 --seed 7
 t0=$(date +%s%N)
 curl -s -o /dev/null "$BASE/flags/br/br.gif"
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "--delay-min/--delay-max: ${ms} ms >= 50" test "$ms" -ge 50
-stop_server
+halt
 
 say "== errors"
-start_server --error-rate 1
+serve --error-rate 1
 check "--error-rate 1 gives 418" test "$(status "$BASE/flags/br/br.gif")" = 418
 check "/stats is never 418" test "$(status "$BASE/stats")" = 200
 check "418 counted" test "$(by_status 418)" = 1
-stop_server
-start_server --error-rate 0.5 --seed 3
+halt
+serve --error-rate 0.5 --seed 3
 n418=0
 for ((i = 0; i < 40; i++)); do
     [[ $(status "$BASE/flags/br/metadata.json") == 418 ]] && n418=$((n418 + 1))
 done
 check "--error-rate 0.5: some but not all of 40 ($n418)" test "$n418" -gt 5 -a "$n418" -lt 35
-stop_server
+halt
 
 say "== idle timeout and connection cap"
-start_server --idle-timeout 1 --max-conns 3
+serve --idle-timeout 1 --max-conns 3
 check "idle and slowloris connections are closed" python3 - "$PORT" <<'EOF'
 import socket, sys, time
 port = int(sys.argv[1])
@@ -378,7 +348,7 @@ while True:
     data += c
 assert data.startswith(b"HTTP/1.1 503"), data
 EOF
-stop_server
+halt
 
 say "== chaos"
 chaos() { # chaos MODE EXPECTED-EXIT-CODES... -- CURL ARGS
@@ -390,12 +360,12 @@ chaos() { # chaos MODE EXPECTED-EXIT-CODES... -- CURL ARGS
         shift
     done
     shift
-    start_server --chaos "$mode" --idle-timeout 5
+    serve --chaos "$mode" --idle-timeout 5
     local rc
     rc=$(curl_exit -m 3 "$@" "$BASE/flags/br/br.gif")
     check "chaos $mode: curl exits ${want[*]} ($rc)" in_list "$rc" "${want[@]}"
     check "chaos $mode: /stats unaffected" test "$(status "$BASE/stats")" = 200
-    stop_server
+    halt
 }
 chaos truncate 18 --
 chaos reset 18 52 56 --
@@ -407,37 +377,37 @@ chaos slow 28 --
 chaos redirectloop 47 -- -L --max-redirs 5
 chaos redirect 0 -- -L
 
-start_server --chaos redirect
+serve --chaos redirect
 code=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$BASE/flags/br/br.gif")
 check "redirect: 302 to ?r=N ($code)" bash -c "[[ '$code' == '302 '*'/flags/br/br.gif?r='[0-9]* ]]"
 curl -s -L -o "$TMP/red.gif" "$BASE/flags/br/br.gif"
 check "redirect: then the flag" cmp -s "$TMP/red.gif" "$TMP/br.gif"
-stop_server
+halt
 
-start_server --chaos oversize
+serve --chaos oversize
 out=$(curl -s -m 60 -o /dev/null -w '%{http_code} %{size_download}' "$BASE/flags/br/br.gif" || true)
 size=${out#* }
 check "oversize: endless chunked body (${size} bytes)" test "$size" -gt 1000000
-stop_server
+halt
 
-start_server --chaos slow
+serve --chaos slow
 out=$(curl -s -m 1 -o /dev/null -w '%{size_download}' "$BASE/flags/br/br.gif" || true)
 check "slow: about 100 bytes per 100 ms ($out in 1 s)" test "$out" -ge 100 -a "$out" -le 3000
-stop_server
+halt
 
-start_server --chaos truncate:0
+serve --chaos truncate:0
 check "chaos fraction 0 never fires" test "$(curl_exit "$BASE/flags/br/br.gif")" = 0
-stop_server
+halt
 
-start_server --chaos truncate:0.5 --chaos reset:0.25 --seed 11
+serve --chaos truncate:0.5 --chaos reset:0.25 --seed 11
 bad=0
 for ((i = 0; i < 40; i++)); do
     [[ $(curl_exit -m 3 "$BASE/flags/br/br.gif") != 0 ]] && bad=$((bad + 1))
 done
 check "chaos fractions: 75% of 40 fail ($bad)" test "$bad" -gt 15 -a "$bad" -lt 40
-stop_server
+halt
 
-start_server
+serve
 kill -INT "$SERVER_PID"
 rc=0
 wait "$SERVER_PID" || rc=$?

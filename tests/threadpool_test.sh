@@ -10,14 +10,14 @@
 #   -m 1000           1000 worker threads on 64 KiB stacks work
 # Orders of magnitude only: timings are benchmarks' business.
 set -euo pipefail
-client=$1 flagserver=$2
+client=$1 FLAGSERVER=$2
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 setup_work
 
 DELAY=0.2
-start_server "$flagserver" --delay "$DELAY"
-STATS="http://127.0.0.1:$PORT/stats"
+start_server "$WORK" --delay "$DELAY"
+STATS="$SERVER_URL/stats"
 
 # stat NAME: a number from the server's /stats JSON.
 stat() {
@@ -36,7 +36,7 @@ run() {
     shift
     curl -sf "$STATS?reset=1" >/dev/null || fail "GET /stats?reset=1"
     set +e
-    "$client" -s "$BASE" -d "$WORK/dest-$name" -q --summary "$WORK/$name.csv" \
+    "$client" -s "$BASE_URL" -d "$WORK/dest-$name" -q --summary "$WORK/$name.csv" \
         --trace "$WORK/$name.trace.csv" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
     RC=$?
     set -e
@@ -99,7 +99,7 @@ echo "   in_progress_peak $(stat in_progress_peak), threads $threads," \
 
 echo "== --stack-size below what libcurl needs is a usage error"
 set +e
-"$client" -s "$BASE" -d "$WORK/dest-small" -a -l 40 --stack-size 16384 >/dev/null 2>"$WORK/small.err"
+"$client" -s "$BASE_URL" -d "$WORK/dest-small" -a -l 40 --stack-size 16384 >/dev/null 2>"$WORK/small.err"
 rc=$?
 set -e
 [[ $rc -eq 2 ]] || fail "--stack-size 16384: exit $rc, expected 2"

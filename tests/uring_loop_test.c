@@ -68,7 +68,7 @@ START_TEST(ud_roundtrip) {
     static const uint32_t gen[] = {0, 1, 0xdeadbeef, UINT32_MAX};
     for (size_t i = 0; i < 4; i++)
         for (size_t g = 0; g < 4; g++)
-            for (int t = LOOP_UD_OP; t <= LOOP_UD_IGNORE; t++) {
+            for (int t = LOOP_UD_OP; t <= LOOP_UD_CANCEL; t++) {
                 enum loop_ud_tag tag;
                 uint32_t ri, rg;
                 uint64_t ud = loop_ud_pack((enum loop_ud_tag)t, idx[i], gen[g]);

@@ -14,14 +14,14 @@
 #                temporary file left
 # Orders of magnitude only: timings are benchmarks' business.
 set -euo pipefail
-client=$1 flagserver=$2
+client=$1 FLAGSERVER=$2
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
 setup_work
 
 # stat NAME: a number from the server's /stats JSON.
 stat() {
-    curl -sf "http://127.0.0.1:$PORT/stats" | grep -o "\"$1\" *: *[0-9]*" | grep -o '[0-9]*$'
+    curl -sf "$SERVER_URL/stats" | grep -o "\"$1\" *: *[0-9]*" | grep -o '[0-9]*$'
 }
 
 # run NAME ARGS...: the client with a summary in $WORK/NAME.csv, the server's
@@ -29,9 +29,9 @@ stat() {
 run() {
     local name=$1
     shift
-    curl -sf "http://127.0.0.1:$PORT/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
+    curl -sf "$SERVER_URL/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
     set +e
-    "$client" -s "$BASE" -d "$WORK/dest-$name" -q --summary "$WORK/$name.csv" "$@" \
+    "$client" -s "$BASE_URL" -d "$WORK/dest-$name" -q --summary "$WORK/$name.csv" "$@" \
         >"$WORK/$name.out" 2>"$WORK/$name.err"
     RC=$?
     set -e
@@ -56,9 +56,9 @@ float_lt() {
 }
 
 # ---- one_thread ------------------------------------------------------------
-start_server "$flagserver" --delay 0.5
-curl -sf "http://127.0.0.1:$PORT/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
-"$client" -s "$BASE" -d "$WORK/dest-one" -q --summary "$WORK/one.csv" -a -m 194 \
+start_server "$WORK" --delay 0.5
+curl -sf "$SERVER_URL/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
+"$client" -s "$BASE_URL" -d "$WORK/dest-one" -q --summary "$WORK/one.csv" -a -m 194 \
     >"$WORK/one.out" 2>"$WORK/one.err" &
 pid=$!
 # Sample the process's threads while it runs. /proc/PID/status's Threads:
@@ -92,7 +92,7 @@ float_lt "$wall" 1.0 || fail "one_thread: 194 flags at 0.5 s took $wall s (seque
 stop_server
 
 # ---- exactly_m -------------------------------------------------------------
-start_server "$flagserver" --delay 0.05
+start_server "$WORK" --delay 0.05
 run m10 -a -m 10
 [[ $RC -eq 0 ]] || fail "m10: exit $RC"
 expect m10 ok 194
@@ -113,7 +113,7 @@ expect noreuse errors 0
 (($(stat connections_total) >= 676)) || fail "noreuse: connections were reused"
 stop_server
 
-start_server "$flagserver" --close
+start_server "$WORK" --close
 run close -e -m 50
 [[ $RC -eq 0 ]] || fail "close: exit $RC: $(head -3 "$WORK/close.err")"
 expect close ok 194
@@ -122,7 +122,7 @@ expect close errors 0
 [[ $(count_files "$WORK/dest-close") -eq 194 ]] || fail "close: files"
 # Every flag byte-identical to the server's.
 for cc in ad br cn zw; do
-    curl -sf "$BASE/$cc/$cc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
+    curl -sf "$BASE_URL/$cc/$cc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
     cmp -s "$WORK/ref.gif" "$WORK/dest-close/$cc.gif" || fail "close: $cc.gif differs"
 done
 # The same with multishot polls (stale completions then come from every
@@ -159,7 +159,7 @@ done
 stop_server
 
 # ---- chaos -----------------------------------------------------------------
-start_server "$flagserver" --chaos reset:0.2 --chaos truncate:0.2
+start_server "$WORK" --chaos reset:0.2 --chaos truncate:0.2
 run chaos -a -m 40 --timeout 5
 [[ $RC -eq 1 ]] || fail "chaos: exit $RC, expected 1"
 ok=$(csv_field "$WORK/chaos.csv" 1 ok)

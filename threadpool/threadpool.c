@@ -117,7 +117,11 @@ static int download_many(struct run *run) {
 }
 
 static const struct backend threadpool_backend = {
-    "threadpool", download_many, 30 /* default -m, as the book */, 0 /* no upper bound */};
+    .name = "threadpool",
+    .download_many = download_many,
+    .default_max_req = 30, /* default -m, as the book */
+    .max_max_req = 0,      /* no upper bound */
+};
 
 int main(int argc, char **argv) {
     return flagbench_main(argc, argv, &threadpool_backend);

@@ -182,7 +182,8 @@ int workqueue_start_error(const struct workqueue *wq) {
     return wq->start_error;
 }
 
-static void stats_locked(const struct workqueue *wq, struct workqueue_stats *st) {
+/* The final counters: read once every worker is joined, so without the lock. */
+static void stats_final(const struct workqueue *wq, struct workqueue_stats *st) {
     *st = (struct workqueue_stats){
         .workers = wq->nworkers,
         .submitted = wq->submitted,
@@ -190,12 +191,6 @@ static void stats_locked(const struct workqueue *wq, struct workqueue_stats *st)
         .skipped = wq->skipped,
         .start_error = wq->start_error,
     };
-}
-
-void workqueue_get_stats(struct workqueue *wq, struct workqueue_stats *stats) {
-    pthread_mutex_lock(&wq->lock);
-    stats_locked(wq, stats);
-    pthread_mutex_unlock(&wq->lock);
 }
 
 /* Clean up the states of the workers (joined already), free everything. */
@@ -224,7 +219,7 @@ void workqueue_destroy(struct workqueue *wq, enum wq_shutdown how, struct workqu
     for (unsigned i = 0; i < wq->nworkers; i++)
         pthread_join(wq->workers[i].thread, NULL);
     if (stats)
-        stats_locked(wq, stats); /* every worker has been joined: no lock needed */
+        stats_final(wq, stats);
     teardown(wq);
 }
 
@@ -302,10 +297,7 @@ int workqueue_create(struct workqueue **out, const struct workqueue_config *cfg)
             wq->start_error = -e;
             break;
         }
-        /* Workers never read nworkers; the lock is for workqueue_get_stats. */
-        pthread_mutex_lock(&wq->lock);
-        wq->nworkers++;
-        pthread_mutex_unlock(&wq->lock);
+        wq->nworkers++; /* workers never read it: no lock */
     }
 
     pthread_sigmask(SIG_SETMASK, &saved, NULL);

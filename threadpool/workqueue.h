@@ -91,9 +91,6 @@ bool workqueue_cancelled(struct workqueue *wq);
  * a job. */
 void workqueue_wait(struct workqueue *wq);
 
-/* A snapshot of the counters. */
-void workqueue_get_stats(struct workqueue *wq, struct workqueue_stats *stats);
-
 /* Stop: drain or cancel, join every worker, run cleanup for each worker's
  * state, free. stats (may be NULL) gets the final counters. Must not be
  * called from a job. NULL wq is a no-op. */

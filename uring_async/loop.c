@@ -284,9 +284,6 @@ static void handle_cqe(struct loop *l, uint64_t ud, int res, unsigned cflags) {
         op->done(op, res);
         return;
     }
-    case LOOP_UD_IGNORE:
-        l->pending--;
-        return;
     case LOOP_UD_CANCEL:
         if (res == -EALREADY && i < l->nsocks) {
             /* The poll was being woken when the cancel came. One-shot, it

@@ -100,7 +100,7 @@ void loop_set_event_fn(struct loop *l, loop_event_fn fn, void *arg);
 int loop_watch(struct loop *l, int fd, int what, uintptr_t *handle);
 
 /* Packing of a socket request's user_data (exposed for the tests). */
-enum loop_ud_tag { LOOP_UD_OP = 0, LOOP_UD_POLL = 1, LOOP_UD_CANCEL = 2, LOOP_UD_IGNORE = 3 };
+enum loop_ud_tag { LOOP_UD_OP = 0, LOOP_UD_POLL = 1, LOOP_UD_CANCEL = 2 };
 uint64_t loop_ud_pack(enum loop_ud_tag tag, uint32_t index, uint32_t gen);
 void loop_ud_unpack(uint64_t ud, enum loop_ud_tag *tag, uint32_t *index, uint32_t *gen);
 

@@ -244,13 +244,11 @@ static void submit_rename(struct save *s, struct io_uring_sqe *sqe) {
     loop_sqe_set_op(s->u->loop, sqe, &s->op_rename);
 }
 
-/* The save of s->rec ended with err: report it as transfer_saved() does
- * (saved_us, an error if it failed, progress), and s is free again. */
+/* The save of s->rec ended with err: the record is done, and s is free
+ * again. */
 static void save_end(struct save *s, int err) {
     struct uring_run *u = s->u;
-    /* transfer_saved() reads only run and rec. */
-    struct transfer shell = {.run = u->run, .rec = s->rec};
-    transfer_saved(&shell, err);
+    record_saved(u->run, s->rec, err);
     s->rec = NULL;
     s->next_free = u->free_saves;
     u->free_saves = s;
@@ -558,7 +556,12 @@ out:
     return rc;
 }
 
-static const struct backend uring_backend = {"uring", download_many, 30 /* the -m default */, 0};
+static const struct backend uring_backend = {
+    .name = "uring",
+    .download_many = download_many,
+    .default_max_req = 30, /* the -m default */
+    .max_max_req = 0,      /* no upper bound */
+};
 
 int main(int argc, char **argv) {
     return flagbench_main(argc, argv, &uring_backend);

@@ -1,0 +1,468 @@
+"""model.py — the report's data: what a driver run left in its results folder,
+loaded into dataclasses. The only module that reads CSV or JSON files; the
+rest of the package takes these types.
+
+The back ends are never named here: a run's baseline is the first back end of
+its list (plan.csv's order, which is build/backends.txt's), and every speedup
+is the baseline's wall time ÷ a back end's (speedup()).
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+class ReportError(Exception):
+    """Bad or missing input: report.py prints it as one line and exits 1."""
+
+
+
+def read_csv(path: str, missing_ok: bool = False) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+    except FileNotFoundError:
+        if missing_ok:
+            return []
+        raise ReportError(f"can't read {path}: no such file")
+    except OSError as e:
+        raise ReportError(f"can't read {path}: {e.strerror}")
+
+
+def read_json(path: str, missing_ok: bool = False):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise ReportError(f"can't read {path}: no such file")
+    except (OSError, ValueError) as e:
+        raise ReportError(f"can't read {path}: {e}")
+
+
+def num(x, default: float = 0.0) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return default
+
+
+def _int(x, default: int = 0) -> int:
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return int(num(x, default))
+
+
+def _from_row(cls, row: dict[str, str]):
+    """A dataclass from a CSV row: each field converted to its annotated
+    type; columns the class doesn't know go to .extra (the CSVs gain columns)."""
+    kw = {}
+    names = set()
+    for f in dataclasses.fields(cls):
+        if f.name == "extra":
+            continue
+        names.add(f.name)
+        raw = row.get(f.name)
+        if f.type in ("int", int):
+            kw[f.name] = _int(raw)
+        elif f.type in ("float", float):
+            kw[f.name] = num(raw, -1.0 if f.name.endswith("_us") else 0.0)
+        else:
+            kw[f.name] = raw if raw is not None else ""
+    obj = cls(**kw)
+    obj.extra = {k: v for k, v in row.items() if k not in names and k is not None}
+    return obj
+
+
+# ---------------------------------------------------------------- the speedup
+
+
+def speedup(baseline_wall: Optional[float], wall: Optional[float]) -> Optional[float]:
+    """How many times faster than the baseline: its wall time ÷ this one's.
+    None when either is missing or not positive."""
+    if not baseline_wall or not wall or baseline_wall <= 0 or wall <= 0:
+        return None
+    return baseline_wall / wall
+
+
+def ideal_speedup(n: int, m: int) -> float:
+    """One at a time makes n rounds of the delay; m in flight make ceil(n/m)."""
+    return n / math.ceil(n / max(1, m))
+
+
+# ---------------------------------------------------------------- a client's own records
+
+
+@dataclass
+class Summary:
+    """One row of a client's --summary file (results/README.md has the columns)."""
+    backend: str
+    requests: int
+    ok: int
+    not_found: int
+    errors: int
+    not_run: int
+    max_req: int
+    wall_s: float
+    user_s: float
+    sys_s: float
+    cpu_s: float
+    cpu_per_wall: float
+    inflight_peak: int
+    inflight_mean: float
+    threads: int
+    rss_kb: float
+    ctx_voluntary: int
+    ctx_involuntary: int
+    latency_p50_ms: float
+    latency_p90_ms: float
+    latency_p99_ms: float
+    latency_max_ms: float
+    bytes: int
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> "Summary":
+        return _from_row(cls, row)
+
+    @property
+    def ctx_switches(self) -> int:
+        return self.ctx_voluntary + self.ctx_involuntary
+
+
+@dataclass
+class TraceRow:
+    """One finished request of a client's --trace file; times in µs since the
+    run began, −1 where the step didn't happen."""
+    backend: str
+    code: str
+    repeat: int
+    outcome: str
+    http_status: int
+    bytes: int
+    thread: int
+    queued_us: float
+    started_us: float
+    connected_us: float
+    first_byte_us: float
+    done_us: float
+    saved_us: float
+    error: str
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> "TraceRow":
+        return _from_row(cls, row)
+
+
+def load_trace(path: str) -> list[TraceRow]:
+    return [TraceRow.from_row(r) for r in read_csv(path)]
+
+
+# ---------------------------------------------------------------- hyperfine
+
+
+@dataclass
+class Timing:
+    """hyperfine's figures for one command: whole-process wall times of the
+    timed runs (times) and mean CPU."""
+    command: str
+    mean: float
+    stddev: float
+    user: float
+    system: float
+    times: list[float]
+    exit_codes: list[Optional[int]]
+
+    @property
+    def runs(self) -> int:
+        return len(self.times) or 1
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.system
+
+    @classmethod
+    def load(cls, path: str) -> "Timing":
+        data = read_json(path)
+        try:
+            r = data["results"][0]
+            return cls(command=r.get("command", ""), mean=float(r["mean"]),
+                       stddev=float(r.get("stddev") or 0.0),
+                       user=float(r["user"]), system=float(r["system"]),
+                       times=[float(t) for t in r.get("times") or []],
+                       exit_codes=list(r.get("exit_codes") or []))
+        except (TypeError, KeyError, IndexError, ValueError) as e:
+            raise ReportError(f"can't read {path}: {e!r}")
+
+
+# ---------------------------------------------------------------- bench
+
+
+@dataclass
+class BackendRun:
+    """A back end's figures on one workload: hyperfine's timed runs plus one
+    more run with --trace and --summary."""
+    backend: str
+    max_req: int
+    warmup: int
+    planned_runs: int
+    timing: Timing
+    summary: Summary
+    trace: list[TraceRow]
+    plan: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def wall(self) -> float:
+        return self.timing.mean
+
+    @property
+    def wall_sd(self) -> float:
+        return self.timing.stddev
+
+    @property
+    def runs(self) -> int:
+        return self.timing.runs
+
+    @property
+    def cpu(self) -> float:
+        return self.timing.cpu
+
+
+@dataclass
+class Workload:
+    """One workload of a bench run: its back ends in the run's order, the
+    baseline first."""
+    name: str
+    requests: int
+    delay: float
+    entries: list[BackendRun]
+
+    @property
+    def baseline(self) -> BackendRun:
+        return self.entries[0]
+
+    def speedup(self, e: BackendRun) -> Optional[float]:
+        return speedup(self.baseline.wall, e.wall)
+
+    def get(self, backend: str) -> Optional[BackendRun]:
+        return next((e for e in self.entries if e.backend == backend), None)
+
+
+@dataclass
+class BenchRun:
+    """A results/<ts>/ folder of scripts/bench.sh."""
+    directory: str
+    workloads: list[Workload]
+    backends: list[str]
+    delay: float
+    dest_parent: str
+    dest_fs: str
+    env: Optional[dict] = None
+
+    def palette_index(self, backend: str) -> int:
+        return self.backends.index(backend) if backend in self.backends else len(self.backends)
+
+
+def load_bench(d: str) -> BenchRun:
+    if not os.path.isdir(d):
+        raise ReportError(f"{d} is not a directory")
+    plan = read_csv(os.path.join(d, "plan.csv"))
+    if not plan:
+        raise ReportError(f"{d}/plan.csv has no rows")
+    summaries = [Summary.from_row(r) for r in read_csv(os.path.join(d, "summary.csv"))]
+    if len(summaries) != len(plan):
+        raise ReportError(f"summary.csv has {len(summaries)} rows, plan.csv {len(plan)}: "
+                          f"a traced run is missing")
+    workloads: dict[str, Workload] = {}
+    backends: list[str] = []
+    for p, s in zip(plan, summaries):
+        wl, b = p["workload"], p["backend"]
+        if b not in backends:
+            backends.append(b)
+        entry = BackendRun(
+            backend=b, max_req=_int(p.get("max_req")), warmup=_int(p.get("warmup")),
+            planned_runs=_int(p.get("runs")),
+            timing=Timing.load(os.path.join(d, f"hyperfine-{wl}-{b}.json")),
+            summary=s, trace=load_trace(os.path.join(d, f"trace-{b}-{wl}.csv")), plan=p)
+        w = workloads.get(wl)
+        if w is None:
+            w = workloads[wl] = Workload(name=wl, requests=_int(p["requests"]),
+                                         delay=num(p.get("delay_s")), entries=[])
+        w.entries.append(entry)
+    p0 = plan[0]
+    return BenchRun(directory=d, workloads=list(workloads.values()), backends=backends,
+                    delay=num(p0.get("delay_s")), dest_parent=p0.get("dest_parent") or "",
+                    dest_fs=p0.get("dest_fs") or "",
+                    env=read_json(os.path.join(d, "env.json"), missing_ok=True))
+
+
+# ---------------------------------------------------------------- sweep
+
+
+@dataclass
+class SweepRow:
+    """One run of scripts/sweep.sh: the point, then the client's summary."""
+    delay: float
+    max_req_asked: int
+    ideal_wall_s: float
+    run: int
+    summary: Summary
+
+    @property
+    def backend(self) -> str:
+        return self.summary.backend
+
+    @property
+    def requests(self) -> int:
+        return self.summary.requests
+
+    @property
+    def max_req(self) -> int:
+        return self.summary.max_req
+
+    @property
+    def wall(self) -> float:
+        return self.summary.wall_s
+
+
+@dataclass
+class Skipped:
+    delay: str
+    requests: str
+    backend: str
+    max_req: str
+
+
+@dataclass
+class Sweep:
+    """A results/<ts>/ folder of scripts/sweep.sh. best: the fastest run of
+    every point, keyed (delay, n, backend, m); backends in the run's order."""
+    directory: str
+    rows: list[SweepRow]
+    skipped: list[Skipped]
+    backends: list[str]
+    baseline: Optional[str]
+    best: dict[tuple[float, int, str, int], SweepRow]
+
+    @property
+    def delays(self) -> list[float]:
+        return sorted({k[0] for k in self.best})
+
+    @property
+    def requests(self) -> list[int]:
+        return sorted({k[1] for k in self.best})
+
+    @property
+    def concurrent(self) -> list[str]:
+        """The back ends compared with the baseline."""
+        return [b for b in self.backends if b != self.baseline]
+
+    def baseline_wall(self, delay: float, n: int) -> Optional[float]:
+        r = self.best.get((delay, n, self.baseline, 1)) if self.baseline else None
+        return r.wall if r else None
+
+    def reference_wall(self, delay: float, n: int) -> Optional[float]:
+        """What speedups divide: the baseline's wall, or N × delay when it wasn't run."""
+        sw = self.baseline_wall(delay, n)
+        return sw if sw else (n * delay if delay > 0 else None)
+
+    def max_reqs(self, delay: float, n: int) -> list[int]:
+        return sorted({k[3] for k in self.best if k[0] == delay and k[1] == n and k[2] != self.baseline})
+
+    def max_m(self, n: int) -> int:
+        return max((k[3] for k in self.best if k[1] == n and k[2] != self.baseline), default=1)
+
+
+def load_sweep(d: str) -> Sweep:
+    if not os.path.isdir(d):
+        raise ReportError(f"{d} is not a directory")
+    raw = read_csv(os.path.join(d, "sweep.csv"))
+    if not raw:
+        raise ReportError(f"{d}/sweep.csv has no rows")
+    rows = [SweepRow(delay=num(r["delay_s"]), max_req_asked=_int(r.get("max_req_asked")),
+                     ideal_wall_s=num(r.get("ideal_wall_s")), run=_int(r.get("run")),
+                     summary=Summary.from_row(r)) for r in raw]
+    skipped = [Skipped(r["delay_s"], r["requests"], r["backend"], r["max_req"])
+               for r in read_csv(os.path.join(d, "skipped.csv"), missing_ok=True)]
+    best: dict[tuple[float, int, str, int], SweepRow] = {}
+    backends: list[str] = []
+    for r in rows:
+        if r.backend not in backends:
+            backends.append(r.backend)
+        key = (r.delay, r.requests, r.backend, r.max_req)
+        if key not in best or r.wall < best[key].wall:
+            best[key] = r
+    # sweep.sh runs the list in order, the baseline first, and that one only
+    # one request at a time (m = 1).
+    first = backends[0]
+    baseline = first if all(r.max_req == 1 for r in rows if r.backend == first) else None
+    return Sweep(directory=d, rows=rows, skipped=skipped, backends=backends,
+                 baseline=baseline, best=best)
+
+
+# ---------------------------------------------------------------- bench-ci
+
+
+@dataclass
+class Figure:
+    """One row of results/baseline.csv, or of the figures bench_ci.sh measured."""
+    figure: str
+    backend: str
+    value: float
+    check: str
+    tolerance: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.backend} {self.figure}"
+
+
+FIGURE_COLUMNS = ["figure", "backend", "value", "check", "tolerance"]
+
+
+def load_figures(path: str) -> list[Figure]:
+    out = []
+    for r in read_csv(path):
+        value, tol = num(r.get("value"), None), num(r.get("tolerance"), None)
+        if value is None or tol is None or r.get("check") not in ("at_least", "at_most", "exact"):
+            raise ReportError(f"{path}: bad row for {r.get('backend')} {r.get('figure')} "
+                              f"(value, check at_least|at_most|exact, tolerance)")
+        out.append(Figure(r["figure"], r["backend"], value, r["check"], tol))
+    return out
+
+
+def write_figures(figures: list[Figure], out) -> None:
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(FIGURE_COLUMNS)
+    for f in figures:
+        v = int(f.value) if float(f.value).is_integer() else f.value
+        t = int(f.tolerance) if float(f.tolerance).is_integer() else f.tolerance
+        w.writerow([f.figure, f.backend, v, f.check, t])
+
+
+def load_summaries(path: str) -> list[Summary]:
+    """Every row of a --summary file that runs appended to."""
+    return [Summary.from_row(r) for r in read_csv(path)]
+
+
+def callgrind_total(path: str) -> int:
+    """The Ir total of a callgrind output file (its summary: or totals: line)."""
+    total = None
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(("summary:", "totals:")):
+                    total = int(line.split()[1])
+    except OSError as e:
+        raise ReportError(f"can't read {path}: {e.strerror}")
+    if total is None:
+        raise ReportError(f"no instruction total in {path}")
+    return total
