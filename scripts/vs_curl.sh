@@ -110,8 +110,8 @@ taskset -a -p -c "$SCPU" "$SERVER_PID" >/dev/null
 
 # The codes of -a, sorted as the clients request them: flagserver holds the
 # one list (common/countries.def).
-mapfile -t CODES < <("$BUILD/server/flagserver" --list-codes)
-[[ ${#CODES[@]} -gt 0 ]] || fail "$BUILD/server/flagserver --list-codes printed no codes"
+mapfile -t CODES < <("$FLAGSERVER" --list-codes)
+[[ ${#CODES[@]} -gt 0 ]] || fail "$FLAGSERVER --list-codes printed no codes"
 NREQ=$((${#CODES[@]} * REPEAT))
 
 # curl's config: the same URLs in the same order as the clients (every code,
