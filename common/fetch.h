@@ -10,6 +10,8 @@
  *     if (transfer_step_done(t, rc)) re-add t->easy   // --metadata: 2nd request
  *     else if (t->rec->outcome == OUTCOME_OK) save t->body, then transfer_saved()
  *     else transfer_finish(t);
+ *
+ * t->body is empty (no buffer) until the image's first bytes arrive.
  */
 #ifndef FLAGBENCH_FETCH_H
 #define FLAGBENCH_FETCH_H
@@ -55,14 +57,25 @@ void transfer_begin(struct transfer *t, size_t i);
 bool transfer_step_done(struct transfer *t, CURLcode rc);
 
 /* The save of an OK flag ended with err (0 or -errno): stamps saved_us,
- * turns the flag into an error if the save failed, ticks progress. A back
- * end that saves apart from the transfer (the body handed elsewhere, the
- * transfer already on its next flag) calls record_saved() with the record. */
+ * turns the flag into an error if the save failed, ticks progress;
+ * transfer_saved also gives t's body buffer back. A back end that saves
+ * apart from the transfer (the body handed elsewhere, the transfer already
+ * on its next flag) gives the body back itself and calls record_saved(). */
 void record_saved(struct run *run, struct record *rec, int err);
 void transfer_saved(struct transfer *t, int err);
 
-/* A flag that needs no save (not found, error) is done: ticks progress. */
+/* A flag that needs no save (not found, error) is done: gives its body
+ * buffer back (see body_give_back) and ticks progress. */
 void transfer_finish(struct transfer *t);
+
+/* Image bodies live in buffers shared by the process's transfers: taken at
+ * a body's first byte, given back when its flag is finished, so memory
+ * follows the bodies arriving or waiting to be saved, not the requests in
+ * flight. body_give_back returns b's buffer (if any) and empties b; a back
+ * end that moves a body elsewhere (to an asynchronous save) gives it back
+ * itself. Thread-safe. bodies_release_all frees the spare ones at exit. */
+void body_give_back(struct buffer *b);
+void bodies_release_all(void);
 
 /* The whole of one flag, blocking: begin, perform, classify, save. */
 void flag_download(struct transfer *t, size_t i);
@@ -72,7 +85,8 @@ int flag_url(char *out, size_t n, const char *base, const char *cc, const char *
 enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big, long long max_size,
                       const char *errbuf, char *reason, size_t n);
 /* The value of "country" in a metadata.json body, sanitised for a file
- * name. 0, or -EINVAL when absent or empty after sanitising. */
+ * name. 0, or -EINVAL when the body is not a JSON object with a string
+ * "country" at its top level, or the name is empty after sanitising. */
 int metadata_country(const char *json, size_t len, char *out, size_t n);
 
 #endif

@@ -16,6 +16,8 @@
 #include <curl/curl.h>
 
 #include "codes.h"
+#include "fetch.h"
+#include "procstart.h"
 #include "save.h"
 
 /* The one piece of global state besides libcurl's: a signal handler can
@@ -34,6 +36,13 @@ int run_interrupted(void) {
 
 int64_t run_now_us(const struct run *run) {
     return (clock_now_ns() - run->t0_ns) / 1000;
+}
+
+int64_t run_thread_cpu_us(const struct run *run) {
+    struct timespec ts;
+    if (!run->opt->trace || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return -1;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static struct timeval tv_sub(struct timeval a, struct timeval b) {
@@ -91,14 +100,15 @@ static int records_new(struct run *run) {
         r->repeat = (unsigned)(i / opt->ncodes);
         r->queued_us = 0;
         r->started_us = r->connected_us = r->first_byte_us = r->done_us = r->saved_us = -1;
+        r->started_cpu_us = r->done_cpu_us = -1;
     }
     return 0;
 }
 
-static void print_header(FILE *out, const struct run *run, const char *server_word) {
+static void print_header(FILE *out, const struct run *run) {
     const struct options *opt = run->opt;
-    const char *site = strcmp(server_word, opt->server) == 0 ? "" : server_word;
-    fprintf(out, "%s%ssite: %s\n", site, *site ? " " : "", opt->server);
+    /* The book's "LOCAL site: http://..."; a URL given as is stands alone. */
+    fprintf(out, "%s%ssite: %s\n", opt->site ? opt->site : "", opt->site ? " " : "", opt->server);
     fprintf(out, "Searching for %zu flag%s", run->nrecords, run->nrecords == 1 ? "" : "s");
     if (opt->ncodes > 1)
         fprintf(out, ": from %s to %s", opt->codes[0], opt->codes[opt->ncodes - 1]);
@@ -107,13 +117,6 @@ static void print_header(FILE *out, const struct run *run, const char *server_wo
     fprintf(out, "\n%u concurrent connection%s will be used.\n", run->max_req,
             run->max_req == 1 ? "" : "s");
     fflush(out);
-}
-
-static const char *server_word(int argc, char **argv) {
-    for (int i = 1; i < argc - 1; i++)
-        if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--server") == 0)
-            return argv[i + 1];
-    return "LOCAL";
 }
 
 int flagbench_main(int argc, char **argv, const struct backend *backend) {
@@ -127,6 +130,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
         return EXIT_ALL_OK;
     case OPT_USAGE:
         return EXIT_USAGE;
+    case OPT_NOMEM:
+        return EXIT_SETUP;
     }
     int rc = dest_prepare(opt.dest);
     if (rc < 0) {
@@ -163,7 +168,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
                          (opt.summary && strcmp(opt.summary, "-") == 0);
     FILE *report = csv_on_stdout ? stderr : stdout;
     if (!opt.quiet)
-        print_header(report, &run, server_word(argc, argv));
+        print_header(report, &run);
 
     struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: waits end early */
     sigemptyset(&sa.sa_mask);
@@ -176,6 +181,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     progress_init(&run.progress, run.nrecords, opt.verbose);
     struct rusage ru0, ru1, ru;
     getrusage(RUSAGE_SELF, &ru0);
+    /* The process's start on the run's clock, for the report's phases. */
+    int64_t age_ns = process_age_ns();
     run.t0_ns = clock_now_ns();
     rc = backend->download_many(&run);
     double wall_s = (double)(clock_now_ns() - run.t0_ns) / 1e9;
@@ -187,7 +194,10 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
         fprintf(stderr, "%s: error: the %s back end failed: %s\n", prog, backend->name,
                 strerror(-rc));
     struct figures fig = {
-        .backend = backend->name, .max_req = run.max_req, .threads = run.threads_peak};
+        .backend = backend->name,
+        .max_req = run.max_req,
+        .threads = run.threads_peak,
+        .process_start_us = -age_ns / 1000};
     if (figures_compute(&fig, run.records, run.nrecords, wall_s, &ru) < 0) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto out;
@@ -209,6 +219,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
 out:
     free(run.records);
     options_free(&opt);
+    bodies_release_all();
     curl_global_cleanup();
     return status;
 }

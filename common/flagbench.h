@@ -42,6 +42,10 @@ int flagbench_main(int argc, char **argv, const struct backend *backend);
 /* Microseconds since the run began (CLOCK_MONOTONIC). Thread-safe. */
 int64_t run_now_us(const struct run *run);
 
+/* The calling thread's CPU time in µs when the run is traced, else -1 (a
+ * system call per stamp is paid only by a run that asked for the trace). */
+int64_t run_thread_cpu_us(const struct run *run);
+
 /* Raise the open-descriptor soft limit to the hard limit, and past it to
  * wanted where the process may (CAP_SYS_RESOURCE). Returns the soft limit
  * now in force. */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "codes.h"
 
 #define DEFAULT_DEST       "downloaded/"
@@ -83,6 +85,34 @@ static int usage_error(FILE *err, const char *prog, const char *fmt, ...) {
     fputc('\n', err);
     usage_line(err, prog);
     return OPT_USAGE;
+}
+
+static int out_of_memory(FILE *err, const char *prog) {
+    fprintf(err, "%s: error: out of memory\n", prog);
+    return OPT_NOMEM;
+}
+
+/* Whether url is one libcurl can parse, with an http or https scheme and a
+ * host: a malformed one (http://[::1) would otherwise fail every flag.
+ * 0; -EPROTONOSUPPORT for another scheme; -EINVAL; -ENOMEM. */
+static int check_url(const char *url) {
+    CURLU *u = curl_url();
+    if (!u)
+        return -ENOMEM;
+    char *scheme = NULL;
+    int rc = 0;
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (uc == CURLUE_OUT_OF_MEMORY)
+        rc = -ENOMEM;
+    else if (uc != CURLUE_OK)
+        rc = strncmp(url, "http://", 7) && strncmp(url, "https://", 8) ? -EPROTONOSUPPORT : -EINVAL;
+    else if ((uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) != CURLUE_OK)
+        rc = uc == CURLUE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+    else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+        rc = -EPROTONOSUPPORT;
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out) {
@@ -280,13 +310,21 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
         return usage_error(err, prog, "country codes can't be given with -a/--all or -e/--every");
 
     const char *url = server_url(server);
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+    opt->site = url == server ? NULL : server;
+    if (strlen(url) > SERVER_URL_MAX)
+        return usage_error(err, prog, "--server URL is longer than %d characters", SERVER_URL_MAX);
+    switch (check_url(url)) {
+    case 0:
+        break;
+    case -ENOMEM:
+        return out_of_memory(err, prog);
+    case -EPROTONOSUPPORT:
         return usage_error(err, prog,
                            "--server must be LOCAL, DELAY, ERROR or an http(s):// URL, not '%s'",
                            server);
-
-    if (strlen(url) > SERVER_URL_MAX)
-        return usage_error(err, prog, "--server URL is longer than %d characters", SERVER_URL_MAX);
+    default:
+        return usage_error(err, prog, "--server '%s' is not a valid URL", server);
+    }
 
     const char *bad = NULL;
     int rc = codes_expand(all     ? EXPAND_ALL
@@ -296,10 +334,8 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
                           &opt->ncodes, &bad);
     if (rc == -EINVAL)
         return usage_error(err, prog, "'%s' is not a country code (two letters) or a letter", bad);
-    if (rc < 0) {
-        fprintf(err, "%s: error: out of memory\n", prog);
-        return OPT_USAGE;
-    }
+    if (rc < 0)
+        return out_of_memory(err, prog);
     if (opt->ncodes * opt->repeat > REQUESTS_LIMIT) {
         size_t n = opt->ncodes;
         options_free(opt);
@@ -312,8 +348,7 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
     opt->server = strndup(url, len);
     if (!opt->server) {
         options_free(opt);
-        fprintf(err, "%s: error: out of memory\n", prog);
-        return OPT_USAGE;
+        return out_of_memory(err, prog);
     }
     return OPT_OK;
 }

@@ -1,4 +1,4 @@
-/* options.h — the command line every client shares (DESIGN.md), parsed once. */
+/* options.h — the command line every client shares (docs/DESIGN.md), parsed once. */
 #ifndef FLAGBENCH_OPTIONS_H
 #define FLAGBENCH_OPTIONS_H
 
@@ -22,6 +22,7 @@ struct options {
     unsigned repeat;  /* each code is requested this many times (>= 1) */
     unsigned max_req; /* -m; 0 = the back end's default */
     char *server;     /* base URL without trailing slash; owned */
+    const char *site; /* LOCAL, DELAY or ERROR when --server named one; NULL for a URL */
     const char *dest; /* destination directory */
     bool verbose;
     double timeout_s;    /* per request, 0 = none */
@@ -34,11 +35,13 @@ struct options {
     bool quiet;          /* no final report */
 };
 
-enum { OPT_OK = 0, OPT_EXIT = 1, OPT_USAGE = 2 };
+enum { OPT_OK = 0, OPT_EXIT = 1, OPT_USAGE = 2, OPT_NOMEM = 3 };
 
 /* Parse argv into *opt. Returns OPT_OK; OPT_EXIT after --help/--version
- * (printed to out); or OPT_USAGE after printing one line saying why and the
- * usage line to err. default_max_req is shown in --help. */
+ * (printed to out); OPT_USAGE after printing one line saying why and the
+ * usage line to err; or OPT_NOMEM (exit EXIT_SETUP) after saying so on err.
+ * Only OPT_OK leaves anything for options_free. default_max_req is shown
+ * in --help. */
 int options_parse(struct options *opt, int argc, char **argv, const char *prog,
                   unsigned default_max_req, FILE *out, FILE *err);
 void options_free(struct options *opt);

@@ -181,14 +181,14 @@ static char *put_str(char *p, const char *s, size_t len) {
 
 int trace_write(FILE *out, const struct record *recs, size_t n, const char *backend) {
     fputs("backend,code,repeat,outcome,http_status,bytes,thread,queued_us,started_us,"
-          "connected_us,first_byte_us,done_us,saved_us,error\n",
+          "connected_us,first_byte_us,done_us,saved_us,started_cpu_us,done_cpu_us,error\n",
           out);
     size_t blen = strnlen(backend, 32);
     for (size_t i = 0; i < n; i++) {
         const struct record *r = &recs[i];
         if (r->outcome == OUTCOME_NONE)
             continue;
-        char line[4 * 33 + 9 * 21], *p = line;
+        char line[4 * 33 + 11 * 21], *p = line;
         p = put_str(p, backend, blen);
         p = put_str(p, r->code, 2);
         p = put_int(p, r->repeat);
@@ -203,6 +203,8 @@ int trace_write(FILE *out, const struct record *recs, size_t n, const char *back
         p = put_int(p, r->first_byte_us);
         p = put_int(p, r->done_us);
         p = put_int(p, r->saved_us);
+        p = put_int(p, r->started_cpu_us);
+        p = put_int(p, r->done_cpu_us);
         fwrite(line, 1, (size_t)(p - line), out);
         csv_text(out, r->error);
         fputc('\n', out);
@@ -215,15 +217,16 @@ int summary_write(FILE *out, const struct figures *f, int with_header) {
         fputs("backend,requests,ok,not_found,errors,not_run,max_req,wall_s,user_s,sys_s,cpu_s,"
               "cpu_per_wall,inflight_peak,inflight_mean,threads,rss_kb,ctx_voluntary,"
               "ctx_involuntary,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,"
-              "bytes\n",
+              "bytes,process_start_us\n",
               out);
     fprintf(out,
             "%s,%zu,%zu,%zu,%zu,%zu,%u,%.6f,%.6f,%.6f,%.6f,%.4f,%u,%.3f,%u,%ld,%ld,%ld,%.3f,%.3f,"
-            "%.3f,%.3f,%lld\n",
+            "%.3f,%.3f,%lld,%lld\n",
             f->backend, f->requests, f->ok, f->not_found, f->errors, f->not_run, f->max_req,
             f->wall_s, f->user_s, f->sys_s, f->cpu_s, f->cpu_per_wall, f->inflight_peak,
             f->inflight_mean, f->threads, f->rss_kb, f->ctx_voluntary, f->ctx_involuntary,
-            f->latency_p50_ms, f->latency_p90_ms, f->latency_p99_ms, f->latency_max_ms, f->bytes);
+            f->latency_p50_ms, f->latency_p90_ms, f->latency_p99_ms, f->latency_max_ms, f->bytes,
+            (long long)f->process_start_us);
     return ferror(out) ? -EIO : 0;
 }
 

@@ -1,5 +1,5 @@
 /* record.h — what every download leaves behind, and the figures a run
- * derives from its records and getrusage (DESIGN.md, "What a run measures"). */
+ * derives from its records and getrusage (docs/DESIGN.md, "What a run measures"). */
 #ifndef FLAGBENCH_RECORD_H
 #define FLAGBENCH_RECORD_H
 
@@ -23,6 +23,9 @@ struct record {
     int thread;           /* kernel thread id that ran it */
     /* microseconds since the run began; -1 where it didn't happen */
     int64_t queued_us, started_us, connected_us, first_byte_us, done_us, saved_us;
+    /* The running thread's CPU time (µs) at started_us and done_us, with
+     * --trace only: when a thread was busy, between its records. */
+    int64_t started_cpu_us, done_cpu_us;
     char error[RECORD_ERROR_MAX]; /* short reason when outcome is OUTCOME_ERROR */
 };
 
@@ -37,6 +40,7 @@ struct figures {
     long rss_kb, ctx_voluntary, ctx_involuntary;
     double latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms;
     long long bytes;
+    int64_t process_start_us; /* when the process started: µs before t0, <= 0 */
 };
 
 /* Derive the figures of a finished run. Allocates scratch; returns 0 or -ENOMEM. */

@@ -12,13 +12,17 @@ usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
                         [--dest-parent DIR] [--results DIR] [-h]
 
 Start a flagserver on a free port of 127.0.0.1 with a delay per response,
-time the back ends with hyperfine on each workload, run each once more with
---trace and --summary, then print a table and sentences computed from the
-figures, and write everything to RESULTS/<UTC timestamp>/ (RESULTS/latest
-points to it): hyperfine-<workload>-<backend>.{json,csv,md}, summary.csv,
-trace-<backend>-<workload>.csv, report.md and PNG plots. The clients save
-the flags in a fresh temporary directory inside --dest-parent, removed at the
-end.
+time the back ends with hyperfine on each workload, interleaved: in rounds,
+each back end once a round, the order rotated every round. Then run each once
+more with --trace and --summary, and print a table and sentences computed
+from the figures: means with 95% confidence intervals, speedups over the
+first back end with theirs, and a rank test for each other pair. Everything
+goes to RESULTS/<UTC timestamp>/ (RESULTS/latest points to it): env.json
+(the machine and its load over the run), rounds/, hyperfine-<workload>-
+<backend>.{json,csv,md}, summary.csv, trace-<backend>-<workload>.csv,
+report.md and PNG plots. The clients save the flags in a fresh temporary
+directory inside --dest-parent, removed at the end. The defaults take about
+two minutes.
 
 options:
   --build DIR       the CMake build directory with the binaries (default: build)
@@ -26,8 +30,8 @@ options:
   --flags N[,N...]  workloads: 20 = the book's POP20, 194 = all flags (-a),
                     other N < 194 = the first N (-a -l N), more = the first
                     N/K flags K times (--repeat K); default: 20,194
-  --runs N          hyperfine runs per back end and workload, after 1 warm-up
-                    (default: 5); see --max-seconds
+  --runs N          rounds: timed runs per back end and workload, after 1
+                    warm-up (default: 10); see --max-seconds
   --max-req M       most requests in flight for every back end but the
                     baseline (the list's first, one at a time; default: the
                     workload's size, so every request can overlap)
@@ -35,8 +39,9 @@ options:
                     speedups divide the first one's wall time
   --max-seconds S   time budget per back end and workload: when warm-up plus
                     runs would take longer at ceil(N/M) x delay each, the warm-up
-                    is dropped and the runs cut, to 1 at least (default: 20),
-                    so the baseline on 194 flags runs once
+                    is dropped and the runs cut, to 1 at least (default: 40),
+                    so the baseline on 194 flags at 0.1 s runs twice, in the
+                    first two rounds
   --dest-parent DIR where the downloads are written: a fresh temporary
                     directory inside DIR (default: /dev/shm if it is tmpfs,
                     else \$TMPDIR or /tmp; pass /tmp to include the disk)
@@ -48,8 +53,8 @@ Exit status: 0 done, 1 a step failed, 2 usage error.
 EOF
 }
 
-BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=5 MAXREQ='' BACKEND_LIST=''
-MAX_SECONDS=20 RESULTS=$ROOT/results DESTP=
+BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=10 MAXREQ='' BACKEND_LIST=''
+MAX_SECONDS=40 RESULTS=$ROOT/results DESTP=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -128,39 +133,86 @@ say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
     done
 } >"$OUT/plan.csv"
 
-step=0 steps=$((${#WORKLOADS[@]} * ${#BACKENDS[@]} * 2))
+# The timed set of a workload: (label, command) pairs, timed together in
+# rounds. The back ends come first; other clients may be appended (their
+# label must not be a back end's). timed_add LABEL WARMUP RUNS COMMAND...
+TIMED_LABELS=() TIMED_CMDS=()
+declare -A TIMED_WARMUP TIMED_RUNS
+timed_add() {
+    local label=$1 w=$2 r=$3
+    shift 3
+    TIMED_LABELS+=("$label")
+    TIMED_CMDS+=("$(printf '%q ' "$@")")
+    TIMED_WARMUP[$label]=$w TIMED_RUNS[$label]=$r
+}
+backend_args() { # backend_args B N — the back end's words after its binary
+    local m
+    m=$(max_req_for "$1" "$2")
+    CLIENT_ARGS=("${WORKLOAD_ARGS[@]}")
+    [[ $1 == "$BASE" ]] || CLIENT_ARGS+=(-m "$m")
+    CLIENT_ARGS+=(-s "$BASE_URL" -d "$DL/$1" -q)
+}
+
+# time_rounds WL — every command of the timed set once per round, in an
+# order rotated each round, so that drift and a slow first place hit them all
+# alike and runs of one round can be compared side by side; a command takes
+# part in the first RUNS rounds only. One hyperfine session a round, kept as
+# rounds/WL-round<k>.json (report.py merge-rounds gathers them per command).
+time_rounds() {
+    local wl=$1 count=${#TIMED_LABELS[@]} rounds=0 k i j label
+    for label in "${TIMED_LABELS[@]}"; do
+        ((TIMED_RUNS[$label] > rounds)) && rounds=${TIMED_RUNS[$label]}
+    done
+    for ((i = 0; i < count; i++)); do
+        label=${TIMED_LABELS[i]}
+        [[ ${TIMED_WARMUP[$label]} -eq 1 ]] || continue
+        eval "${TIMED_CMDS[i]}" >/dev/null 2>&1 || true
+    done
+    mkdir -p "$OUT/rounds"
+    for ((k = 1; k <= rounds; k++)); do
+        local args=() order=()
+        for ((j = 0; j < count; j++)); do
+            i=$(((j + k - 1) % count))
+            label=${TIMED_LABELS[i]}
+            ((TIMED_RUNS[$label] >= k)) || continue
+            args+=(--command-name "$label" "${TIMED_CMDS[i]% }")
+            order+=("$label")
+        done
+        say "  $wl round $k/$rounds: ${order[*]}"
+        hyperfine --shell=none --ignore-failure --runs 1 --style none \
+            --export-json "$OUT/rounds/$wl-round$k.json" "${args[@]}" >>"$OUT/hyperfine.log" 2>&1 ||
+            fail "hyperfine failed in round $k of $wl (see hyperfine.log)"
+    done
+}
+
+record_env start "$OUT/env.json"
+step=0 steps=$((${#WORKLOADS[@]} * 2))
 for n in "${WORKLOADS[@]}"; do
     wl=$(workload_name "$n")
     workload_args "$n"
+    TIMED_LABELS=() TIMED_CMDS=()
     for b in "${BACKENDS[@]}"; do
-        m=$(max_req_for "$b" "$n")
-        step=$((step + 1))
-        mflag=()
-        [[ $b == "$BASE" ]] || mflag=(-m "$m")
-        cmd=$(printf '%q ' "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" \
-            -d "$DL/$b" -q)
-        say "[$step/$steps] hyperfine: $b on $wl ($n requests, max $m in flight): ${WARMUP[$n,$b]} warm-up + ${NRUNS[$n,$b]} runs of >= $(estimate "$n" "$m") s"
-        hyperfine --shell=none --ignore-failure --warmup "${WARMUP[$n,$b]}" --runs "${NRUNS[$n,$b]}" \
-            --command-name "$b" \
-            --export-json "$OUT/hyperfine-$wl-$b.json" \
-            --export-csv "$OUT/hyperfine-$wl-$b.csv" \
-            --export-markdown "$OUT/hyperfine-$wl-$b.md" \
-            "${cmd% }" >&2 || fail "hyperfine failed on $b ($wl)"
+        backend_args "$b" "$n"
+        timed_add "$b" "${WARMUP[$n,$b]}" "${NRUNS[$n,$b]}" "${BIN[$b]}" "${CLIENT_ARGS[@]}"
     done
+    step=$((step + 1))
+    plan=''
+    for b in "${TIMED_LABELS[@]}"; do plan+=" $b ${TIMED_WARMUP[$b]}+${TIMED_RUNS[$b]}"; done
+    say "[$step/$steps] hyperfine on $wl ($n requests), interleaved in rounds (warm-up+runs):$plan"
+    time_rounds "$wl"
+    step=$((step + 1))
+    say "[$step/$steps] traced runs on $wl: ${BACKENDS[*]}"
     for b in "${BACKENDS[@]}"; do
-        m=$(max_req_for "$b" "$n")
-        step=$((step + 1))
-        mflag=()
-        [[ $b == "$BASE" ]] || mflag=(-m "$m")
-        say "[$step/$steps] traced run: $b on $wl"
+        backend_args "$b" "$n"
         rc=0
-        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" "${mflag[@]}" -s "$BASE_URL" -d "$DL/$b" -q \
+        "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
             --trace "$OUT/trace-$b-$wl.csv" --summary "$OUT/summary-$b-$wl.csv" || rc=$?
         [[ $rc -le 1 ]] || fail "$b failed on $wl (exit status $rc)"
         [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"
     done
 done
 stop_server
+record_env end "$OUT/env.json"
 
 # summary.csv: every traced run's row, one header.
 first=1
@@ -173,5 +225,6 @@ for n in "${WORKLOADS[@]}"; do
 done >"$OUT/summary.csv"
 
 say "writing the report and the plots"
+python "$SCRIPTS/report.py" merge-rounds "$OUT"
 python "$SCRIPTS/report.py" bench "$OUT"
 say "done: $OUT/report.md (and $RESULTS/latest)"

@@ -110,14 +110,19 @@ use_build() {
 
 # Server lifecycle: one contract for scripts and tests.
 # start_server DIR ARGS... starts $FLAGSERVER (use_build sets it; tests set it
-# themselves) on a free port of 127.0.0.1 with ARGS, logging to
+# themselves) on a free port of $SERVER_ADDR with ARGS, logging to
 # DIR/server.log, and sets SERVER_PID, SERVER_PORT, SERVER_URL (its root) and
 # BASE_URL (SERVER_URL/flags, the clients' --server). The caller's EXIT trap
 # must call stop_server (make_scratch's does).
 # The server encodes its 194 GIFs before it listens, which takes seconds
 # under sanitizers or on a busy machine: wait as long as it lives, up to
 # FLAGBENCH_START_TIMEOUT seconds (default 300), never a fixed number of polls.
+# SERVER_ADDR (default 127.0.0.1) is the address it binds, and SERVER_PREFIX
+# an array of words the server and the first request run under (a test puts
+# `ip netns exec NS` there).
 SERVER_PID='' SERVER_STATUS='' SERVER_LOG=''
+SERVER_ADDR=127.0.0.1
+SERVER_PREFIX=()
 start_server() {
     local dir=$1
     shift
@@ -125,7 +130,8 @@ start_server() {
     local portfile=$dir/server.port
     rm -f "$portfile"
     SERVER_PORT='' SERVER_LOG=$dir/server.log
-    "$FLAGSERVER" -b 127.0.0.1 -p 0 --port-file "$portfile" -q "$@" >>"$dir/server.log" 2>&1 &
+    "${SERVER_PREFIX[@]}" "$FLAGSERVER" -b "$SERVER_ADDR" -p 0 --port-file "$portfile" -q "$@" \
+        >>"$dir/server.log" 2>&1 &
     SERVER_PID=$!
     local limit=${FLAGBENCH_START_TIMEOUT:-300} start=$SECONDS
     until [[ -s $portfile ]]; do
@@ -142,11 +148,11 @@ start_server() {
     # The port file is written atomically (rename) once the server listens.
     SERVER_PORT=$(tr -dc 0-9 <"$portfile")
     [[ -n $SERVER_PORT ]] || fail "flagserver wrote no port to $portfile"
-    SERVER_URL=http://127.0.0.1:$SERVER_PORT
+    SERVER_URL=http://$SERVER_ADDR:$SERVER_PORT
     BASE_URL=$SERVER_URL/flags
     # One request before anything is timed; /stats is never delayed, failed
     # by chaos or counted.
-    curl -s -o /dev/null --max-time 60 "$SERVER_URL/stats" ||
+    "${SERVER_PREFIX[@]}" curl -s -o /dev/null --max-time 60 "$SERVER_URL/stats" ||
         fail "flagserver on port $SERVER_PORT does not answer (log: $dir/server.log)"
 }
 
@@ -243,6 +249,14 @@ new_results_dir() {
     done
     ln -sfn "$(basename "$dir")" "$base/latest"
     RESULTS_DIR=$dir
+}
+
+# record_env start|end FILE — where the run ran and how busy the machine was
+# over it (scripts/record_env.py, env.json): start before the first timed
+# run, end after the last (and after stop_server, whose CPU is ours).
+record_env() {
+    python "$SCRIPTS/record_env.py" "$1" "$2" --pid $$ ${BUILD:+--build "$BUILD"} \
+        ${DESTP:+--dest-parent "$DESTP"} || fail "can't record the environment in $2"
 }
 
 # The python interpreter for the report: Debian's own when present.

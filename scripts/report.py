@@ -15,11 +15,19 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import gate, markdown, model, plots  # noqa: E402
+from flagreport import env, gate, markdown, model, plots  # noqa: E402
+
+
+def cmd_merge_rounds(args) -> int:
+    if not model.merge_rounds(args.dir):
+        raise model.ReportError(f"{args.dir}/{model.ROUNDS_DIR} has no rounds")
+    return 0
 
 
 def cmd_bench(args) -> int:
     run = model.load_bench(args.dir)
+    if run.env:
+        model.add_columns(os.path.join(run.directory, "summary.csv"), env.machine_columns(run.env))
     pngs = plots.bench_plots(run)
     text, md = markdown.bench_report(run, pngs)
     markdown.write(run.directory, "report.md", md)
@@ -58,6 +66,10 @@ def parser() -> argparse.ArgumentParser:
                                      "hyperfine-<workload>-<backend>.json, trace-<backend>-<workload>.csv")
     b.add_argument("dir", metavar="DIR")
     b.set_defaults(func=cmd_bench)
+    r = sub.add_parser("merge-rounds", help="gather a bench.sh folder's rounds/*.json into "
+                                            "hyperfine-<workload>-<label>.{json,csv,md}")
+    r.add_argument("dir", metavar="DIR")
+    r.set_defaults(func=cmd_merge_rounds)
     s = sub.add_parser("sweep", help="report a scripts/sweep.sh folder: sweep.csv, skipped.csv")
     s.add_argument("dir", metavar="DIR")
     s.set_defaults(func=cmd_sweep)

@@ -10,7 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() {
     cat <<EOF
 usage: scripts/scale.sh [--build DIR] [--delay S] [--sizes LIST] [--with-sequential]
-                        [--stack-size BYTES] [--timeout S] [--dest-parent DIR]
+                        [--stack-size BYTES] [--timeout S] [--ref-max-req M]
+                        [--dest-parent DIR]
                         [--results DIR] [-h]
 
 Starts one flagserver (--delay S) on a free port of 127.0.0.1 and, for each
@@ -20,7 +21,9 @@ runs with --stack-size BYTES. Writes to RESULTS/<UTC timestamp>-scale/
 (RESULTS/latest points to it):
   scale.csv        one --summary row per run, with N, exit status and status
   table.md         wall, peak RSS, RSS per in-flight request (and marginal),
-                   CPU per request, threads (also printed on stdout)
+                   CPU per request, threads, and the CPU ratio to the
+                   reference (also printed on stdout)
+  reference.csv    the reference runs' --summary rows (--ref-max-req)
   wall.png, rss.png, cpu_per_request.png, rss_per_inflight.png
                    gnuplot plots against N (a run with errors: a cross)
   limits.txt       the limits that decide how many threads and sockets fit
@@ -42,6 +45,11 @@ options:
                       N x delay seconds (100 s), so it is skipped by default
   --stack-size BYTES  thread-pool stack size (default: 64K, the floor)
   --timeout S         the clients' per-request timeout (default: 120)
+  --ref-max-req M     the reference for CPU per request (default: 64): after
+                      the sizes, each back end runs the largest N's requests
+                      again with -m M from a server with no delay, and the
+                      table ends with CPU per request at the largest N over
+                      that reference (the target is at most 1.3x)
   --dest-parent DIR   the flags are saved in a temporary directory inside DIR
                       (default: /dev/shm if it is tmpfs, else \$TMPDIR or /tmp;
                       pass /tmp to include the disk)
@@ -53,7 +61,7 @@ Progress goes to stderr. Exit status: 0 done, 1 no run finished, 2 usage.
 EOF
 }
 
-BUILD=$ROOT/build DELAY=1 SIZES=100,1000,10000 WITH_SEQ=0 STACK=64K TIMEOUT=120
+BUILD=$ROOT/build DELAY=1 SIZES=100,1000,10000 WITH_SEQ=0 STACK=64K TIMEOUT=120 REF_M=64
 RESULTS=$ROOT/results DESTP=
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -62,6 +70,7 @@ while [[ $# -gt 0 ]]; do
     --sizes | --max-req) need "$@"; SIZES=$2; shift 2 ;;
     --with-sequential) WITH_SEQ=1; shift ;;
     --stack-size) need "$@"; STACK=$2; shift 2 ;;
+    --ref-max-req) need "$@"; REF_M=$2; shift 2 ;;
     --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
     --results) need "$@"; RESULTS=$2; shift 2 ;;
     --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
@@ -71,6 +80,7 @@ while [[ $# -gt 0 ]]; do
 done
 is_seconds "$DELAY" || die "--delay needs seconds (like 1), not '$DELAY'"
 is_seconds "$TIMEOUT" || die "--timeout needs seconds, not '$TIMEOUT'"
+{ is_uint "$REF_M" && [[ $REF_M -ge 1 ]]; } || die "--ref-max-req needs a number of requests, not '$REF_M'"
 [[ $STACK =~ ^[0-9]+[KkMm]?$ ]] || die "--stack-size needs bytes (like 64K), not '$STACK'"
 IFS=, read -r -a NS <<<"$SIZES"
 [[ ${#NS[@]} -gt 0 ]] || die "--sizes needs at least one number"
@@ -209,6 +219,26 @@ for n in "${NS[@]}"; do
     done
 done
 curl -s --noproxy '*' --max-time 5 "$BASE_URL/../stats" >"$OUT/server_stats.json" || true
+
+# The reference for CPU per request: the same requests, saved to the same
+# file system, with -m REF_M from a server with no delay (the connections
+# are kept alive and reused). The ratio is what holding NMAX in flight costs
+# per request; measured in this run, so it holds on any machine.
+REF_CSV=$OUT/reference.csv
+restart_server "$WORK" --delay 0 --max-conns $((2 * REF_M + 100))
+workload_args "$NMAX"
+for b in "${BACKENDS[@]}"; do
+    grep -q "^$NMAX,0,.*,$b," "$CSV" 2>/dev/null || continue # no clean run at NMAX to compare
+    say "$b: reference, $NMAX requests, -m $REF_M, no delay"
+    rm -rf "$DL/dl" "$WORK/row.csv"
+    "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$REF_M" -s "$BASE_URL" -d "$DL/dl" -q \
+        --timeout "$TIMEOUT" --summary "$WORK/row.csv" >"$WORK/out" 2>"$WORK/err" ||
+        say "warning: $b reference run ended with exit status $? (see the row)"
+    rm -rf "$DL/dl"
+    [[ -s $WORK/row.csv ]] || continue
+    [[ -s $REF_CSV ]] || head -n 1 "$WORK/row.csv" >"$REF_CSV"
+    tail -n 1 "$WORK/row.csv" >>"$REF_CSV"
+done
 stop_server
 [[ -s $CSV ]] || {
     echo "$PROG: error: no back end finished a run (see $OUT/failed.csv)" >&2
@@ -249,6 +279,18 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
         echo "Not run, failed, or predicted to fail (limits):"
         echo
         tail -n +2 "$OUT/failed.csv" | sed 's/^/- /'
+    fi
+    if [[ -s $REF_CSV ]]; then
+        echo
+        echo "CPU per request at N=$NMAX ($DELAY s delay) over CPU per request at -m $REF_M (no delay), the same $NMAX requests and file system, this run (target: at most 1.3x):"
+        echo
+        # Both files by column name; the scale CSV's status field is quoted without commas.
+        awk -F, -v n="$NMAX" '
+            FNR == 1 { delete col; for (i = 1; i <= NF; i++) col[$i] = i; next }
+            { b = $col["backend"]; cpu = 1e6 * $col["cpu_s"] / $col["requests"] }
+            FILENAME == ARGV[1] { if ($col["n"] == n) big[b] = cpu; next }
+            (b in big) { printf "- %s: %.0f / %.0f µs = **%.2fx**\n", b, big[b], cpu, (cpu > 0 ? big[b] / cpu : 0) }
+        ' "$CSV" "$REF_CSV"
     fi
     echo
     echo "Ideal wall time: $DELAY s. Limits: $(paste -sd ';' "$OUT/limits.txt")"

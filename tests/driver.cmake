@@ -10,8 +10,10 @@ if(FLAGBENCH_SANITIZE STREQUAL "")
                                          SKIP_RETURN_CODE 77)
   find_program(SHELLCHECK shellcheck)
   if(SHELLCHECK)
-    file(GLOB DRIVER_SCRIPTS ${PROJECT_SOURCE_DIR}/scripts/*.sh)
-    add_test(NAME driver_shellcheck COMMAND ${SHELLCHECK} -x ${DRIVER_SCRIPTS}
+    # The driver scripts and every test script, the back ends' own too.
+    file(GLOB SHELL_SCRIPTS ${PROJECT_SOURCE_DIR}/scripts/*.sh ${PROJECT_SOURCE_DIR}/tests/*.sh
+         ${PROJECT_SOURCE_DIR}/*/tests/*.sh)
+    add_test(NAME driver_shellcheck COMMAND ${SHELLCHECK} -x ${SHELL_SCRIPTS}
              WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
     set_tests_properties(driver_shellcheck PROPERTIES LABELS driver)
   endif()

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # driver_test.sh BUILD — the driver end to end (tests/driver.cmake):
-#  1. bench_ci.sh passes against the committed results/baseline.csv;
+#  1. bench_ci.sh measures its figures and gives a verdict (exit 0 or 1:
+#     whether this machine meets the committed baseline is `make bench-ci`'s
+#     business, not a test's; a busy machine must not fail the suite);
 #  2. it fails, naming the figure, against baselines doctored to claim a
-#     faster uring, another thread count and fewer instructions per request:
-#     the same verdict a back end made slower (or changed) would get;
-#  3. bench.sh makes a small report with its table, CSVs and plots;
+#     faster back end, another thread count and fewer instructions per
+#     request: the same verdict a back end made slower (or changed) would get;
+#  3. bench.sh makes a small report with its table, CSVs and plots, for
+#     every back end in the build's list;
 #  4. usage errors exit 2 with one line.
+# Back ends are named only by the build's list (BUILD/backends.txt) and the
+# measured figures.
 set -euo pipefail
 build=$(cd "${1:?usage: driver_test.sh BUILD}" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,11 +26,15 @@ check() { # check NAME CONDITION-COMMAND...
     if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failed=1; fi
 }
 
-# 1. The real baseline passes (measures once, saves the figures).
+mapfile -t backends < <(cut -f1 "$build/backends.txt")
+baseline=${backends[0]}
+
+# 1. A real measurement and a verdict on the committed baseline.
 rc=0
 "$root/scripts/bench_ci.sh" --build "$build" --save "$tmp/measured.csv" >"$tmp/ci.out" 2>&1 || rc=$?
 cat "$tmp/ci.out"
-check "bench_ci passes on the committed baseline" test "$rc" -eq 0
+check "bench_ci measures and decides (exit $rc)" test "$rc" -le 1
+check "bench_ci saved its figures" test -s "$tmp/measured.csv"
 
 # 2. Doctored baselines: scale one figure; the gate must fail and name it.
 doctor() { # doctor FIGURE BACKEND AWK-EXPR-OF-v OUT
@@ -39,12 +48,20 @@ expect_fail() { # expect_fail BASELINE TEXT
     check "doctored $(basename "$1" .csv): names '$2'" grep -q "regression: $2" "$tmp/err"
     sed 's/^/    /' "$tmp/err"
 }
-doctor speedup uring "v * 2" "$tmp/uring-speedup.csv"
-expect_fail "$tmp/uring-speedup.csv" "uring speedup"
-doctor threads threadpool "v + 1" "$tmp/threadpool-threads.csv"
-expect_fail "$tmp/threadpool-threads.csv" "threadpool threads"
-doctor instructions_per_request sequential "int(v / 2)" "$tmp/seq-instructions.csv"
-expect_fail "$tmp/seq-instructions.csv" "sequential instructions_per_request"
+# with_figure FIGURE [SKIP]: a back end the measured figures have FIGURE for
+# (the last one; the first but SKIP when SKIP is given).
+with_figure() {
+    awk -F, -v f="$1" -v skip="${2:-}" 'NR > 1 && $1 == f && $2 != skip { b = $2 } END { print b }' \
+        "$tmp/measured.csv"
+}
+b=$(with_figure speedup "$baseline")
+doctor speedup "$b" "v * 2" "$tmp/$b-speedup.csv"
+expect_fail "$tmp/$b-speedup.csv" "$b speedup"
+b=$(with_figure threads "$baseline")
+doctor threads "$b" "v + 1" "$tmp/$b-threads.csv"
+expect_fail "$tmp/$b-threads.csv" "$b threads"
+doctor instructions_per_request "$baseline" "int(v / 2)" "$tmp/$baseline-instructions.csv"
+expect_fail "$tmp/$baseline-instructions.csv" "$baseline instructions_per_request"
 rc=0
 "$root/scripts/bench_ci.sh" --from "$tmp/measured.csv" --baseline "$tmp/measured.csv" >/dev/null 2>&1 || rc=$?
 check "measured figures pass against themselves" test "$rc" -eq 0
@@ -57,14 +74,20 @@ check "bench.sh exits 0" test "$rc" -eq 0
 [[ $rc -eq 0 ]] || tail -20 "$tmp/bench.err"
 cat "$tmp/bench.out"
 run=$tmp/results/latest
-check "bench.sh prints the table" grep -q '^uring ' "$tmp/bench.out"
-check "bench.sh prints a computed sentence" grep -q 'sequential spent [0-9]*% of its' "$tmp/bench.out"
-for f in summary.csv trace-sequential-all5.csv trace-uring-all5.csv hyperfine-all5-threadpool.json \
-    hyperfine-all5-uring.csv hyperfine-all5-sequential.md report.md timeline-uring-all5.png \
-    timeline-all5.png wall-cpu-all5.png; do
+for b in "${backends[@]}"; do
+    check "bench.sh's table has $b" grep -q "^$b " "$tmp/bench.out"
+done
+check "bench.sh prints a computed sentence" grep -q "$baseline spent [0-9]*% of its" "$tmp/bench.out"
+files=(summary.csv report.md timeline-all5.png wall-cpu-all5.png)
+for b in "${backends[@]}"; do
+    files+=("trace-$b-all5.csv" "hyperfine-all5-$b.json" "hyperfine-all5-$b.csv" "hyperfine-all5-$b.md"
+        "timeline-$b-all5.png")
+done
+for f in "${files[@]}"; do
     check "bench.sh wrote $f" test -s "$run/$f"
 done
-check "summary.csv has a header and 3 rows" test "$(wc -l <"$run/summary.csv")" -eq 4
+check "summary.csv has a header and a row per back end" \
+    test "$(wc -l <"$run/summary.csv")" -eq $((${#backends[@]} + 1))
 
 # 4. Usage errors.
 for args in "--bogus" "--delay x" "--flags 20,x" "--backends seq"; do

@@ -64,7 +64,7 @@ delay_lower_bound)
 usage_errors)
     # No server needed: bad command lines exit 2 with one reason and the usage.
     BASE_URL=http://127.0.0.1:9/flags
-    for args in "-m 0" "-a -e" "--bogus" "-l x" "BRA" "--timeout -1" "-s ftp://x"; do
+    for args in "-m 0" "-a -e" "--bogus" "-l x" "BRA" "--timeout -1" "-s ftp://x" "-s http://[::1"; do
         # shellcheck disable=SC2086
         run_client $args
         [[ $RC -eq 2 ]] || fail "'$args' exited $RC, expected 2"
@@ -114,7 +114,9 @@ repeat_names)
 csv_outputs)
     start_server "$WORK"
     run_client --trace "$WORK/t.csv" --summary "$WORK/s.csv"
+    [[ $RC -eq 0 ]] || fail "first run: exit $RC: $(cat "$WORK/err")"
     run_client -q --summary "$WORK/s.csv"
+    [[ $RC -eq 0 ]] || fail "-q run: exit $RC: $(cat "$WORK/err")"
     [[ ! -s $WORK/out ]] || fail "-q printed: $(cat "$WORK/out")"
     head -1 "$WORK/t.csv" | grep -q '^backend,code,repeat,outcome,http_status,bytes,thread,' ||
         fail "trace header"

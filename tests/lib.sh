@@ -23,3 +23,74 @@ csv_field() {
 count_files() {
     find "$1" -mindepth 1 | wc -l
 }
+
+# stats_field NAME: a number from the server's /stats JSON.
+stats_field() {
+    curl -sf "$SERVER_URL/stats" | grep -o "\"$1\" *: *[0-9]*" | grep -o '[0-9]*$'
+}
+
+# reset_stats: the server's counters back to zero.
+reset_stats() {
+    curl -sf "$SERVER_URL/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
+}
+
+# sample_threads PID: while PID lives, count its threads every 10 ms or so;
+# sets SAMPLES and the most seen at once of ours (MOST_OURS) and of the
+# kernel's I/O workers (MOST_KERNEL: iou-wrk-*, which run blocking file
+# operations on the process's behalf). A worker is told by the kernel's
+# PF_IO_WORKER flag (0x10 in /proc/.../stat's flags), set before it first
+# runs, not by its name, which it takes only once running. Shell builtins
+# only: a sampler that forks competes with what it measures, and its rate
+# would depend on how fast this machine forks.
+sample_threads() {
+    local pid=$1 stat ours kernel task tick
+    local -a fields
+    SAMPLES=0 MOST_OURS=0 MOST_KERNEL=0
+    # A pipe nobody writes: read -t on it sleeps without starting a process.
+    exec {tick}<> <(:)
+    while kill -0 "$pid" 2>/dev/null; do
+        ours=0 kernel=0
+        # One pass over the task list, so that a worker coming or going
+        # between two reads cannot be taken for one of ours.
+        for task in /proc/"$pid"/task/*/stat; do
+            { read -r stat <"$task"; } 2>/dev/null || continue
+            # After "pid (comm) ": state ppid pgrp session tty_nr tpgid flags.
+            read -r -a fields <<<"${stat##*) }"
+            if ((fields[6] & 0x10)); then kernel=$((kernel + 1)); else ours=$((ours + 1)); fi
+        done
+        if ((ours > 0)); then
+            SAMPLES=$((SAMPLES + 1))
+            ((ours > MOST_OURS)) && MOST_OURS=$ours
+            ((kernel > MOST_KERNEL)) && MOST_KERNEL=$kernel
+        fi
+        read -r -t 0.01 -u "$tick" _ || true
+    done
+    exec {tick}<&-
+}
+
+# float_lt A B: A < B for decimal numbers.
+float_lt() {
+    awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'
+}
+
+# wait_for_files PID DIR N: wait while PID lives until DIR holds N saved
+# files (not hidden: the clients write a hidden temporary and rename it);
+# status 1 if PID ended first. In place of a sleep, whose right length would
+# depend on the machine.
+wait_for_files() {
+    local pid=$1 dir=$2 n=$3 tick f count
+    exec {tick}<> <(:)
+    while kill -0 "$pid" 2>/dev/null; do
+        count=0
+        for f in "$dir"/*; do
+            [[ -e $f ]] && count=$((count + 1))
+        done
+        if ((count >= n)); then
+            exec {tick}<&-
+            return 0
+        fi
+        read -r -t 0.01 -u "$tick" _ || true
+    done
+    exec {tick}<&-
+    return 1
+}

@@ -11,11 +11,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codes.h"
 #include "fetch.h"
 #include "options.h"
+#include "procstart.h"
+#include "progress.h"
 #include "record.h"
 #include "save.h"
 #include "check_run.h"
@@ -161,6 +164,8 @@ START_TEST(options_usage_errors) {
         {"--max-size", "0"},
         {"--max-size", "4Q"},
         {"-s", "ftp://x"},
+        {"-s", "http://[::1"}, /* not a URL libcurl can parse */
+        {"-s", "http://"},
         {"--bogus"},
         {"-m"},
         {"--repeat", "0"},
@@ -177,6 +182,57 @@ START_TEST(options_usage_errors) {
         ck_assert_msg(strncmp(err, "flags_test: error: ", 19) == 0, "case %zu: %s", i, err);
         ck_assert_msg(strstr(err, "\nusage: flags_test") != NULL, "case %zu: no usage", i);
     }
+}
+END_TEST
+
+/* The word given to --server, however spelt, names the site in the header. */
+START_TEST(options_server_site) {
+    static const char *const spellings[][2] = {
+        {"--server=DELAY", NULL}, {"-sDELAY", NULL}, {"-s", "DELAY"}, {"--server", "DELAY"}};
+    struct options o;
+    char err[1024];
+    for (size_t i = 0; i < sizeof spellings / sizeof *spellings; i++) {
+        ck_assert_int_eq(parse(&o, err, sizeof err, spellings[i][0], spellings[i][1], NULL), OPT_OK);
+        ck_assert_str_eq(o.site, "DELAY");
+        ck_assert_str_eq(o.server, "http://127.0.0.1:8001/flags");
+        options_free(&o);
+    }
+    ck_assert_int_eq(parse(&o, err, sizeof err, NULL), OPT_OK);
+    ck_assert_str_eq(o.site, "LOCAL");
+    options_free(&o);
+    ck_assert_int_eq(parse(&o, err, sizeof err, "-s", "http://[::1]:8000/flags/", NULL), OPT_OK);
+    ck_assert_ptr_null(o.site);
+    ck_assert_str_eq(o.server, "http://[::1]:8000/flags");
+    options_free(&o);
+}
+END_TEST
+
+/* The test binary's own strndup, so that options_parse can be run out of
+ * memory: it takes precedence over libc's for the code linked in. */
+static int strndup_fails;
+char *strndup(const char *s, size_t n) {
+    if (strndup_fails) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t len = strnlen(s, n);
+    char *p = malloc(len + 1);
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+/* Out of memory is a set-up failure (exit 4), not a usage error. */
+START_TEST(options_out_of_memory) {
+    struct options o;
+    char err[1024];
+    strndup_fails = 1;
+    int rc = parse(&o, err, sizeof err, "BR", NULL);
+    strndup_fails = 0;
+    ck_assert_int_eq(rc, OPT_NOMEM);
+    ck_assert_str_eq(err, "flags_test: error: out of memory\n");
 }
 END_TEST
 
@@ -370,6 +426,49 @@ START_TEST(metadata_names) {
     j = "{\"country\": \"...\"}";
     ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
     ck_assert_int_eq(metadata_country(NULL, 0, out, sizeof out), -EINVAL);
+    /* Parsed as JSON: only the top level's "country" names the file, and a
+     * document cut short names nothing. */
+    j = "{\"region\": {\"country\": \"Evil\"}, \"country\": \"Brazil\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
+    ck_assert_str_eq(out, "Brazil");
+    j = "{\"country\": \"Brazil\"";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    j = "{\"country\": \"Bra\\u0000zil\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    j = "{\"country\": 76}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    /* A surrogate pair is one character, not two replacements. */
+    j = "{\"country\": \"\\ud83c\\udde7x\"}";
+    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
+    ck_assert_str_eq(out, "\xf0\x9f\x87\xa7x");
+}
+END_TEST
+
+/* ---- progress bar ------------------------------------------------------- */
+
+START_TEST(progress_bar_text) {
+    char line[256];
+    progress_format(line, sizeof line, 29, 194, 3000000, 80);
+    ck_assert_str_eq(line,
+                     " 14%|#####                                  | 29/194 [00:03<00:17, 9.7 flags/s]");
+    /* Nothing done yet: no rate, no estimate. */
+    progress_format(line, sizeof line, 0, 194, 0, 80);
+    ck_assert_str_eq(line,
+                     "  0%|                                        | 0/194 [00:00<?, ? flags/s]");
+    progress_format(line, sizeof line, 194, 194, 20100000, 80);
+    ck_assert_str_eq(line,
+                     "100%|######################################| 194/194 [00:20<00:00, 9.7 flags/s]");
+    /* Hours, a slow rate, and no room for a bar. */
+    progress_format(line, sizeof line, 3, 10, 3725000000LL, 40);
+    ck_assert_str_eq(line, " 30% 3/10 [1:02:05<2:24:51, 0.00081 flags/s]");
+    progress_format(line, sizeof line, 5000, 5000, 2000000, 200);
+    ck_assert_str_eq(line, "100%|########################################| 5000/5000 [00:02<00:00, "
+                           "2500 flags/s]");
+    /* Never as wide as the terminal: a line that wraps can't be redrawn. */
+    for (unsigned cols = 20; cols <= 120; cols++) {
+        int len = progress_format(line, sizeof line, 29, 194, 3000000, cols);
+        ck_assert_msg(len < (int)cols || strchr(line, '|') == NULL, "%u columns: %d", cols, len);
+    }
 }
 END_TEST
 
@@ -381,6 +480,8 @@ static struct record rec(const char *cc, enum outcome o, int64_t start, int64_t 
                        .done_us = done,
                        .thread = tid,
                        .saved_us = -1,
+                       .started_cpu_us = -1,
+                       .done_cpu_us = -1,
                        .queued_us = 0};
     memcpy(r.code, cc, 3);
     return r;
@@ -419,19 +520,19 @@ START_TEST(trace_and_summary_csv) {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    ck_assert_int_eq(trace_write(f, rs, 3, "uring"), 0);
+    ck_assert_int_eq(trace_write(f, rs, 3, "some_backend"), 0);
     fclose(f);
     ck_assert_msg(
         strncmp(buf, "backend,code,repeat,outcome,http_status,bytes,thread,queued_us,", 63) == 0,
         "%s", buf);
-    ck_assert_ptr_nonnull(strstr(buf, "\nuring,BR,0,ok,0,0,7,0,1,0,0,2,-1,\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\nsome_backend,BR,0,ok,0,0,7,0,1,0,0,2,-1,-1,-1,\n"));
     ck_assert_ptr_nonnull(strstr(buf, ",\"save: \"\"disk\"\", full\"\n"));
     ck_assert_ptr_null(strstr(buf, "YY"));
     free(buf);
 
     char *dir = tempdir(), path[128];
     snprintf(path, sizeof path, "%s/summary.csv", dir);
-    struct figures fig = {.backend = "uring", .requests = 3, .ok = 1, .threads = 1};
+    struct figures fig = {.backend = "some_backend", .requests = 3, .ok = 1, .threads = 1};
     ck_assert_int_eq(summary_to_path(path, &fig), 0);
     ck_assert_int_eq(summary_to_path(path, &fig), 0);
     FILE *in = fopen(path, "r");
@@ -441,7 +542,7 @@ START_TEST(trace_and_summary_csv) {
         lines++;
         headers += strncmp(line, "backend,requests,", 17) == 0;
         if (lines == 2)
-            ck_assert_msg(strncmp(line, "uring,3,1,0,0,0,", 16) == 0, "%s", line);
+            ck_assert_msg(strncmp(line, "some_backend,3,1,0,0,0,", 23) == 0, "%s", line);
     }
     fclose(in);
     ck_assert_int_eq(lines, 3);
@@ -463,15 +564,36 @@ START_TEST(trace_and_summary_csv) {
 }
 END_TEST
 
+/* The process's age is held to the kernel's tick: after a sleep it has
+ * grown by the time slept, less one tick at most, however little CPU the
+ * process used meanwhile. */
+START_TEST(process_age_follows_the_clock) {
+    struct timespec a, b, nap = {0, 50 * 1000 * 1000};
+    int64_t tick_ns = 1000000000 / sysconf(_SC_CLK_TCK);
+    int64_t age1 = process_age_ns();
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    nanosleep(&nap, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    int64_t age2 = process_age_ns();
+    int64_t slept = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+    ck_assert(age1 >= 0);
+    ck_assert_msg(age2 - age1 >= slept - tick_ns, "age %lld -> %lld over %lld ns asleep",
+                  (long long)age1, (long long)age2, (long long)slept);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("common");
     TCase *tc = tcase_create("all");
     tcase_add_test(tc, expand_default_is_pop20_sorted);
+    tcase_add_test(tc, process_age_follows_the_clock);
     tcase_add_test(tc, expand_letter_mixed_dedup_limit);
     tcase_add_test(tc, expand_all_every);
     tcase_add_test(tc, expand_rejects_bad_codes);
     tcase_add_test(tc, options_defaults_and_values);
     tcase_add_test(tc, options_usage_errors);
+    tcase_add_test(tc, options_server_site);
+    tcase_add_test(tc, options_out_of_memory);
     tcase_add_test(tc, options_server_url_too_long);
     tcase_add_test(tc, options_help_and_version_exit);
     tcase_add_test(tc, url_building);
@@ -482,6 +604,7 @@ int main(void) {
     tcase_add_test(tc, destination_prepare);
     tcase_add_test(tc, sanitized_names);
     tcase_add_test(tc, metadata_names);
+    tcase_add_test(tc, progress_bar_text);
     tcase_add_test(tc, figures_inflight_and_latency);
     tcase_add_test(tc, trace_and_summary_csv);
     suite_add_tcase(s, tc);

@@ -7,8 +7,10 @@
  * image is handed to one of at most SAVES_MAX save contexts, which saves it
  * through the same ring — openat, write, close, renameat as one linked
  * chain on the context's direct descriptor — while its transfer takes the
- * next flag at once: the transfer and the save swap body buffers, so none
- * is allocated per flag. When every save context is busy, a finished
+ * next flag at once: the save takes the transfer's body buffer and gives
+ * it back to common/'s shared list when done (body_give_back in fetch.h),
+ * so a body holds memory only from its first byte until it is saved. When
+ * every save context is busy, a finished
  * transfer waits for one. What a download is lives in common/; this file
  * only decides when things run.
  *
@@ -53,7 +55,7 @@ struct job {
 struct save {
     struct uring_run *u;
     struct record *rec; /* the flag being saved; NULL when free */
-    struct buffer body; /* the image; swapped with a transfer's buffer */
+    struct buffer body; /* the image, taken from its transfer */
     unsigned slot;      /* its direct descriptor's index */
     int fd;             /* the temp file without direct descriptors; -1 */
     int err;            /* the first error of the save */
@@ -248,6 +250,7 @@ static void submit_rename(struct save *s, struct io_uring_sqe *sqe) {
  * again. */
 static void save_end(struct save *s, int err) {
     struct uring_run *u = s->u;
+    body_give_back(&s->body);
     record_saved(u->run, s->rec, err);
     s->rec = NULL;
     s->next_free = u->free_saves;
@@ -303,9 +306,8 @@ static void save_step(struct save *s) {
 static void save_start(struct save *s, struct job *j) {
     struct uring_run *u = s->u;
     struct loop *l = u->loop;
-    struct buffer b = s->body;
     s->body = j->t.body;
-    j->t.body = b;
+    j->t.body = (struct buffer){0};
     s->rec = j->t.rec;
     int err = save_path(s->path, u->path_max, u->run->opt->dest, s->rec, j->t.country);
     if (!err)

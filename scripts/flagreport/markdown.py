@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import os
 
-from .model import BenchRun, Sweep, Workload, ideal_speedup, speedup
+from . import env as run_env
+from . import stats
+from .model import BackendRun, BenchRun, Sweep, Workload, ideal_speedup, speedup
 
 
 def fmt_s(x: float) -> str:
@@ -49,17 +51,32 @@ def text_table(header_lines: list[list[str]], rows: list[list[str]]) -> str:
 # ---------------------------------------------------------------- bench
 
 
+def wall_interval(e: BackendRun) -> stats.Interval:
+    return stats.mean_interval(e.timing.times or [e.wall])
+
+
+def speedup_interval(w: Workload, e: BackendRun):
+    """The baseline's mean wall ÷ e's, with its 95% interval."""
+    return stats.ratio_interval(w.baseline.timing.times or [w.baseline.wall],
+                                e.timing.times or [e.wall])
+
+
+def fmt_speedup(iv) -> str:
+    return stats.fmt_interval(iv, fmt_x, "×")
+
+
 def bench_table(w: Workload) -> tuple[list[list[str]], list[list[str]]]:
     header = [["back end", "wall s", "CPU s", "CPU÷wall", "threads", "in flight", "RSS",
                "ctx switches", "p50", "p99", "speedup"],
-              ["", "mean±sd", "", "", "", "peak/mean", "MB", "vol/invol", "ms", "ms", ""]]
+              ["", "mean±95% CI", "", "", "", "peak/mean", "MB", "vol/invol", "ms", "ms", "(95% CI)"]]
     rows = []
     for e in w.entries:
         s = e.summary
-        sp = w.speedup(e)
+        iv = wall_interval(e)
         rows.append([
             e.backend,
-            f"{fmt_s(e.wall)}±{fmt_s(e.wall_sd)}" if e.runs > 1 else f"{fmt_s(e.wall)} (1 run)",
+            f"{fmt_s(e.wall)}±{fmt_s(iv.half_width)}" if iv.half_width is not None
+            else f"{fmt_s(e.wall)} (1 run)",
             fmt_s(e.cpu),
             f"{100 * e.cpu / e.wall:.1f}%" if e.wall else "–",
             str(s.threads),
@@ -68,7 +85,7 @@ def bench_table(w: Workload) -> tuple[list[list[str]], list[list[str]]]:
             f"{s.ctx_voluntary}/{s.ctx_involuntary}",
             f"{s.latency_p50_ms:.1f}",
             f"{s.latency_p99_ms:.1f}",
-            f"{sp:.1f}×" if sp is not None else "–",
+            "1×" if e is w.baseline else fmt_speedup(speedup_interval(w, e)),
         ])
     return header, rows
 
@@ -109,7 +126,8 @@ def bench_sentences(w: Workload) -> list[str]:
         sp = w.speedup(e) or 0.0
         if delay > 0:
             rounds = math.ceil(n / m)
-            line += (f", so the waits overlapped: {fmt_x(sp)}× faster than {base.backend}, "
+            line += (f", so the waits overlapped: {fmt_speedup(speedup_interval(w, e))} faster than "
+                     f"{base.backend}, "
                      f"of an ideal {fmt_x(ideal_speedup(n, m))}× ({n} requests in {rounds} "
                      f"{plural(rounds, 'round')} of {delay:g} s, {m} at a time)")
         else:
@@ -129,6 +147,7 @@ def bench_sentences(w: Workload) -> list[str]:
                        f"{fmt_s(wall)} s run; saving the files ran to {fmt_s(max(last_saved, 0))} s, "
                        f"so {100 * (wall - last_done) / wall:.0f}% of its wall time came after "
                        f"the waiting (grey in its timeline).")
+    out += comparison_sentences(w)
     out += thread_cost_sentence(w)
     if len(entries) > 1:
         cpus = [e.cpu for e in entries]
@@ -143,6 +162,19 @@ def bench_sentences(w: Workload) -> list[str]:
         if wall_r > 2 * cpu_r:
             line += ": the back ends did similar work; the fast ones overlapped the waiting"
         out.append(line + ".")
+    return out
+
+
+def comparison_sentences(w: Workload) -> list[str]:
+    """Each pair of back ends other than the baseline (whose speedups say it),
+    tested: faster, or no significant difference."""
+    out = []
+    others = w.entries[1:]
+    for i, a in enumerate(others):
+        for b in others[i + 1:]:
+            out.append(stats.sentence(stats.compare(
+                a.backend, a.timing.times, a.timing.rounds,
+                b.backend, b.timing.times, b.timing.rounds)))
     return out
 
 
@@ -179,15 +211,22 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]]) -> tuple[str, 
     """(the text for the terminal, report.md)."""
     delay = run.delay
     base = run.backends[0]
-    md = [f"# flagbench: {', '.join(w.name for w in run.workloads)} with a {delay:g} s server delay\n",
-          "Wall and CPU time are hyperfine's means over its runs (whole process); "
-          "threads, requests in flight, RSS, context switches and latency come from one more "
-          "run of each back end with `--trace` and `--summary` (summary.csv, trace-*.csv). "
-          f"Speedup is {base}'s mean wall time ÷ the back end's.\n"]
+    warning = run_env.busy_warning(run.env)
+    header = run_env.header_lines(run.env)
+    md = [f"# flagbench: {', '.join(w.name for w in run.workloads)} with a {delay:g} s server delay\n"]
+    if warning:
+        md.append(f"**{warning}**\n")
+    md += ["  \n".join(header) + "\n",
+           "Wall and CPU time are hyperfine's means over its runs (whole process), the back ends "
+           "interleaved in rounds; ± is the 95% confidence interval of the mean (Student's t). "
+           "Threads, requests in flight, RSS, context switches and latency come from one more "
+           "run of each back end with `--trace` and `--summary` (summary.csv, trace-*.csv). "
+           f"Speedup is {base}'s mean wall time ÷ the back end's, with its 95% interval; "
+           "pairs of back ends are compared with a rank test (results/README.md).\n"]
     if run.dest_parent:
         md.append(f"The clients saved the flags under `{run.dest_parent}` "
                   f"({run.dest_fs or 'unknown'} file system).\n")
-    text = []
+    text = ([warning, ""] if warning else []) + header
     for w in run.workloads:
         head = workload_heading(w)
         header, rows = bench_table(w)

@@ -180,6 +180,9 @@ class Timing:
     system: float
     times: list[float]
     exit_codes: list[Optional[int]]
+    # rounds[i]: the round times[i] ran in, when the driver interleaved the
+    # commands (1, 2, ... otherwise).
+    rounds: list[int] = field(default_factory=list)
 
     @property
     def runs(self) -> int:
@@ -194,16 +197,73 @@ class Timing:
         data = read_json(path)
         try:
             r = data["results"][0]
+            times = [float(t) for t in r.get("times") or []]
             return cls(command=r.get("command", ""), mean=float(r["mean"]),
                        stddev=float(r.get("stddev") or 0.0),
                        user=float(r["user"]), system=float(r["system"]),
-                       times=[float(t) for t in r.get("times") or []],
-                       exit_codes=list(r.get("exit_codes") or []))
+                       times=times, exit_codes=list(r.get("exit_codes") or []),
+                       rounds=[int(x) for x in r.get("rounds") or range(1, len(times) + 1)])
         except (TypeError, KeyError, IndexError, ValueError) as e:
             raise ReportError(f"can't read {path}: {e!r}")
 
 
 # ---------------------------------------------------------------- bench
+
+
+ROUNDS_DIR = "rounds"
+
+
+def merge_rounds(d: str) -> list[str]:
+    """bench.sh times each workload in rounds: one hyperfine session per round,
+    every command once, in an order rotated each round, exported to
+    rounds/<workload>-round<k>.json. Gather each command's runs into
+    hyperfine-<workload>-<label>.{json,csv,md} (hyperfine's own layout, plus
+    "rounds" and "positions": the round and place in it of each run).
+    Returns the files written."""
+    rdir = os.path.join(d, ROUNDS_DIR)
+    runs: dict[tuple[str, str], list[tuple[int, int, dict]]] = {}
+    names = sorted(os.listdir(rdir)) if os.path.isdir(rdir) else []
+    for name in names:
+        stem, ext = os.path.splitext(name)
+        wl, sep, k = stem.rpartition("-round")
+        if ext != ".json" or not sep or not k.isdigit():
+            continue
+        data = read_json(os.path.join(rdir, name))
+        for pos, r in enumerate(data.get("results") or [], 1):
+            runs.setdefault((wl, r.get("command", "")), []).append((int(k), pos, r))
+    written = []
+    for (wl, label), rs in runs.items():
+        rs.sort(key=lambda x: x[0])
+        times = [float(t) for _, _, r in rs for t in r.get("times") or []]
+        if not times:
+            raise ReportError(f"{rdir}: no times for {label} on {wl}")
+        n = len(times)
+        mean = sum(times) / n
+        sd = math.sqrt(sum((t - mean) ** 2 for t in times) / (n - 1)) if n > 1 else None
+        srt = sorted(times)
+        median = srt[n // 2] if n % 2 else (srt[n // 2 - 1] + srt[n // 2]) / 2
+        result = {
+            "command": label, "mean": mean, "stddev": sd, "median": median,
+            "user": sum(float(r["user"]) for _, _, r in rs) / len(rs),
+            "system": sum(float(r["system"]) for _, _, r in rs) / len(rs),
+            "min": srt[0], "max": srt[-1], "times": times,
+            "exit_codes": [c for _, _, r in rs for c in r.get("exit_codes") or []],
+            "rounds": [k for k, _, r in rs for _ in r.get("times") or []],
+            "positions": [p for _, p, r in rs for _ in r.get("times") or []],
+        }
+        base = os.path.join(d, f"hyperfine-{wl}-{label}")
+        with open(base + ".json", "w") as f:
+            json.dump({"results": [result]}, f, indent=2)
+        with open(base + ".csv", "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["command", "mean", "stddev", "median", "user", "system", "min", "max"])
+            w.writerow([label] + [result[k] if result[k] is not None else ""
+                                  for k in ("mean", "stddev", "median", "user", "system", "min", "max")])
+        with open(base + ".md", "w") as f:
+            f.write("| Command | Mean [s] | Min [s] | Max [s] | Runs |\n|:---|---:|---:|---:|---:|\n"
+                    f"| `{label}` | {mean:.3f} ± {sd or 0:.3f} | {srt[0]:.3f} | {srt[-1]:.3f} | {n} |\n")
+        written += [base + ext for ext in (".json", ".csv", ".md")]
+    return written
 
 
 @dataclass
@@ -244,6 +304,8 @@ class Workload:
     requests: int
     delay: float
     entries: list[BackendRun]
+    # Other commands timed in the same rounds (other clients), by label.
+    others: dict[str, Timing] = field(default_factory=dict)
 
     @property
     def baseline(self) -> BackendRun:
@@ -297,11 +359,36 @@ def load_bench(d: str) -> BenchRun:
             w = workloads[wl] = Workload(name=wl, requests=_int(p["requests"]),
                                          delay=num(p.get("delay_s")), entries=[])
         w.entries.append(entry)
+    for w in workloads.values():
+        known = {e.backend for e in w.entries}
+        prefix = f"hyperfine-{w.name}-"
+        for name in sorted(os.listdir(d)):
+            label = name[len(prefix):-len(".json")]
+            if name.startswith(prefix) and name.endswith(".json") and label not in known:
+                w.others[label] = Timing.load(os.path.join(d, name))
     p0 = plan[0]
     return BenchRun(directory=d, workloads=list(workloads.values()), backends=backends,
                     delay=num(p0.get("delay_s")), dest_parent=p0.get("dest_parent") or "",
                     dest_fs=p0.get("dest_fs") or "",
                     env=read_json(os.path.join(d, "env.json"), missing_ok=True))
+
+
+def add_columns(path: str, columns: dict[str, str]) -> None:
+    """Rewrite a CSV with these columns set on every row (added at the end,
+    or replaced where present): summary.csv gains the machine's."""
+    rows = read_csv(path)
+    if not rows:
+        return
+    header = list(rows[0].keys())
+    header += [c for c in columns if c not in header]
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            r.update(columns)
+            w.writerow(r)
+    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- sweep

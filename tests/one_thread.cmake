@@ -1,0 +1,10 @@
+# The one-thread check (tests/one_thread.sh) for every back end that declares
+# ONE_THREAD in its flagbench_backend() line.
+foreach(name ${FLAGBENCH_ONE_THREAD_BACKENDS})
+  add_test(NAME one_thread_flags_${name}
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/one_thread.sh $<TARGET_FILE:flags_${name}> ${FLAGSERVER})
+  # RESOURCE_LOCK concurrency: the suites that count requests in flight run
+  # one at a time, not beside each other on the same cores.
+  set_tests_properties(one_thread_flags_${name} PROPERTIES
+                       LABELS "e2e;flags_${name}" TIMEOUT 300 RESOURCE_LOCK concurrency)
+endforeach()
