@@ -14,6 +14,8 @@ foreach(client ${PEER_CLIENTS})
                                                           SKIP_RETURN_CODE 77)
   endforeach()
 endforeach()
+add_test(NAME peers_codes COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/peers_test.sh ${FLAGSERVER} codes -)
+set_tests_properties(peers_codes PROPERTIES LABELS peers TIMEOUT 60)
 if(FLAGBENCH_SANITIZE STREQUAL "")
   add_test(NAME peers_bench
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/peers_test.sh ${FLAGSERVER} bench ${CMAKE_BINARY_DIR})

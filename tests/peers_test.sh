@@ -3,6 +3,7 @@
 #   CASE in not_found usage_errors repeat_names, ARG = a Python client of
 #        peers/: it keeps the C clients' contract; CASE = e2e:NAME runs the
 #        C clients' own end-to-end case NAME (tests/e2e.sh) on it;
+#   CASE = codes: peers/flagpeer.py's -a is the flagserver's list;
 #   CASE = bench, ARG = the build: bench.sh --peers checks, times and reports
 #        the peers, and a peer whose files are wrong is failed, not timed.
 set -euo pipefail
@@ -14,7 +15,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 setup_work
 dest=$WORK/dest
 
-if [[ $case != bench ]]; then
+if [[ $case != bench && $case != codes ]]; then
     client=$arg
     lib=httpx
     [[ $client != *aiohttp* ]] || lib=aiohttp
@@ -70,6 +71,13 @@ repeat_names)
         [[ -f $dest/$f.gif ]] || fail "no $f.gif: $(ls -A "$dest")"
     done
     [[ $(count_files "$dest") -eq 6 ]] || fail "extra files: $(ls -A "$dest")"
+    ;;
+codes)
+    # peers/flagpeer.py's -a is the flagserver's 194 codes, in the same order.
+    "$ROOT/peers/flagpeer.py" -a -s http://127.0.0.1:9/flags | cut -f2 | sed 's/\.gif$//' >"$WORK/peer"
+    "$FLAGSERVER" --list-codes | tr '[:upper:]' '[:lower:]' >"$WORK/server"
+    [[ $(wc -l <"$WORK/server") -eq 194 ]] || fail "flagserver --list-codes: $(wc -l <"$WORK/server") codes"
+    diff "$WORK/server" "$WORK/peer" >"$WORK/diff" || fail "codes differ: $(head -3 "$WORK/diff")"
     ;;
 bench)
     build=$arg
