@@ -15,7 +15,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import env, gate, markdown, model, phases, plots  # noqa: E402
+from flagreport import env, gate, markdown, model, peers, phases, plots  # noqa: E402
 
 
 def cmd_merge_rounds(args) -> int:
@@ -32,6 +32,10 @@ def cmd_bench(args) -> int:
     accounts = {w.name: phases.accounts(run, w, floors) for w in run.workloads}
     pngs = plots.bench_plots(run, accounts)
     text, md = markdown.bench_report(run, pngs, accounts, floors)
+    peer_runs = model.load_peers(args.dir)
+    if peer_runs:
+        peer_text, peer_md = peers.report(run, peer_runs)
+        text, md = f"{text}\n\n{peer_text}", f"{md}\n\n{peer_md}"
     markdown.write(run.directory, "report.md", md)
     print(text)
     return 0

@@ -586,3 +586,46 @@ def callgrind_total(path: str) -> int:
     if total is None:
         raise ReportError(f"no instruction total in {path}")
     return total
+
+
+# ---------------------------------------------------------------- peers
+
+
+@dataclass
+class PeerRun:
+    """A peer (bench.sh --peers) on one workload: peers.csv's row (its check
+    run under GNU time, and whether its files matched a C client's) and, when
+    it passed, hyperfine's figures (results/README.md, peers)."""
+    workload: str
+    requests: int
+    peer: str
+    kind: str
+    model: str
+    version: str
+    max_req: int
+    status: str
+    reason: str
+    check_wall_s: float
+    check_user_s: float
+    check_sys_s: float
+    check_max_rss_kib: float
+    start_wall_s: float
+    start_cpu_s: float
+    command: str
+    timing: Optional[Timing] = None
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and self.timing is not None
+
+
+def load_peers(d: str) -> list[PeerRun]:
+    """peers.csv and hyperfine-<workload>-<peer>.json; [] when the run had no peers."""
+    out = []
+    for row in read_csv(os.path.join(d, "peers.csv"), missing_ok=True):
+        p = _from_row(PeerRun, row)
+        p.timing = (Timing.load(os.path.join(d, f"hyperfine-{p.workload}-{p.peer}.json"))
+                    if p.status == "ok" else None)
+        out.append(p)
+    return out
