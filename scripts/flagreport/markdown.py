@@ -354,9 +354,11 @@ def nodelay_section(run: BenchRun) -> tuple[list[str], Optional[str]]:
     lo, hi = min(sps.values()), max(sps.values())
     words = (f"With no server delay ({wl}: {n} requests against a second flagserver that answers at "
              f"once, {rounds} rounds per back end, medians of the whole process timed from outside) "
-             f"there is nothing to overlap: {base} took {1e3 * med[base]:.0f} ms, and the others "
-             f"{'between ' + f'{lo:.2f}× and {hi:.2f}×' if abs(hi - lo) >= 0.01 else f'{hi:.2f}×'} "
-             f"its speed. What is left is CPU work and the loopback, which starting many requests "
+             f"there is nothing to overlap: {base} took {1e3 * med[base]:.0f} ms, and the others ran "
+             f"at {f'{lo:.2f}–{hi:.2f}×' if abs(hi - lo) >= 0.01 else f'{hi:.2f}×'} its speed"
+             + (" — slower, not faster" if hi < 0.95 else
+                " — at best a little faster" if hi < 2 else "")
+             + f". What is left is CPU work and the loopback, which starting many requests "
              f"at once does not make shorter — the speedups above come from the server's delay, "
              f"not from doing the work faster.")
     md = ["## The counterexample: nothing to wait for\n", words + "\n",
