@@ -94,7 +94,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The file system's type as mount names it (ext4, tmpfs); statfs' name if not.
-fs_of() { findmnt -n -o FSTYPE --target "$1" 2>/dev/null || stat -f -c %T "$1"; }
+fs_of() { findmnt -n -f -o FSTYPE --target "$1" 2>/dev/null || stat -f -c %T "$1"; }
 
 # --- 1. the system calls alone ---
 echo "## Saving one 12 KiB file: CPU and wall µs per file (median of $ROUNDS rounds of $FILES files)"
