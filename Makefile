@@ -12,7 +12,12 @@ FUZZ_SECONDS ?= 60
 DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
                 hyperfine gnuplot-nox curl python3 python3-scipy valgrind clang libclang-rt-14-dev unzip
 
-.PHONY: all build deps test test-busy test-asan test-tsan bench bench-sweep bench-scale bench-compare bench-ci fuzz clean help
+# What bench-peers (and bench PEERS=1) times besides the back ends, and its
+# tests need: the Python clients' HTTP libraries, aria2c, wget2, and GNU time
+# for peak RSS. Installed by deps with the rest, so the peers' tests run.
+PEER_PACKAGES := python3-httpx python3-aiohttp aria2 wget2 time
+
+.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-ci fuzz clean help
 
 all: build
 
@@ -28,6 +33,9 @@ help:
 	@echo "                    built with ThreadSanitizer"
 	@echo "  make bench        deps + build + the side-by-side benchmark and its report"
 	@echo "                    (DELAY=$(DELAY) FLAGS=$(FLAGS) RUNS=$(RUNS) MAXREQ=<flags>)"
+	@echo "  make bench-peers  make bench with the clients people use instead: Python"
+	@echo "                    (one at a time, ThreadPoolExecutor, asyncio), curl --parallel,"
+	@echo "                    aria2c, wget2; the same as make bench PEERS=1"
 	@echo "  make bench-sweep  the back ends across delays and concurrency levels"
 	@echo "                    (SWEEP_ARGS='--wide' or see scripts/sweep.sh --help)"
 	@echo "  make bench-scale  100, 1000 and 10000 requests in flight (SCALE_ARGS=...)"
@@ -38,7 +46,7 @@ help:
 	@echo "  make clean        remove build directories"
 
 deps:
-	@scripts/deps.sh $(DEB_PACKAGES)
+	@scripts/deps.sh $(DEB_PACKAGES) $(PEER_PACKAGES)
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -66,7 +74,10 @@ test-tsan: deps
 
 bench: deps
 	$(MAKE) build
-	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(BENCH_ARGS)
+	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(if $(filter-out 0,$(PEERS)),--peers) $(BENCH_ARGS)
+
+bench-peers:
+	$(MAKE) bench PEERS=1
 
 bench-sweep: deps
 	$(MAKE) build

@@ -356,6 +356,10 @@ void flag_download(struct transfer *t, size_t i) {
         transfer_finish(t);
         return;
     }
+    transfer_save(t);
+}
+
+void transfer_save(struct transfer *t) {
     char path[4096];
     int err = save_path(path, sizeof path, t->run->opt->dest, t->rec, t->country);
     if (err == 0)

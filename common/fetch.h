@@ -3,12 +3,13 @@
  * the result, and filling the flag's record.
  *
  * Blocking back ends call flag_download(). An event-driven back end drives
- * the same steps itself:
+ * the same steps itself (multi.h does, for any event loop):
  *
  *     transfer_begin(t, i);                 // sets the URL of the first request
  *     add t->easy to a multi handle ... on CURLMSG_DONE:
  *     if (transfer_step_done(t, rc)) re-add t->easy   // --metadata: 2nd request
- *     else if (t->rec->outcome == OUTCOME_OK) save t->body, then transfer_saved()
+ *     else if (t->rec->outcome == OUTCOME_OK) transfer_save(t), or save t->body
+ *                                             your way, then transfer_saved()
  *     else transfer_finish(t);
  *
  * t->body is empty (no buffer) until the image's first bytes arrive.
@@ -63,6 +64,10 @@ bool transfer_step_done(struct transfer *t, CURLcode rc);
  * on its next flag) gives the body back itself and calls record_saved(). */
 void record_saved(struct run *run, struct record *rec, int err);
 void transfer_saved(struct transfer *t, int err);
+
+/* Save an OK flag's body where it belongs, blocking (save_atomic), then
+ * transfer_saved(). */
+void transfer_save(struct transfer *t);
 
 /* A flag that needs no save (not found, error) is done: gives its body
  * buffer back (see body_give_back) and ticks progress. */

@@ -4,12 +4,15 @@ set -euo pipefail
 PROG=bench
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/peers.sh
+source "$SCRIPTS/peers.sh"
 
+FLOOR_RUNS=5 NODELAY_ROUNDS=5
 usage() {
     cat <<EOF
 usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
                         [--max-req M] [--backends LIST] [--max-seconds S]
-                        [--dest-parent DIR] [--results DIR] [-h]
+                        [--dest-parent DIR] [--results DIR] [--peers] [-h]
 
 Start a flagserver on a free port of 127.0.0.1 with a delay per response,
 time the back ends with hyperfine on each workload, interleaved: in rounds,
@@ -20,9 +23,13 @@ first back end with theirs, and a rank test for each other pair. Everything
 goes to RESULTS/<UTC timestamp>/ (RESULTS/latest points to it): env.json
 (the machine and its load over the run), rounds/, hyperfine-<workload>-
 <backend>.{json,csv,md}, summary.csv, trace-<backend>-<workload>.csv,
-report.md and PNG plots. The clients save the flags in a fresh temporary
-directory inside --dest-parent, removed at the end. The defaults take about
-two minutes.
+report.md and PNG plots. The traced runs are timed from outside as well
+(process-walls.csv), and two small sets of runs give the report its floor
+and its counterexample: each back end on one request $FLOOR_RUNS times
+(floor-<backend>.csv: a run's start and exit) and on the largest workload
+$NODELAY_ROUNDS times against a server with no delay (nodelay-<backend>.csv).
+The clients save the flags in a fresh temporary directory inside
+--dest-parent, removed at the end. The defaults take about two minutes.
 
 options:
   --build DIR       the CMake build directory with the binaries (default: build)
@@ -46,6 +53,12 @@ options:
                     directory inside DIR (default: /dev/shm if it is tmpfs,
                     else \$TMPDIR or /tmp; pass /tmp to include the disk)
   --results DIR     where the timestamped run directory goes (default: results/)
+  --peers           also time the clients people use instead (peers/: Python
+                    one at a time, ThreadPoolExecutor, asyncio; curl --parallel,
+                    aria2c, wget2) on the same server, flags and -m; each is
+                    checked against a C client's files first, and a peer that
+                    fails is reported, not timed (peers.csv; its runs are in
+                    the rounds with the back ends)
   -h, --help        show this help and exit
 
 Progress goes to stderr; the table and the sentences go to stdout.
@@ -54,7 +67,7 @@ EOF
 }
 
 BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=10 MAXREQ='' BACKEND_LIST=''
-MAX_SECONDS=40 RESULTS=$ROOT/results DESTP=
+MAX_SECONDS=40 RESULTS=$ROOT/results DESTP='' PEERS=0
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -66,6 +79,7 @@ while [[ $# -gt 0 ]]; do
     --max-seconds) need "$@"; MAX_SECONDS=$2; shift 2 ;;
     --results) need "$@"; RESULTS=$2; shift 2 ;;
     --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
+    --peers) PEERS=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
     esac
@@ -86,6 +100,7 @@ command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
 use_build "$BUILD"
 use_backends "$BUILD" "$BACKEND_LIST"
+[[ $PEERS -eq 0 ]] || peers_check_setup
 use_dest_parent "$DESTP"
 DEST_FS=$(stat -f -c %T "$DESTP" 2>/dev/null || echo unknown)
 
@@ -103,16 +118,23 @@ max_req_for() {
 # Seconds one run takes at least: ceil(n/m) rounds of the delay.
 estimate() { awk -v n="$1" -v m="$2" -v d="$DELAY" 'BEGIN { printf "%.3f", int((n + m - 1) / m) * d }'; }
 
+# budget EST — BUDGET_W warm-ups and BUDGET_R runs for a command of EST
+# seconds a run: 1 and --runs, cut to fit --max-seconds (1 run at least).
+budget() {
+    read -r BUDGET_W BUDGET_R < <(awk -v e="$1" -v runs="$RUNS" -v cap="$MAX_SECONDS" 'BEGIN {
+        w = 1; r = runs
+        if (e > 0 && (w + r) * e > cap) { w = 0; r = int(cap / e); if (r < 1) r = 1; if (r > runs) r = runs }
+        print w, r }')
+}
+
 # Plan: warm-ups and runs per back end and workload, and the total estimate.
 declare -A WARMUP NRUNS
 total=0
 for n in "${WORKLOADS[@]}"; do
     for b in "${BACKENDS[@]}"; do
         est=$(estimate "$n" "$(max_req_for "$b" "$n")")
-        read -r w r < <(awk -v e="$est" -v runs="$RUNS" -v cap="$MAX_SECONDS" 'BEGIN {
-            w = 1; r = runs
-            if (e > 0 && (w + r) * e > cap) { w = 0; r = int(cap / e); if (r < 1) r = 1; if (r > runs) r = runs }
-            print w, r }')
+        budget "$est"
+        w=$BUDGET_W r=$BUDGET_R
         WARMUP[$n,$b]=$w NRUNS[$n,$b]=$r
         total=$(awk -v t="$total" -v e="$est" -v w="$w" -v r="$r" 'BEGIN { print t + (w + r + 1) * e }')
     done
@@ -136,8 +158,9 @@ say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
 # The timed set of a workload: (label, command) pairs, timed together in
 # rounds. The back ends come first; other clients may be appended (their
 # label must not be a back end's). timed_add LABEL WARMUP RUNS COMMAND...
+# TIMED_PREPARE[LABEL]: a command run untimed before each of its runs.
 TIMED_LABELS=() TIMED_CMDS=()
-declare -A TIMED_WARMUP TIMED_RUNS
+declare -A TIMED_WARMUP TIMED_RUNS TIMED_PREPARE=()
 timed_add() {
     local label=$1 w=$2 r=$3
     shift 3
@@ -170,23 +193,41 @@ time_rounds() {
     done
     mkdir -p "$OUT/rounds"
     for ((k = 1; k <= rounds; k++)); do
-        local args=() order=()
+        local args=() order=() prep=()
         for ((j = 0; j < count; j++)); do
             i=$(((j + k - 1) % count))
             label=${TIMED_LABELS[i]}
             ((TIMED_RUNS[$label] >= k)) || continue
             args+=(--command-name "$label" "${TIMED_CMDS[i]% }")
             order+=("$label")
+            # hyperfine takes one --prepare for all or one per command.
+            [[ ${#TIMED_PREPARE[@]} -eq 0 ]] || prep+=(--prepare "${TIMED_PREPARE[$label]:-true}")
         done
         say "  $wl round $k/$rounds: ${order[*]}"
         hyperfine --shell=none --ignore-failure --runs 1 --style none \
-            --export-json "$OUT/rounds/$wl-round$k.json" "${args[@]}" >>"$OUT/hyperfine.log" 2>&1 ||
+            --export-json "$OUT/rounds/$wl-round$k.json" "${prep[@]}" "${args[@]}" >>"$OUT/hyperfine.log" 2>&1 ||
             fail "hyperfine failed in round $k of $wl (see hyperfine.log)"
     done
 }
 
+# timed_client KIND WORKLOAD BACKEND ROUND CMD...: run a client and append its
+# whole-process wall time, measured outside it, and exit status to
+# process-walls.csv (the phase account's total; results/README.md). Returns
+# the client's exit status.
+timed_client() {
+    local kind=$1 wl=$2 b=$3 round=$4 t0 t1 rc=0
+    shift 4
+    t0=$EPOCHREALTIME
+    "$@" || rc=$?
+    t1=$EPOCHREALTIME
+    echo "$kind,$wl,$b,$round,$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }'),$rc" \
+        >>"$OUT/process-walls.csv"
+    return "$rc"
+}
+echo "kind,workload,backend,round,process_wall_s,exit_status" >"$OUT/process-walls.csv"
+
 record_env start "$OUT/env.json"
-step=0 steps=$((${#WORKLOADS[@]} * 2))
+step=0 steps=$((${#WORKLOADS[@]} * 2 + 2))
 for n in "${WORKLOADS[@]}"; do
     wl=$(workload_name "$n")
     workload_args "$n"
@@ -195,6 +236,7 @@ for n in "${WORKLOADS[@]}"; do
         backend_args "$b" "$n"
         timed_add "$b" "${WARMUP[$n,$b]}" "${NRUNS[$n,$b]}" "${BIN[$b]}" "${CLIENT_ARGS[@]}"
     done
+    [[ $PEERS -eq 0 ]] || peers_add "$wl" "$n" "${MAXREQ:-$n}" "$DL" "$OUT"
     step=$((step + 1))
     plan=''
     for b in "${TIMED_LABELS[@]}"; do plan+=" $b ${TIMED_WARMUP[$b]}+${TIMED_RUNS[$b]}"; done
@@ -205,10 +247,39 @@ for n in "${WORKLOADS[@]}"; do
     for b in "${BACKENDS[@]}"; do
         backend_args "$b" "$n"
         rc=0
-        "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
+        timed_client traced "$wl" "$b" 1 "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
             --trace "$OUT/trace-$b-$wl.csv" --summary "$OUT/summary-$b-$wl.csv" || rc=$?
         [[ $rc -le 1 ]] || fail "$b failed on $wl (exit status $rc)"
         [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"
+    done
+done
+
+# The floor: one request, so a run's start and exit can be told from its
+# requests (the report's ideal and the phases' exit); the back ends take
+# turns so the machine's load falls on all alike.
+step=$((step + 1))
+say "[$step/$steps] floor: $FLOOR_RUNS rounds of one request per back end"
+workload_args 1
+for ((round = 1; round <= FLOOR_RUNS; round++)); do
+    for b in "${BACKENDS[@]}"; do
+        backend_args "$b" 1
+        timed_client floor all1 "$b" "$round" "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
+            --summary "$OUT/floor-$b.csv" || fail "$b failed its one-request run"
+    done
+done
+stop_server
+
+# The counterexample: with no server delay there is nothing to overlap.
+nmax=$(printf '%s\n' "${WORKLOADS[@]}" | sort -n | tail -n 1)
+workload_args "$nmax"
+step=$((step + 1))
+say "[$step/$steps] no delay: $NODELAY_ROUNDS rounds of $(workload_name "$nmax") per back end, server without delay"
+start_server "$OUT" --delay 0
+for ((round = 1; round <= NODELAY_ROUNDS; round++)); do
+    for b in "${BACKENDS[@]}"; do
+        backend_args "$b" "$nmax"
+        timed_client nodelay "$(workload_name "$nmax")" "$b" "$round" "${BIN[$b]}" \
+            "${CLIENT_ARGS[@]}" --summary "$OUT/nodelay-$b.csv" || fail "$b failed with no delay"
     done
 done
 stop_server

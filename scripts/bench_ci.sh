@@ -7,28 +7,39 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=40          # requests of the timed runs: the first 40 flags
 DELAY=0.2     # server delay of the timed runs
-REPEATS=5     # timed runs of threadpool and uring (the fastest counts)
-CG_N=20       # requests of the instruction counts (no delay)
+REPEATS=5     # timed runs of the back ends but the baseline (the fastest counts)
 
 usage() {
     cat <<EOF
 usage: scripts/bench_ci.sh [--build DIR] [--baseline FILE] [--update]
                            [--save FILE] [--from FILE] [--dest-parent DIR] [-h]
 
-A short run (about 20 s) of figures that are stable within one run, compared
-with the committed baseline; exits 1 naming each figure that regressed.
+A short run (about 30 s) of figures that hold on any machine of the kind,
+compared with the committed baseline. A figure outside its tolerance is
+measured once more; it is a regression only when outside both times, and
+the message names it, its values, the baseline, the tolerance and the
+machine's load over the run. Exits 1 naming each regression.
 
-Measured, against a flagserver on a free port of 127.0.0.1:
-  speedup                   sequential wall ÷ back-end wall, $N flags, -m $N,
-                            ${DELAY} s delay (threadpool, uring: the fastest of $REPEATS runs)
-  efficiency                ideal wall ($N × ${DELAY} s) ÷ wall, sequential
-  inflight_peak, threads    from the client's --summary (same runs; the median)
-  instructions_per_request  instructions ÷ requests under valgrind --tool=callgrind,
-                            $CG_N flags, no delay, every back end
+Measured against a flagserver on a free port of 127.0.0.1, n = $N flags at
+${DELAY} s delay, m = $N in flight; the baseline is the first back end of
+build/backends.txt, run once, the others $REPEATS times (the fastest counts):
+  efficiency                  n × delay ÷ the baseline's wall (ideal 1)
+  speedup                     the baseline's wall ÷ the back end's, against
+                              the ideal n / ceil(n / m)
+  inflight_peak, threads      from the client's --summary (the median),
+                              against m; threads exactly, e.g. 1 or m + 1
+  instructions_per_request    the baseline's, under valgrind --tool=callgrind,
+                              no delay: (instructions of an n-request run −
+                              those of an n/2-request run) ÷ n/2, so start-up
+                              and exit cancel
+  instructions_vs_baseline    the same for each other back end ÷ the baseline's
 Each baseline row says how it is checked: at_least (measured >= tolerance ×
-baseline), at_most (measured <= tolerance × baseline) or exact. The defaults
---update writes: speedup and inflight_peak at_least 0.7 and 0.9, efficiency
-at_least 0.9, threads exact, instructions_per_request at_most 1.15.
+baseline), at_most (measured <= tolerance × baseline) or exact; its value is
+a number or an expression in n and m. --update writes: efficiency 1 and
+speedup n / ceil(n / m) at_least 0.9 and 0.6, inflight_peak m at_least 0.9,
+threads (1 or m + 1) exact, instructions_per_request at_most 1.15 ×
+the measured, instructions_vs_baseline at_most 1.5 × (see the README).
+results/README.md explains the gate.
 
 options:
   --build DIR      the CMake build directory with the binaries (default: build)
@@ -64,14 +75,16 @@ done
 [[ $UPDATE -eq 1 || -f $BASELINE ]] ||
     die "no baseline '$BASELINE' (make one with scripts/bench_ci.sh --update)"
 
+# compare ARGS... — report.py's check with this run's n and m.
 compare() {
-    python "$SCRIPTS/report.py" compare "$BASELINE" "$1"
+    python "$SCRIPTS/report.py" compare -n "$N" -m "$N" "$BASELINE" "$@"
 }
 
 if [[ -n $FROM ]]; then
     [[ -f $FROM ]] || die "no measured figures '$FROM'"
-    compare "$FROM"
-    exit $?
+    rc=0
+    compare "$FROM" || rc=$?
+    exit "$rc"
 fi
 
 command -v valgrind >/dev/null || die "valgrind is not installed (make deps)"
@@ -81,50 +94,89 @@ use_dest_parent "$DESTP"
 
 raise_nofile
 make_scratch ci downloads
+BASE=${ALL_BACKENDS[0]}
 
-# run LABEL BACKEND ARGS... — one client run appending to $WORK/LABEL.csv
+# run DIR LABEL BACKEND ARGS... — one client run appending to DIR/LABEL.csv
 # (the flags go to $DL).
 run() {
-    local label=$1 b=$2 rc=0
-    shift 2
-    "${BIN[$b]}" "$@" -s "$BASE_URL" -d "$DL/dl-$b" -q --summary "$WORK/$label.csv" || rc=$?
+    local dir=$1 label=$2 b=$3 rc=0
+    shift 3
+    "${BIN[$b]}" "$@" -s "$BASE_URL" -d "$DL/dl-$b" -q --summary "$dir/$label.csv" || rc=$?
     [[ $rc -eq 0 ]] || fail "$b exited with status $rc on '$*' (see the client's errors above)"
 }
 
-say "timed runs: $N flags, ${DELAY} s delay, -m $N"
-start_server "$WORK" --delay "$DELAY"
-# The baseline (the list's first) one request at a time, the others repeated.
-BASE=${ALL_BACKENDS[0]}
-run "timed-$BASE" "$BASE" -a -l "$N"
-for ((i = 1; i <= REPEATS; i++)); do
-    for b in "${ALL_BACKENDS[@]:1}"; do
-        run "timed-$b" "$b" -a -l "$N" -m "$N"
+# measure_timed DIR — the timed runs: the baseline (the list's first) one
+# request at a time, then the others REPEATS times, interleaved.
+measure_timed() {
+    local dir=$1 i b
+    say "timed runs: $N flags, ${DELAY} s delay, -m $N ($BASE once, the others $REPEATS times)"
+    restart_server "$dir" --delay "$DELAY"
+    rm -f "$dir"/timed-*.csv
+    run "$dir" "timed-$BASE" "$BASE" -a -l "$N"
+    for ((i = 1; i <= REPEATS; i++)); do
+        for b in "${ALL_BACKENDS[@]:1}"; do
+            run "$dir" "timed-$b" "$b" -a -l "$N" -m "$N"
+        done
     done
-done
+    stop_server
+}
 
-say "instruction counts: valgrind --tool=callgrind, $CG_N flags, no delay"
-restart_server "$WORK" --delay 0
-for b in "${ALL_BACKENDS[@]}"; do
-    rc=0
-    valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.$b" \
-        "${BIN[$b]}" -a -l "$CG_N" -m "$CG_N" -s "$BASE_URL" -d "$DL/cg-$b" -q \
-        --summary "$WORK/cg-$b.csv" 2>"$WORK/valgrind-$b.log" || rc=$?
-    if [[ $rc -ne 0 ]]; then
-        tail -n 5 "$WORK/valgrind-$b.log" >&2
-        fail "$b under callgrind exited with status $rc (the end of valgrind's log is above)"
-    fi
-done
-stop_server
+# measure_instructions DIR — callgrind runs of N/2 and N requests, no delay,
+# every back end: their difference is the cost of N/2 requests without
+# start-up and exit.
+measure_instructions() {
+    local dir=$1 b k rc
+    say "instruction counts: valgrind --tool=callgrind, $((N / 2)) and $N flags, no delay"
+    restart_server "$dir" --delay 0
+    for b in "${ALL_BACKENDS[@]}"; do
+        for k in $((N / 2)) "$N"; do
+            rc=0
+            rm -f "$dir/cg-$k-$b.csv"
+            valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind-$k.$b" \
+                "${BIN[$b]}" -a -l "$k" -m "$k" -s "$BASE_URL" -d "$DL/cg-$b" -q \
+                --summary "$dir/cg-$k-$b.csv" 2>"$dir/valgrind-$k-$b.log" || rc=$?
+            if [[ $rc -ne 0 ]]; then
+                tail -n 5 "$dir/valgrind-$k-$b.log" >&2
+                fail "$b under callgrind exited with status $rc (the end of valgrind's log is above)"
+            fi
+        done
+    done
+    stop_server
+}
 
-MEASURED=$WORK/measured.csv
-python "$SCRIPTS/report.py" ci-figures --backends "$(IFS=,; echo "${ALL_BACKENDS[*]}")" \
-    "$WORK" "$N" "$DELAY" >"$MEASURED"
-[[ -z $SAVE ]] || cp "$MEASURED" "$SAVE"
+# figures DIR — DIR/measured.csv from DIR's runs.
+figures() {
+    python "$SCRIPTS/report.py" ci-figures --backends "$(IFS=,; echo "${ALL_BACKENDS[*]}")" \
+        "$1" "$N" "$DELAY" >"$1/measured.csv"
+}
+
+TRY1=$WORK/try1
+mkdir -p "$TRY1"
+record_env start "$TRY1/env.json"
+measure_timed "$TRY1"
+measure_instructions "$TRY1"
+record_env end "$TRY1/env.json"
+figures "$TRY1"
+[[ -z $SAVE ]] || cp "$TRY1/measured.csv" "$SAVE"
 
 if [[ $UPDATE -eq 1 ]]; then
-    cp "$MEASURED" "$BASELINE"
+    python "$SCRIPTS/report.py" ci-baseline "$TRY1/measured.csv" "$N" "$N" >"$WORK/baseline.csv"
+    cp "$WORK/baseline.csv" "$BASELINE"
     say "wrote $BASELINE:"
     column -s, -t <"$BASELINE" >&2 || cat "$BASELINE" >&2
     exit 0
 fi
-compare "$MEASURED"
+rc=0
+compare "$TRY1/measured.csv" --env "$TRY1/env.json" --failed-out "$WORK/failed" || rc=$?
+[[ $rc -eq 1 && -s $WORK/failed ]] || exit "$rc"
+
+# Outside tolerance once: measure what failed again (noise on a busy machine
+# is common; a real regression fails twice).
+TRY2=$WORK/try2
+cp -r "$TRY1" "$TRY2"
+record_env start "$TRY2/env.json"
+if grep -qv '^instructions' "$WORK/failed"; then measure_timed "$TRY2"; fi
+if grep -q '^instructions' "$WORK/failed"; then measure_instructions "$TRY2"; fi
+record_env end "$TRY2/env.json"
+figures "$TRY2"
+compare "$TRY1/measured.csv" "$TRY2/measured.csv" --env "$TRY2/env.json"

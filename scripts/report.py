@@ -15,7 +15,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import env, gate, markdown, model, plots  # noqa: E402
+from flagreport import env, gate, markdown, model, peers, phases, plots  # noqa: E402
 
 
 def cmd_merge_rounds(args) -> int:
@@ -28,8 +28,14 @@ def cmd_bench(args) -> int:
     run = model.load_bench(args.dir)
     if run.env:
         model.add_columns(os.path.join(run.directory, "summary.csv"), env.machine_columns(run.env))
-    pngs = plots.bench_plots(run)
-    text, md = markdown.bench_report(run, pngs)
+    floors = phases.floors(run)
+    accounts = {w.name: phases.accounts(run, w, floors) for w in run.workloads}
+    pngs = plots.bench_plots(run, accounts)
+    text, md = markdown.bench_report(run, pngs, accounts, floors)
+    peer_runs = model.load_peers(args.dir)
+    if peer_runs:
+        peer_text, peer_md = peers.report(run, peer_runs)
+        text, md = f"{text}\n\n{peer_text}", f"{md}\n\n{peer_md}"
     markdown.write(run.directory, "report.md", md)
     print(text)
     return 0
@@ -52,8 +58,16 @@ def cmd_ci_figures(args) -> int:
     return 0
 
 
+def cmd_ci_baseline(args) -> int:
+    measured = model.load_figures(args.measured)
+    model.write_figures(gate.baseline_form(measured, args.requests, args.max_req), sys.stdout)
+    return 0
+
+
 def cmd_compare(args) -> int:
-    return gate.compare(args.baseline, args.measured)
+    run_env = model.read_json(args.env) if args.env else None
+    return gate.compare(args.baseline, args.measured, {"n": args.requests, "m": args.max_req},
+                        env=run_env, failed_out=args.failed_out)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -80,10 +94,22 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--backends", required=True, metavar="LIST",
                    help="the back ends measured, comma-separated, the baseline first")
     c.set_defaults(func=cmd_ci_figures)
+    u = sub.add_parser("ci-baseline", help="measured figures as a baseline (--update): values "
+                                           "that follow from n and m written as expressions")
+    u.add_argument("measured", metavar="MEASURED")
+    u.add_argument("requests", metavar="N", type=int, help="requests of the timed runs")
+    u.add_argument("max_req", metavar="M", type=int, help="requests in flight of the timed runs")
+    u.set_defaults(func=cmd_ci_baseline)
     k = sub.add_parser("compare", help="check measured figures against the baseline; "
                                        "exit 1 naming each regression")
     k.add_argument("baseline", metavar="BASELINE")
-    k.add_argument("measured", metavar="MEASURED")
+    k.add_argument("measured", metavar="MEASURED", nargs="+",
+                   help="the figures; a second file is the second try of the first's failures")
+    k.add_argument("--requests", "-n", type=int, required=True, help="n of the timed runs")
+    k.add_argument("--max-req", "-m", type=int, required=True, help="m of the timed runs")
+    k.add_argument("--env", metavar="FILE", help="env.json of the (last) measurement: its load")
+    k.add_argument("--failed-out", metavar="FILE",
+                   help="first try: list the figures outside tolerance in FILE to measure again")
     k.set_defaults(func=cmd_compare)
     return p
 

@@ -77,8 +77,9 @@ run=$tmp/results/latest
 for b in "${backends[@]}"; do
     check "bench.sh's table has $b" grep -q "^$b " "$tmp/bench.out"
 done
-check "bench.sh prints a computed sentence" grep -q "$baseline spent [0-9]*% of its" "$tmp/bench.out"
-files=(summary.csv report.md timeline-all5.png wall-cpu-all5.png)
+check "bench.sh prints a computed sentence" grep -q "$baseline made one request at a time, so it waited" "$tmp/bench.out"
+check "bench.sh prints the phase account" grep -q "Of $baseline's .* waiting" "$tmp/bench.out"
+files=(summary.csv report.md timeline-all5.png wall-cpu-all5.png phases-all5.png process-walls.csv)
 for b in "${backends[@]}"; do
     files+=("trace-$b-all5.csv" "hyperfine-all5-$b.json" "hyperfine-all5-$b.csv" "hyperfine-all5-$b.md"
         "timeline-$b-all5.png")

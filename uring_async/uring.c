@@ -1,18 +1,16 @@
 /* flags_uring — one thread, one io_uring, one libcurl multi handle: the
  * counterpart of the book's flags_asyncio.py.
  *
- * -m N (default 30) bounds the requests in flight, like the book's
- * semaphore: N transfers, each owning one easy handle that moves from flag
- * to flag (its kept-alive connection stays in the multi's pool). A finished
- * image is handed to one of at most SAVES_MAX save contexts, which saves it
- * through the same ring — openat, write, close, renameat as one linked
- * chain on the context's direct descriptor — while its transfer takes the
- * next flag at once: the save takes the transfer's body buffer and gives
- * it back to common/'s shared list when done (body_give_back in fetch.h),
- * so a body holds memory only from its first byte until it is saved. When
- * every save context is busy, a finished
- * transfer waits for one. What a download is lives in common/; this file
- * only decides when things run.
+ * The transfers, -m and the --metadata request are common/multi.c's, as for
+ * every event-loop back end; what is io_uring's is here and in loop.c: the
+ * loop (polls for libcurl's sockets) and the saves. A finished image is
+ * handed to one of at most SAVES_MAX save contexts, which saves it through
+ * the same ring — openat, write, close, renameat as one linked chain on the
+ * context's direct descriptor — while its transfer takes the next flag at
+ * once: the save takes the transfer's body buffer and gives it back to
+ * common/'s shared list when done (body_give_back in fetch.h), so a body
+ * holds memory only from its first byte until it is saved. When every save
+ * context is busy, a finished transfer waits for one.
  *
  * Environment variables for benchmarks and tests: FLAGBENCH_URING_STATS=1
  * prints the loop's counters to stderr at the end;
@@ -26,30 +24,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "fetch.h"
 #include "loop.h"
+#include "multi.h"
 #include "save.h"
 
-#define MAX_WAIT_MS    200  /* a signal between the check and the wait costs at most this */
-#define DRAIN_MS       2000 /* after an interrupt, how long pending requests may take */
-#define START_BATCH    64   /* transfers started per turn of the loop */
-#define SAVES_MAX      64   /* saves in flight at most */
-#define IOWQ_BOUNDED   2    /* kernel workers for file operations */
-#define IOWQ_UNBOUNDED 1    /* and for sockets (unused: sockets are polled) */
+#define SAVES_MAX      64 /* saves in flight at most */
+#define IOWQ_BOUNDED   2  /* kernel workers for file operations */
+#define IOWQ_UNBOUNDED 1  /* and for sockets (unused: sockets are polled) */
 
 struct uring_run;
-
-/* One transfer: an easy handle moving from flag to flag. */
-struct job {
-    struct transfer t;
-    struct uring_run *u;
-    bool busy;             /* holds a flag: a request in progress, or waiting for a save */
-    bool in_multi;         /* its easy handle is added to the multi handle */
-    struct job *next_wait; /* in the queue of transfers waiting for a save context */
-};
 
 /* One asynchronous save: openat -> write -> close -> renameat. */
 struct save {
@@ -67,25 +52,15 @@ struct save {
     struct save *next_free; /* in the pool of free save contexts */
 };
 
-struct done {
-    CURL *easy;
-    CURLcode rc;
-};
-
 struct uring_run {
     struct run *run;
     struct loop *loop;
-    CURLM *multi;
-    struct job *jobs;
+    struct multi_driver multi;
     struct save *saves;
-    struct done *done; /* messages read, not handled yet: one per job at most */
-    unsigned njobs, busy;
-    unsigned nsaves, saving; /* save contexts, and those with a save in flight */
+    unsigned nsaves;
     struct save *free_saves;
-    struct job *wait_head, *wait_tail; /* downloaded, waiting for a save context */
-    size_t next;                       /* the next record to start */
-    size_t path_max;                   /* size of each save's path buffers */
-    bool direct;                       /* saves use direct descriptors */
+    size_t path_max; /* size of each save's path buffers */
+    bool direct;     /* saves use direct descriptors */
     unsigned long long unique;
 };
 
@@ -96,49 +71,7 @@ static bool env_flag(const char *name) {
     return v && *v && strcmp(v, "0") != 0;
 }
 
-static void job_next(struct job *j);
 static void save_step(struct save *s);
-static void saves_feed(struct uring_run *u);
-
-static int multi_add(struct job *j) {
-    CURLMcode mc = curl_multi_add_handle(j->u->multi, j->t.easy);
-    if (mc != CURLM_OK) {
-        snprintf(j->t.rec->error, sizeof j->t.rec->error, "%s", curl_multi_strerror(mc));
-        return -ENOMEM;
-    }
-    j->in_multi = true;
-    return 0;
-}
-
-/* The flag is done (classified, handed to a save or not): the transfer
- * takes the next. */
-static void job_release(struct job *j) {
-    j->busy = false;
-    j->u->busy--;
-    job_next(j);
-}
-
-static void job_next(struct job *j) {
-    struct uring_run *u = j->u;
-    while (u->next < u->run->nrecords && !run_interrupted()) {
-        transfer_begin(&j->t, u->next++);
-        /* Near the end, when fewer flags are left than transfers, most
-         * connections will never be used again: close them as their flag
-         * is done. Left in libcurl's pool, each curl_multi_remove_handle at
-         * cleanup walks all of them, quadratic at -m 10000. */
-        bool tail = u->run->nrecords - u->next < u->njobs;
-        curl_easy_setopt(j->t.easy, CURLOPT_FORBID_REUSE, (long)(tail || u->run->opt->no_reuse));
-        j->busy = true;
-        u->busy++;
-        if (multi_add(j) == 0)
-            return;
-        j->t.rec->outcome = OUTCOME_ERROR;
-        j->t.rec->done_us = run_now_us(u->run);
-        transfer_finish(&j->t);
-        j->busy = false;
-        u->busy--;
-    }
-}
 
 /* --- the save: openat -> write -> close -> renameat, unlinkat on failure --- */
 
@@ -296,31 +229,29 @@ static void save_step(struct save *s) {
         s->inflight = 1;
         return;
     }
-    s->u->saving--;
     save_end(s, s->err);
-    saves_feed(s->u);
+    multi_save_done(&s->u->multi);
 }
 
-/* Hand j's downloaded flag to the free save context s: s takes j's body
- * and gives j its own buffer back, and the save starts. */
-static void save_start(struct save *s, struct job *j) {
+/* Hand t's downloaded flag to the free save context s: s takes t's body
+ * and the save starts. False when it ended at once (a path too long). */
+static bool save_start(struct save *s, struct transfer *t) {
     struct uring_run *u = s->u;
     struct loop *l = u->loop;
-    s->body = j->t.body;
-    j->t.body = (struct buffer){0};
-    s->rec = j->t.rec;
-    int err = save_path(s->path, u->path_max, u->run->opt->dest, s->rec, j->t.country);
+    s->body = t->body;
+    t->body = (struct buffer){0};
+    s->rec = t->rec;
+    int err = save_path(s->path, u->path_max, u->run->opt->dest, s->rec, t->country);
     if (!err)
         err = save_temp_path(s->tmp, u->path_max, s->path, u->run->pid, ++u->unique);
     if (err) {
         save_end(s, err);
-        return;
+        return false;
     }
     s->err = 0;
     s->written = 0;
     s->opened = s->closed = s->renamed = s->unlinking = s->write_full = false;
     s->fd = -1;
-    u->saving++;
 
     /* O_CLOEXEC: a direct descriptor is in no process table, and the
      * kernel refuses the flag for one. */
@@ -338,94 +269,28 @@ static void save_start(struct save *s, struct job *j) {
         loop_sqe_set_op(l, sqe, &s->op_open);
         s->inflight = 1;
     }
+    return true;
 }
 
-/* Give waiting transfers' flags to free save contexts, in the order they
- * finished; each transfer then takes its next flag. */
-static void saves_feed(struct uring_run *u) {
-    while (u->wait_head && u->free_saves) {
-        struct job *j = u->wait_head;
-        u->wait_head = j->next_wait;
-        if (!u->wait_head)
-            u->wait_tail = NULL;
-        j->next_wait = NULL;
-        struct save *s = u->free_saves;
-        u->free_saves = s->next_free;
-        s->next_free = NULL;
-        save_start(s, j);
-        job_release(j);
-    }
+/* The multi driver's saver: a free save context takes the flag, or the
+ * transfer waits for one. */
+static enum multi_save saver_start(void *arg, struct transfer *t) {
+    struct uring_run *u = arg;
+    struct save *s = u->free_saves;
+    if (!s)
+        return MULTI_SAVE_FULL;
+    u->free_saves = s->next_free;
+    s->next_free = NULL;
+    return save_start(s, t) ? MULTI_SAVE_STARTED : MULTI_SAVE_DONE;
 }
 
-/* j's flag downloaded OK: queue it for a save context. */
-static void save_queue(struct job *j) {
-    struct uring_run *u = j->u;
-    if (u->wait_tail)
-        u->wait_tail->next_wait = j;
-    else
-        u->wait_head = j;
-    u->wait_tail = j;
-    saves_feed(u);
+/* The multi driver's reactor: the ring. */
+static int reactor_run_once(void *loop, int max_wait_ms) {
+    return loop_run_once(loop, max_wait_ms);
 }
 
-/* --- requests --- */
-
-static void on_done(struct uring_run *u, CURL *easy, CURLcode rc) {
-    struct transfer *t = NULL;
-    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
-    struct job *j = t->user;
-    curl_multi_remove_handle(u->multi, easy);
-    j->in_multi = false;
-    if (transfer_step_done(t, rc)) {
-        if (multi_add(j) == 0)
-            return;
-        t->rec->outcome = OUTCOME_ERROR;
-    }
-    if (t->rec->outcome == OUTCOME_OK) {
-        save_queue(j);
-        return;
-    }
-    transfer_finish(t);
-    job_release(j);
-}
-
-/* Read every message before handling any: curl_multi_remove_handle scans
- * the unread messages, so handling them as they are read costs O(n^2) when
- * many transfers finish in one wakeup. Handling can queue new messages
- * (a re-added handle that fails at once): read again until none. */
-static void drain_messages(struct uring_run *u) {
-    for (;;) {
-        CURLMsg *msg;
-        int left;
-        unsigned n = 0;
-        while (n < u->njobs && (msg = curl_multi_info_read(u->multi, &left)))
-            if (msg->msg == CURLMSG_DONE)
-                u->done[n++] = (struct done){msg->easy_handle, msg->data.result};
-        if (n == 0)
-            return;
-        for (unsigned i = 0; i < n; i++)
-            on_done(u, u->done[i].easy, u->done[i].rc);
-    }
-}
-
-/* SIGINT: drop every request in flight; saves in progress, and those of
- * flags already downloaded, finish (they are local and short) or clean up
- * after themselves; then wait for the kernel to finish with everything
- * that names our memory. */
-static void abandon(struct uring_run *u) {
-    for (unsigned i = 0; i < u->njobs; i++) {
-        struct job *j = &u->jobs[i];
-        if (j->in_multi) {
-            curl_multi_remove_handle(u->multi, j->t.easy);
-            j->in_multi = false;
-            j->busy = false;
-            u->busy--;
-        }
-    }
-    int64_t end = run_now_us(u->run) + DRAIN_MS * 1000;
-    while ((u->busy || u->saving || loop_pending(u->loop)) && run_now_us(u->run) < end)
-        if (loop_run_once(u->loop, 50) < 0)
-            break;
+static unsigned reactor_pending(const void *loop) {
+    return loop_pending(loop);
 }
 
 static void print_stats(const struct uring_run *u) {
@@ -446,34 +311,27 @@ static void print_stats(const struct uring_run *u) {
 
 static int download_many(struct run *run) {
     struct uring_run u = {.run = run};
-    int rc = 0;
-    run->threads_peak = 1;
-    if (run->nrecords == 0)
-        return 0;
+    int rc = multi_init(&u.multi, run);
+    if (rc < 0 || run->nrecords == 0)
+        goto out;
 
-    u.njobs = run->max_req;
+    unsigned njobs = u.multi.njobs;
     u.path_max = strlen(run->opt->dest) + 2 * COUNTRY_NAME_MAX + 96;
     u.nsaves = run->nrecords < SAVES_MAX ? (unsigned)run->nrecords : SAVES_MAX;
-    u.jobs = calloc(u.njobs, sizeof *u.jobs);
     u.saves = calloc(u.nsaves, sizeof *u.saves);
-    u.done = calloc(u.njobs, sizeof *u.done);
-    u.multi = curl_multi_init();
-    if (!u.jobs || !u.saves || !u.done || !u.multi) {
+    if (!u.saves) {
         rc = -ENOMEM;
         goto out;
     }
     /* Sockets: one per transfer, plus a few closing or being replaced; and
      * room in the rings for the saves' chains (4 requests each). */
-    rc = loop_new(&u.loop, u.njobs + u.njobs / 4 + 16 + u.nsaves,
+    rc = loop_new(&u.loop, njobs + njobs / 4 + 16 + u.nsaves,
                   env_flag("FLAGBENCH_URING_MULTISHOT") ? LOOP_MULTISHOT : 0);
     if (rc < 0)
         goto out;
-    rc = loop_attach_curl(u.loop, u.multi);
+    rc = loop_attach_curl(u.loop, u.multi.multi);
     if (rc < 0)
         goto out;
-    /* Keep a connection per transfer alive, and no more. */
-    curl_multi_setopt(u.multi, CURLMOPT_MAXCONNECTS, (long)u.njobs);
-    curl_multi_setopt(u.multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)u.njobs);
     /* One direct descriptor per save context; plain descriptors if refused. */
     u.direct = !env_flag("FLAGBENCH_URING_PLAIN_FDS") &&
                io_uring_register_files_sparse(loop_ring(u.loop), u.nsaves) == 0;
@@ -504,47 +362,20 @@ static int download_many(struct run *run) {
         s->next_free = u.free_saves;
         u.free_saves = s;
     }
-    for (unsigned i = 0; i < u.njobs; i++) {
-        struct job *j = &u.jobs[i];
-        j->u = &u;
-        if ((rc = transfer_init(&j->t, run)) < 0)
-            goto out;
-        j->t.user = j;
-    }
-    /* Transfers start START_BATCH at a time, one batch per turn of the loop:
-     * libcurl connects every new handle in one call, and with thousands at
-     * once the first requests would wait for the last connect before being
-     * sent. Batches let early requests go out while later ones connect. */
-    unsigned started = 0;
-    while (u.busy || u.saving || started < u.njobs) {
-        if (run_interrupted()) {
-            abandon(&u);
-            break;
-        }
-        for (unsigned b = 0; b < START_BATCH && started < u.njobs; b++)
-            job_next(&u.jobs[started++]);
-        rc = loop_run_once(u.loop, started < u.njobs ? 0 : MAX_WAIT_MS);
-        if (rc < 0) {
-            abandon(&u);
-            break;
-        }
-        drain_messages(&u);
-    }
+    /* loop.c attached itself to the multi handle above. */
+    const struct multi_reactor reactor = {
+        .run_once = reactor_run_once,
+        .pending = reactor_pending,
+        .loop = u.loop,
+    };
+    const struct multi_saver saver = {.start = saver_start, .arg = &u};
+    rc = multi_run(&u.multi, &reactor, &saver);
 
-    if (u.loop && env_flag("FLAGBENCH_URING_STATS"))
+    if (env_flag("FLAGBENCH_URING_STATS"))
         print_stats(&u);
 out:
-    if (u.jobs) {
-        for (unsigned i = 0; i < u.njobs; i++) {
-            struct job *j = &u.jobs[i];
-            if (j->in_multi)
-                curl_multi_remove_handle(u.multi, j->t.easy);
-            if (j->t.easy)
-                transfer_cleanup(&j->t);
-        }
-    }
-    if (u.multi)
-        curl_multi_cleanup(u.multi);
+    /* Before the ring: libcurl tells the loop of every socket it closes. */
+    multi_cleanup(&u.multi);
     /* After the ring: a save cut short by the drain's deadline names them. */
     loop_free(u.loop);
     for (unsigned i = 0; u.saves && i < u.nsaves; i++) {
@@ -552,9 +383,7 @@ out:
         free(u.saves[i].tmp);
         free(u.saves[i].body.data);
     }
-    free(u.jobs);
     free(u.saves);
-    free(u.done);
     return rc;
 }
 

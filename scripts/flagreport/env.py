@@ -59,3 +59,14 @@ MACHINE_COLUMNS = ["host", "cpu_model", "cores", "virtualisation", "kernel", "co
 def machine_columns(env: Optional[dict]) -> dict[str, str]:
     env = env or {}
     return {c: "" if env.get(c) is None else str(env.get(c)) for c in MACHINE_COLUMNS}
+
+
+def load_phrase(env: Optional[dict]) -> str:
+    """The machine's load over a run in a few words, for bench-ci's verdicts."""
+    ld = (env or {}).get("load") or {}
+    if not ld:
+        return "not recorded"
+    return (f"other processes {_pct(ld.get('others_pct'))} of the CPU, steal "
+            f"{_pct(ld.get('steal_pct'))}, load average {_loadavg(ld.get('loadavg_before'))} → "
+            f"{_loadavg(ld.get('loadavg_after'))} on {(env or {}).get('cores') or '?'} cores"
+            + (" (busy)" if ld.get("busy") else ""))

@@ -1,31 +1,83 @@
 """gate.py — the bench-ci gate: the figures of a bench_ci.sh work folder, and
-their check against results/baseline.csv."""
+their check against results/baseline.csv.
+
+Every figure is relative to the same run, or to the run's own parameters
+(n requests, m in flight), never a machine's absolute speed: speedup against
+the ideal n / ceil(n/m), in-flight peak against m, threads as m + 1 or 1,
+instructions per request as the difference between an n-request and an
+n/2-request run under callgrind (start-up cancels), the other back ends'
+relative to the baseline's of the same run. A baseline value may be such an
+expression; --update writes them.
+"""
 from __future__ import annotations
 
+import ast
+import math
+import operator
 import os
 import statistics
 import sys
+from typing import Optional
 
-from .model import Figure, callgrind_total, load_figures, load_summaries, speedup
+from .env import load_phrase
+from .model import Figure, ReportError, callgrind_total, load_figures, load_summaries, speedup
 
-# figure -> (check, tolerance) that --update writes; the baseline file rules.
-CI_CHECKS = {
-    "speedup": ("at_least", 0.7),
-    "efficiency": ("at_least", 0.9),
-    "inflight_peak": ("at_least", 0.9),
-    "threads": ("exact", 1),
-    "instructions_per_request": ("at_most", 1.15),
+# figure -> (check, tolerance, the baseline value --update writes: an
+# expression in n and m, or None for the measured value).
+CI_CHECKS: dict[str, tuple[str, float, Optional[str]]] = {
+    "efficiency": ("at_least", 0.9, "1"),
+    "speedup": ("at_least", 0.6, "n / ceil(n / m)"),
+    "inflight_peak": ("at_least", 0.9, "m"),
+    "threads": ("exact", 1, None),
+    "instructions_per_request": ("at_most", 1.15, None),
+    # Loose: a thread pool's count moves ±25% between identical runs under
+    # callgrind (which requests share a connection depends on scheduling);
+    # one-thread back ends' within ±3%. Edit a row to tighten it.
+    "instructions_vs_baseline": ("at_most", 1.5, None),
 }
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+        ast.Div: operator.truediv}
+
+
+def evaluate(expr: str, variables: dict[str, float]) -> float:
+    """A baseline value: a number, or + - * / and ceil() over the run's
+    variables (n, m). Nothing else is evaluated."""
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return float(node.value)
+        if isinstance(node, ast.Name) and node.id in variables:
+            return float(variables[node.id])
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "ceil" and len(node.args) == 1):
+            return float(math.ceil(ev(node.args[0])))
+        raise ValueError(node)
+    try:
+        return ev(ast.parse(expr, mode="eval"))
+    except (SyntaxError, ValueError, ZeroDivisionError):
+        raise ReportError(f"baseline value '{expr}' is not a number or an expression in "
+                          f"{', '.join(sorted(variables))}")
+
+
+def _fmt_value(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
 
 
 def ci_figures(d: str, n: int, delay: float, backends: list[str]) -> list[Figure]:
     """The measured figures of a bench_ci.sh work folder; backends in the
-    list's order, the baseline first."""
+    list's order, the baseline first. Files: timed-<b>.csv (--summary rows of
+    the timed runs), callgrind-<k>.<b> and cg-<k>-<b>.csv for k requests."""
     rows: list[Figure] = []
 
     def add(fig: str, b: str, v: float) -> None:
-        check, tol = CI_CHECKS[fig]
-        rows.append(Figure(fig, b, v, check, tol))
+        check, tol, _ = CI_CHECKS[fig]
+        rows.append(Figure(fig, b, _fmt_value(v), check, tol))
 
     base, others = backends[0], backends[1:]
     timed = {b: load_summaries(os.path.join(d, f"timed-{b}.csv")) for b in backends}
@@ -38,47 +90,107 @@ def ci_figures(d: str, n: int, delay: float, backends: list[str]) -> list[Figure
         add("inflight_peak", b, int(statistics.median(s.inflight_peak for s in timed[b])))
     for b in backends:
         add("threads", b, int(statistics.median(s.threads for s in timed[b])))
+    # Instructions per request without start-up and exit: an n-request run
+    # minus an n/2-request one, over the n/2 requests between them.
+    per_req = {}
     for b in backends:
-        reqs = load_summaries(os.path.join(d, f"cg-{b}.csv"))[-1].requests or 1
-        add("instructions_per_request", b,
-            round(callgrind_total(os.path.join(d, f"callgrind.{b}")) / reqs))
+        counts = {}
+        for k in (n // 2, n):
+            reqs = load_summaries(os.path.join(d, f"cg-{k}-{b}.csv"))[-1].requests
+            counts[reqs] = callgrind_total(os.path.join(d, f"callgrind-{k}.{b}"))
+        (k1, c1), (k2, c2) = sorted(counts.items())
+        if k2 <= k1:
+            raise ReportError(f"{d}: the two callgrind runs of {b} made {k1} and {k2} requests")
+        per_req[b] = (c2 - c1) / (k2 - k1)
+    add("instructions_per_request", base, round(per_req[base]))
+    for b in others:
+        add("instructions_vs_baseline", b, round(per_req[b] / per_req[base], 4))
     return rows
+
+
+def baseline_form(measured: list[Figure], n: int, m: int) -> list[Figure]:
+    """What --update writes: measured figures with the values that follow
+    from the run's parameters written as expressions of them."""
+    out = []
+    for f in measured:
+        expr = CI_CHECKS.get(f.figure, (None, None, None))[2]
+        value = f.value
+        if expr is not None:
+            value = expr
+        elif f.figure == "threads":
+            v = float(f.value)
+            value = "m + 1" if v == m + 1 and m > 1 else f.value
+        out.append(Figure(f.figure, f.backend, value, f.check, f.tolerance))
+    return out
+
+
+def _check(f: Figure, base: float, measured: float) -> tuple[bool, str]:
+    """(passes, the rule with its limit)."""
+    expr = "" if _is_number(f.value) else f" ({f.value})"
+    if f.check == "at_least":
+        return measured >= f.tolerance * base, \
+            f">= {f.tolerance:g} × {_g(base)}{expr} = {_g(f.tolerance * base)}"
+    if f.check == "at_most":
+        return measured <= f.tolerance * base, \
+            f"<= {f.tolerance:g} × {_g(base)}{expr} = {_g(f.tolerance * base)}"
+    return measured == base, f"== {_g(base)}{expr}"
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
 
 
 def _g(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
 
 
-def compare(baseline_path: str, measured_path: str) -> int:
-    """Check measured figures against the baseline; 1 naming each regression."""
+def compare(baseline_path: str, measured_paths: list[str], variables: dict[str, float],
+            env: Optional[dict] = None, failed_out: Optional[str] = None) -> int:
+    """Check measured figures against the baseline; 1 naming each regression.
+    With two measured files the second is a figure's second try: it fails
+    only when outside tolerance in both (the first try's failures only were
+    measured again). failed_out: write the figures outside tolerance there
+    ("figure backend" a line) and say they will be measured again instead of
+    calling them regressions."""
     base = load_figures(baseline_path)
-    meas = {(r.figure, r.backend): r.value for r in load_figures(measured_path)}
     if not base:
-        print(f"report: error: {baseline_path} has no figures", file=sys.stderr)
-        return 1
-    failures = []
+        raise ReportError(f"{baseline_path} has no figures")
+    tries = [{(r.figure, r.backend): float(r.value) for r in load_figures(p)}
+             for p in measured_paths]
+    load = load_phrase(env) if env else "not measured (figures from a file)"
+    failures: list[tuple[Figure, str]] = []
     lines = []
     for r in base:
-        b, check, tol = r.value, r.check, r.tolerance
-        m = meas.get((r.figure, r.backend))
-        if m is None:
-            failures.append(f"{r.name}: not measured")
+        b = evaluate(r.value, variables)
+        values = [t[(r.figure, r.backend)] for t in tries if (r.figure, r.backend) in t]
+        if not values:
+            failures.append((r, f"{r.name}: not measured"))
             lines.append(f"  FAIL {r.name}: not measured")
             continue
-        if check == "at_least":
-            limit, ok, rule = tol * b, m >= tol * b, f">= {tol:g} × {_g(b)}"
-        elif check == "at_most":
-            limit, ok, rule = tol * b, m <= tol * b, f"<= {tol:g} × {_g(b)}"
-        else:
-            limit, ok, rule = b, m == b, f"== {_g(b)}"
-        msg = f"{r.name} = {_g(m)}, want {rule}" + (f" = {_g(limit)}" if check != "exact" else "")
+        results = [_check(r, b, v) for v in values]
+        ok = any(passed for passed, _ in results)
+        rule = results[-1][1]
+        shown = ", then ".join(_g(v) for v in values)
+        again = " (measured again)" if len(values) > 1 else ""
+        msg = f"{r.name} = {shown}{again}, want {rule}"
         lines.append(f"  {'ok  ' if ok else 'FAIL'} {msg}")
         if not ok:
-            failures.append(msg)
+            failures.append((r, f"{msg}; tolerance {r.tolerance:g} ({r.check}); machine load: {load}"))
     print("\n".join(lines))
-    if failures:
-        for f in failures:
-            print(f"bench-ci: regression: {f}", file=sys.stderr)
+    if failures and failed_out is not None:
+        with open(failed_out, "w") as f:
+            f.writelines(f"{r.figure} {r.backend}\n" for r, _ in failures)
+        for _, msg in failures:
+            print(f"bench-ci: outside tolerance, measuring once more: {msg}", file=sys.stderr)
         return 1
-    print(f"bench-ci: {len(base)} figures within tolerance of {baseline_path}")
+    if failures:
+        for _, msg in failures:
+            print(f"bench-ci: regression: {msg}", file=sys.stderr)
+        return 1
+    print(f"bench-ci: {len(base)} figures within tolerance of {baseline_path} "
+          f"(machine load: {load})")
     return 0

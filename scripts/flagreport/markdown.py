@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
+from typing import Optional
 
 from . import env as run_env
 from . import stats
+from . import phases
 from .model import BackendRun, BenchRun, Sweep, Workload, ideal_speedup, speedup
+from .phases import Floor
 
 
 def fmt_s(x: float) -> str:
@@ -65,10 +69,31 @@ def fmt_speedup(iv) -> str:
     return stats.fmt_interval(iv, fmt_x, "×")
 
 
+# Where the words used below are defined, from a results/<ts>/report.md.
+README = "../README.md"
+
+
+def terms_paragraph(run: BenchRun) -> str:
+    """The jargon, said once in words (results/README.md has the rest)."""
+    return (
+        "**Terms.** *Timed* figures come from hyperfine's runs of the whole process "
+        "(wall and CPU time, speedups); *traced* figures from one more run of each back end with "
+        "`--trace` and `--summary` (threads, requests in flight, memory, context switches, "
+        "latencies, the timelines and the phase account). *Waiting* is the server's delay on the "
+        "run's critical path — what the ideal counts; the phase account below splits every run's "
+        "wall time into it and the rest. *In flight*: requests started and not yet done — *peak* "
+        "the most at once, *mean* the average over the run. *ctx switches vol/invol*: the kernel "
+        "switched away from the process because it waited (voluntary) or because its time slice "
+        "was up (involuntary). *p50/p99*: the request duration half / 99% of requests stayed "
+        "under (with 20 requests the p99 is the slowest one). *RSS*: peak resident memory, in MiB "
+        f"(2^20 bytes). Every column is defined in [results/README.md]({README}).\n")
+
+
 def bench_table(w: Workload) -> tuple[list[list[str]], list[list[str]]]:
     header = [["back end", "wall s", "CPU s", "CPU÷wall", "threads", "in flight", "RSS",
                "ctx switches", "p50", "p99", "speedup"],
-              ["", "mean±95% CI", "", "", "", "peak/mean", "MB", "vol/invol", "ms", "ms", "(95% CI)"]]
+              ["", "timed ±95% CI", "timed", "timed", "traced", "traced pk/mean", "traced MiB",
+               "traced vol/inv", "traced ms", "traced ms", "timed (95% CI)"]]
     rows = []
     for e in w.entries:
         s = e.summary
@@ -90,78 +115,294 @@ def bench_table(w: Workload) -> tuple[list[list[str]], list[list[str]]]:
     return header, rows
 
 
-def bench_sentences(w: Workload) -> list[str]:
+# A traced run this far from the timed runs' median describes another run.
+TRACED_TOLERANCE = 0.20
+
+
+def traced_vs_timed(w: Workload) -> list[str]:
+    """Flag a back end whose traced run's wall time is more than 20% off the
+    timed runs' median: its timeline and phases tell of a different run."""
+    out = []
+    for e in w.entries:
+        traced = e.process_wall
+        med = statistics.median(e.timing.times) if e.timing.times else e.wall
+        if traced and med and abs(traced - med) > TRACED_TOLERANCE * med:
+            out.append(f"Note: {e.backend}'s traced run took {fmt_s(traced)} s, "
+                       f"{100 * abs(traced - med) / med:.0f}% {'more' if traced > med else 'less'} "
+                       f"than the median of its timed runs ({fmt_s(med)} s): its timeline, phases "
+                       f"and traced columns describe a {'slower' if traced > med else 'faster'} "
+                       f"run than its wall and speedup columns.")
+    return out
+
+
+def _ideal(w: Workload, e: BackendRun, floors: dict) -> tuple[float, Optional[Floor]]:
+    m = 1 if e is w.baseline else (e.summary.max_req or 1)
+    f = floors.get(e.backend)
+    return phases.ideal_wall(w.requests, m, w.delay, f), f
+
+
+def baseline_sentence(w: Workload, acc: dict) -> Optional[str]:
+    base = w.baseline
+    a = acc.get(base.backend)
+    if not a or w.delay <= 0:
+        return None
+    other = a.total - a.parts["waiting"]
+    return (f"{base.backend} made one request at a time, so it waited {phases.ms(a.parts['waiting'])} "
+            f"of its traced {phases.ms(a.total)} ({a.chain} × {w.delay:g} s, one after another); "
+            f"the other {phases.ms(other)} — {1e3 * other / max(1, a.chain):.1f} ms a request — "
+            f"went to starting, receiving and saving (the phase account below).")
+
+
+def speedup_sentences(w: Workload, floors: dict) -> list[str]:
+    out = []
+    n, delay, base = w.requests, w.delay, w.baseline
+    ideal_base, fb = _ideal(w, base, floors)
+    for e in w.entries[1:]:
+        s = e.summary
+        m = s.max_req or 1
+        line = (f"{e.backend} kept {s.inflight_mean:.1f} requests in flight on average "
+                f"(peak {s.inflight_peak}, traced) on {s.threads} {plural(s.threads, 'thread')}")
+        if delay > 0:
+            ideal_e, fe = _ideal(w, e, floors)
+            rounds = math.ceil(n / m)
+            isp = speedup(ideal_base, ideal_e) or ideal_speedup(n, m)
+            line += (f": {fmt_speedup(speedup_interval(w, e))} faster than {base.backend} "
+                     f"(timed), of an ideal {fmt_x(isp)}× — {n} × {delay:g} s"
+                     + (f" + {base.backend}'s floor {phases.ms(fb.total_s)}" if fb else "")
+                     + f" against {rounds} {plural(rounds, 'round')} of {delay:g} s"
+                     + (f" + {e.backend}'s floor {phases.ms(fe.total_s)}" if fe else "")
+                     + " (the floor: a one-request run's start and exit)")
+        else:
+            sp = w.speedup(e) or 0.0
+            line += (f": {fmt_x(sp)}× {'faster' if sp >= 1 else 'as fast'} as {base.backend}"
+                     f" with no delay to overlap, only CPU and the loopback")
+        out.append(line + ".")
+    return out
+
+
+def phase_sentences(w: Workload, acc: dict) -> list[str]:
+    out = []
+    for e in w.entries:
+        a = acc.get(e.backend)
+        if a:
+            out.append(phases.sentence(a)[0].upper() + phases.sentence(a)[1:])
+    off = [a for a in acc.values() if not a.adds_up()]
+    timed = [a for a in acc.values() if a.gap is not None]
+    if timed and not off:
+        worst = max(abs(a.gap) for a in timed)
+        out.append(f"The parts add up to each traced run's wall time, timed from outside the "
+                   f"process, within {100 * worst:.1f}% (the account is checked to 5%).")
+    return out
+
+
+def _cmp(a: float, b: float, unit: str, what: str, more: str, less: str) -> str:
+    """'1.3× as much memory (21.4 against 16.6 MiB)', 'fewer … (62 against 80)'."""
+    fa = f"{a:.1f}" if unit else f"{a:.0f}"
+    fb = f"{b:.1f}" if unit else f"{b:.0f}"
+    fig = f"({fa} against {fb}{' ' + unit if unit else ''})"
+    if b > 0 and a >= 1.15 * b:
+        return f"{a / b:.1f}× {more} {what} {fig}"
+    if a > 0 and b >= 1.15 * a:
+        return f"{less} {what} {fig}"
+    return f"about {more} {what} {fig}"
+
+
+def thread_cost_sentence(w: Workload) -> list[str]:
+    """Threads cost memory and switches: the back end with the most threads
+    against the fastest of those with the fewest (not the baseline when
+    another overlaps its requests), in words that follow the figures."""
+    pool = max(w.entries, key=lambda e: e.summary.threads)
+    fewest = min(e.summary.threads for e in w.entries)
+    if pool.summary.threads <= max(1, fewest):
+        return []
+    light = [e for e in w.entries if e.summary.threads == fewest]
+    overlapping = [e for e in light if e is not w.baseline]
+    other = min(overlapping, key=lambda e: e.wall) if overlapping else light[0]
+    ps, os_ = pool.summary, other.summary
+    line = (f"{pool.backend} ran {ps.threads} threads where {other.backend} ran {os_.threads} "
+            f"(traced): "
+            + _cmp(ps.rss_kb / 1024, os_.rss_kb / 1024, "MiB", "memory at its peak", "as much", "less")
+            + " and "
+            + _cmp(ps.ctx_switches, os_.ctx_switches, "", "context switches", "as many", "fewer"))
+    if other is not w.baseline and pool is not w.baseline:
+        sp_p, sp_o = w.speedup(pool) or 0, w.speedup(other) or 0
+        c = stats.compare(pool.backend, pool.timing.times, pool.timing.rounds,
+                          other.backend, other.timing.times, other.timing.rounds)
+        if c.significant:
+            line += (f", and it was {'slower' if sp_p < sp_o else 'faster'}: {fmt_x(sp_p)}× "
+                     f"against {fmt_x(sp_o)}× {w.baseline.backend}'s speed (timed)")
+        else:
+            line += (f", and was not measurably faster for it: {fmt_x(sp_p)}× against "
+                     f"{fmt_x(sp_o)}× {w.baseline.backend}'s speed (timed), no significant "
+                     f"difference")
+    return [line + "."]
+
+
+def cpu_sentence(w: Workload) -> list[str]:
+    entries = w.entries
+    if len(entries) < 2:
+        return []
+    cpus = [e.cpu for e in entries]
+    walls = [e.wall for e in entries]
+    lo = min(entries, key=lambda e: e.cpu)
+    hi = max(entries, key=lambda e: e.cpu)
+    cpu_r = hi.cpu / max(1e-9, lo.cpu)
+    line = (f"CPU time (timed) ranged {fmt_s(lo.cpu)}–{fmt_s(hi.cpu)} s ({lo.backend} to "
+            f"{hi.backend}, {cpu_r:.1f}×) while wall time ranged {fmt_s(min(walls))}–"
+            f"{fmt_s(max(walls))} s")
+    gap = max(walls) - min(walls)
+    if gap > 10 * max(cpus):
+        line += (f": the {fmt_s(gap)} s between the slowest and the fastest is "
+                 f"{gap / max(cpus):.0f} times all the CPU time any back end used, so it is not "
+                 f"work but waiting, overlapped or not")
+        if cpu_r <= 1.5:
+            line += ", and the back ends did about the same work"
+    return [line + "."]
+
+
+def why_not_ideal(w: Workload, acc: dict, floors: dict) -> list[str]:
+    """Why a concurrent back end fell short of its ideal, from its phases:
+    what it spent beyond the waiting and the floor, and on what."""
+    out = []
+    conc = [e for e in w.entries[1:] if e.backend in acc]
+    if w.delay <= 0 or not conc:
+        return out
+    ideal_base, _ = _ideal(w, w.baseline, floors)
+
+    def best(key):
+        vals = [(acc[e.backend].details.get(key), e.backend) for e in conc
+                if acc[e.backend].details.get(key) is not None]
+        return min(vals) if vals else None
+
+    for e in conc:
+        a = acc[e.backend]
+        ideal_e, f = _ideal(w, e, floors)
+        beyond = a.total - ideal_e
+        isp = speedup(ideal_base, ideal_e) or 0
+        parts = []
+        p = a.parts
+        if a.threads > 1:
+            parts.append(f"{phases.ms(p['transfers'])} starting the transfers: its "
+                         f"{a.threads} threads began their requests from {phases.ms(a.first_start)} "
+                         f"to {phases.ms(a.last_start)} after t0 — the cost of starting threads")
+        else:
+            parts.append(f"{phases.ms(p['transfers'])} starting the transfers: one thread "
+                         f"started all {a.requests}, the last {phases.ms(a.last_start)} after t0")
+        c = a.details.get("connect_median_ms")
+        b = best("connect_median_ms")
+        if c is not None:
+            parts[-1] += (f", and a connection was up a median {c:.2f} ms after its start"
+                          + (f" (against {b[0]:.2f} ms for {b[1]})" if b and b[1] != e.backend else ""))
+        fd = a.details.get("first_byte_to_done_median_ms")
+        b = best("first_byte_to_done_median_ms")
+        recv = f"{phases.ms(p['receiving'])} receiving"
+        if fd is not None:
+            recv += (f": from a response's first byte to its end took a median {fd:.2f} ms"
+                     + (f" (against {b[0]:.2f} ms for {b[1]})" if b and b[1] != e.backend else ""))
+            if a.threads <= 1 and e.summary.inflight_peak > 1:
+                recv += (f", because one thread reads {e.summary.inflight_peak} answers that "
+                         f"arrive at once")
+        parts.append(recv)
+        if p["saving"] > 0.0005:
+            ds = a.details.get("done_to_saved_max_ms")
+            parts.append(f"{phases.ms(p['saving'])} saving after the last response"
+                         + (f" (a file waited up to {ds:.1f} ms between its response and being "
+                            f"saved)" if ds else ""))
+        extra_fixed = p["process"] + p["exit"] - (f.total_s if f else 0)
+        if f and extra_fixed > 0.002:
+            parts.append(f"{phases.ms(extra_fixed)} more starting and exiting than a one-request "
+                         f"run (winding down a bigger run)")
+        out.append(f"Why {e.backend} is not {fmt_x(isp)}×: its traced run took {phases.ms(beyond)} "
+                   f"beyond its ideal {phases.ms(ideal_e)} — " + "; ".join(parts) + ".")
+    return out
+
+
+def nodelay_section(run: BenchRun) -> tuple[list[str], Optional[str]]:
+    """The counterexample from the no-delay runs: (markdown lines, one line of text)."""
+    if not run.nodelay_runs or not run.backends:
+        return [], None
+    base = run.backends[0]
+    wl = next((k[1] for k in run.process_walls if k[0] == "nodelay"), "")
+    med = {}
+    cpu = {}
+    for b in run.backends:
+        walls = run.process_walls.get(("nodelay", wl, b))
+        if walls and b in run.nodelay_runs:
+            med[b] = statistics.median(walls)
+            cpu[b] = statistics.median(s.cpu_s for s in run.nodelay_runs[b])
+    if base not in med or len(med) < 2:
+        return [], None
+    n = run.nodelay_runs[base][0].requests
+    rounds = len(run.process_walls.get(("nodelay", wl, base), []))
+    sps = {b: speedup(med[base], med[b]) or 0 for b in med if b != base}
+    rows = [[b, f"{1e3 * med[b]:.0f}", f"{1e3 * cpu[b]:.1f}",
+             "1×" if b == base else f"{sps[b]:.2f}×"] for b in med]
+    lo, hi = min(sps.values()), max(sps.values())
+    words = (f"With no server delay ({wl}: {n} requests against a second flagserver that answers at "
+             f"once, {rounds} rounds per back end, medians of the whole process timed from outside) "
+             f"there is nothing to overlap: {base} took {1e3 * med[base]:.0f} ms, and the others "
+             f"{'between ' + f'{lo:.2f}× and {hi:.2f}×' if abs(hi - lo) >= 0.01 else f'{hi:.2f}×'} "
+             f"its speed. What is left is CPU work and the loopback, which starting many requests "
+             f"at once does not make shorter — the speedups above come from the server's delay, "
+             f"not from doing the work faster.")
+    md = ["## The counterexample: nothing to wait for\n", words + "\n",
+          md_table(["back end", "wall ms (median)", "CPU ms (median)", f"speedup over {base}"], rows), ""]
+    return md, words
+
+
+def book_paragraph(run: BenchRun, accounts: dict) -> Optional[str]:
+    """The figures against the book's "5×"."""
+    ws = [w for w in run.workloads if w.delay > 0 and len(w.entries) > 1]
+    if not ws:
+        return None
+    best = {w.name: max(w.entries[1:], key=lambda e: w.speedup(e) or 0) for w in ws}
+    figs = ", ".join(f"{fmt_x(w.speedup(best[w.name]) or 0)}× on {w.name} ({best[w.name].backend})"
+                     for w in ws)
+    w = ws[0]
+    e = best[w.name]
+    a = accounts.get(w.name, {}).get(e.backend)
+    base_wall = w.baseline.wall
+    text = (f"**The book's 5×.** *Fluent Python* measured its asyncio script about 5× faster "
+            f"than its sequential one, downloading over the internet; this run shows {figs}. "
+            f"It is the same law with other figures: a concurrent client's speedup is the sequential "
+            f"client's sum of waits divided by one wait plus whatever does not overlap. Here every "
+            f"wait is exactly {w.delay:g} s on an idle local server, and what does not overlap is small")
+    if a:
+        outside = a.total - a.parts["waiting"]
+        need = base_wall / 5 - w.delay
+        text += (f": {e.backend}'s traced run spent {phases.ms(outside)} outside its wait on {w.name}. "
+                 f"For only 5× on {w.name}, with {w.baseline.backend} at {fmt_s(base_wall)} s, the "
+                 f"concurrent run would have to spend {phases.ms(need)} outside its wait — "
+                 f"{need / max(outside, 1e-6):.0f} times as much")
+    text += (". Over the internet that is what happens: name look-ups, TLS handshakes, a shared "
+             "link and servers that answer a few requests at a time add time that does not overlap, "
+             "and the waits themselves vary. The sweep (`make bench-sweep`) shows the speedup at "
+             "other delays and concurrency.")
+    return text
+
+
+def bench_sentences(w: Workload, acc: dict, floors: dict) -> list[str]:
     """Why the numbers differ, said with the numbers."""
     out = []
-    n, delay, entries = w.requests, w.delay, w.entries
-    base = w.baseline
-    for e in entries:
+    for e in w.entries:
         s = e.summary
         if s.errors + s.not_run:
             out.append(f"{e.backend} had {s.errors} errors and {s.not_run} requests not run:"
                        f" its times cover a broken run (see its trace).")
-    for e in entries:
+    for e in w.entries:
         codes = [c for c in e.timing.exit_codes if c not in (0, None)]
         if codes:
             out.append(f"{len(codes)} of {len(e.timing.exit_codes)} timed runs of {e.backend} "
                        f"exited non-zero ({', '.join(sorted({str(c) for c in codes}))}): "
                        f"some downloads failed, so its times are suspect.")
-    bm = max(1, base.summary.max_req)
-    wait = max(0.0, 1 - base.cpu / base.wall) if base.wall else 0
-    line = (f"{base.backend} spent {100 * wait:.0f}% of its {fmt_s(base.wall)} s waiting, "
-            f"with {'one request' if bm == 1 else f'up to {bm} requests'} in flight")
-    if delay > 0:
-        floor = math.ceil(n / bm) * delay
-        line += (f": {n} requests × {delay:g} s delay"
-                 + (f" ÷ {bm} at a time" if bm > 1 else "")
-                 + f" = {fmt_s(floor)} s at least, "
-                 f"so {1000 * max(0.0, base.wall - floor) / n:.1f} ms per request "
-                 f"went to everything else")
-    out.append(line + ".")
-    for e in entries[1:]:
-        s = e.summary
-        m = s.max_req or 1
-        line = (f"{e.backend} kept {s.inflight_mean:.1f} requests in flight on average "
-                f"(peak {s.inflight_peak}) on {s.threads} {plural(s.threads, 'thread')}")
-        sp = w.speedup(e) or 0.0
-        if delay > 0:
-            rounds = math.ceil(n / m)
-            line += (f", so the waits overlapped: {fmt_speedup(speedup_interval(w, e))} faster than "
-                     f"{base.backend}, "
-                     f"of an ideal {fmt_x(ideal_speedup(n, m))}× ({n} requests in {rounds} "
-                     f"{plural(rounds, 'round')} of {delay:g} s, {m} at a time)")
-        else:
-            line += (f": {fmt_x(sp)}× {'faster' if sp >= 1 else 'as fast'} as {base.backend}"
-                     f" with no delay to overlap, only CPU and the loopback")
-        out.append(line + ".")
-    # Where the traced runs' time went after the last response.
-    for e in entries[1:]:
-        tr = [r for r in e.trace if r.done_us >= 0]
-        wall = e.summary.wall_s
-        if not tr or wall <= 0:
-            continue
-        last_done = max(r.done_us for r in tr) / 1e6
-        last_saved = max(r.saved_us for r in tr) / 1e6
-        if wall - last_done > 0.2 * wall:
-            out.append(f"{e.backend}'s last response arrived at {fmt_s(last_done)} s of its traced "
-                       f"{fmt_s(wall)} s run; saving the files ran to {fmt_s(max(last_saved, 0))} s, "
-                       f"so {100 * (wall - last_done) / wall:.0f}% of its wall time came after "
-                       f"the waiting (grey in its timeline).")
+    out += traced_vs_timed(w)
+    line = baseline_sentence(w, acc)
+    if line:
+        out.append(line)
+    out += speedup_sentences(w, floors)
     out += comparison_sentences(w)
     out += thread_cost_sentence(w)
-    if len(entries) > 1:
-        cpus = [e.cpu for e in entries]
-        walls = [e.wall for e in entries]
-        cpu_r = max(cpus) / max(1e-9, min(cpus))
-        wall_r = max(walls) / max(1e-9, min(walls))
-        lo = min(entries, key=lambda e: e.cpu)
-        hi = max(entries, key=lambda e: e.cpu)
-        line = (f"CPU time ranged {fmt_s(min(cpus))}–{fmt_s(max(cpus))} s "
-                f"({lo.backend} to {hi.backend}, {cpu_r:.1f}×) while wall time ranged "
-                f"{fmt_s(min(walls))}–{fmt_s(max(walls))} s ({fmt_x(wall_r)}×)")
-        if wall_r > 2 * cpu_r:
-            line += ": the back ends did similar work; the fast ones overlapped the waiting"
-        out.append(line + ".")
+    out += cpu_sentence(w)
     return out
 
 
@@ -178,37 +419,29 @@ def comparison_sentences(w: Workload) -> list[str]:
     return out
 
 
-def thread_cost_sentence(w: Workload) -> list[str]:
-    """Threads cost memory and switches: the back end with the most threads
-    (a thread pool) against the fastest of those with the fewest, preferring
-    one that overlaps its requests over the baseline."""
-    pool = max(w.entries, key=lambda e: e.summary.threads)
-    fewest = min(e.summary.threads for e in w.entries)
-    if pool.summary.threads <= max(1, fewest):
-        return []
-    light = [e for e in w.entries if e.summary.threads == fewest]
-    overlapping = [e for e in light if e is not w.baseline]
-    other = min(overlapping, key=lambda e: e.wall) if overlapping else light[0]
-    ps, os_ = pool.summary, other.summary
-    rss_ratio = ps.rss_kb / max(1.0, os_.rss_kb)
-    line = (f"the thread pool used {ps.threads} threads where {other.backend} used "
-            f"{os_.threads}: {rss_ratio:.1f}× the memory ({ps.rss_kb / 1024:.1f} vs "
-            f"{os_.rss_kb / 1024:.1f} MB peak RSS) and "
-            f"{ps.ctx_switches / max(1, os_.ctx_switches):.1f}× the context switches "
-            f"({ps.ctx_switches} vs {os_.ctx_switches})")
-    if other is not w.baseline and pool is not w.baseline:
-        line += f", for {fmt_x(w.speedup(pool) or 0)}× against {fmt_x(w.speedup(other) or 0)}×"
-    return [line + "."]
-
-
 def workload_heading(w: Workload) -> str:
     ms = sorted({e.summary.max_req for e in w.entries[1:]})
     return (f"{w.name}: {w.requests} requests, {w.delay:g} s server delay"
             + (f", up to {'/'.join(str(m) for m in ms)} in flight" if ms else ""))
 
 
-def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]]) -> tuple[str, str]:
-    """(the text for the terminal, report.md)."""
+def _figures(pngs, wl: str, kind: str) -> list[tuple[str, str]]:
+    return [(png, k) for w, png, k in pngs if w == wl and k == kind]
+
+
+FIGURE_WORDS = {
+    "phases": "where the wall time went",
+    "overview": "every request of every back end (red strip: CPUs busy)",
+    "timeline": "one back end's requests",
+    "wall-cpu": "wall vs CPU time",
+}
+
+
+def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Optional[dict] = None,
+                 floors: Optional[dict] = None) -> tuple[str, str]:
+    """(the text for the terminal, report.md). accounts: workload → back end →
+    phases.Account; floors: back end → phases.Floor."""
+    accounts, floors = accounts or {}, floors or {}
     delay = run.delay
     base = run.backends[0]
     warning = run_env.busy_warning(run.env)
@@ -219,27 +452,60 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]]) -> tuple[str, 
     md += ["  \n".join(header) + "\n",
            "Wall and CPU time are hyperfine's means over its runs (whole process), the back ends "
            "interleaved in rounds; ± is the 95% confidence interval of the mean (Student's t). "
-           "Threads, requests in flight, RSS, context switches and latency come from one more "
-           "run of each back end with `--trace` and `--summary` (summary.csv, trace-*.csv). "
            f"Speedup is {base}'s mean wall time ÷ the back end's, with its 95% interval; "
-           "pairs of back ends are compared with a rank test (results/README.md).\n"]
+           f"pairs of back ends are compared with a rank test ([results/README.md]({README})).\n",
+           terms_paragraph(run)]
     if run.dest_parent:
         md.append(f"The clients saved the flags under `{run.dest_parent}` "
                   f"({run.dest_fs or 'unknown'} file system).\n")
     text = ([warning, ""] if warning else []) + header
     for w in run.workloads:
+        acc = accounts.get(w.name, {})
         head = workload_heading(w)
         header, rows = bench_table(w)
-        sentences = bench_sentences(w)
+        sentences = bench_sentences(w, acc, floors)
+        phase_lines = phase_sentences(w, acc)
+        why = why_not_ideal(w, acc, floors)
         runs = ", ".join(f"{e.backend} {e.runs}" for e in w.entries)
         text += ["", head, text_table(header, rows), ""] + [f"  {s}" for s in sentences]
+        if phase_lines:
+            text += ["", "  Where the time went (traced runs):"] + [f"  {s}" for s in phase_lines]
+        text += [f"  {s}" for s in why]
         md_head = [f"{h} ({u})" if u else h for h, u in zip(header[0], header[1])]
-        md += [f"## {head}\n", md_table(md_head, rows), f"\nhyperfine runs: {runs}.\n"]
+        md += [f"## {head}\n", md_table(md_head, rows),
+               f"\nTimed runs per back end: {runs}; traced: one each.\n"]
         md += [f"- {s}" for s in sentences]
         md.append("")
-        for wl, png, what in pngs:
-            if wl == w.name:
-                md.append(f"![{wl}: {what}]({png})\n")
+        if phase_lines:
+            md.append(f"### Where the time went\n")
+            md.append("The phase account of each traced run: its wall time, from the process's start "
+                      "to its end, cut into starting the process, starting the transfers, waiting "
+                      "(the server's delay: the only part the ideal counts), receiving, saving and "
+                      "exit, along the chain of steps the run's end waited for "
+                      f"([how it is computed]({README}#the-phase-account)).\n")
+            md += [f"![{w.name}: {FIGURE_WORDS['phases']}]({png})\n" for png, _ in _figures(pngs, w.name, "phases")]
+            md += [f"- {s}" for s in phase_lines]
+            md.append("")
+        if why:
+            md.append(f"### Why not the ideal\n")
+            md += [f"{s}\n" for s in why]
+        for kind in ("overview", "wall-cpu", "timeline"):
+            for png, _ in _figures(pngs, w.name, kind):
+                md.append(f"![{w.name}: {FIGURE_WORDS[kind]}]({png})\n")
+        if _figures(pngs, w.name, "overview"):
+            md.append("In the timelines a bar is one request, from its start to its response's "
+                      "end; purple, the wait for its file to be saved. The red strip under a "
+                      "concurrent back end's timeline is the CPU it used at each moment (from "
+                      "the CPU time each thread had used at every start and end of a request): "
+                      "one thread, mostly idle, while many requests wait.\n")
+    nd_md, nd_text = nodelay_section(run)
+    md += nd_md
+    if nd_text:
+        text += ["", nd_text]
+    book = book_paragraph(run, accounts)
+    if book:
+        md += [book + "\n"]
+        text += ["", book.replace("**", "").replace("*", "")]
     return "\n".join(text).lstrip("\n"), "\n".join(md) + "\n"
 
 

@@ -136,6 +136,13 @@ class Summary:
     def ctx_switches(self) -> int:
         return self.ctx_voluntary + self.ctx_involuntary
 
+    @property
+    def process_start_us(self) -> Optional[float]:
+        """When the process started, µs before t0 (≤ 0); None from a client
+        that predates the column."""
+        v = num(self.extra.get("process_start_us"), None)
+        return v if v is not None and v <= 0 else None
+
 
 @dataclass
 class TraceRow:
@@ -278,6 +285,9 @@ class BackendRun:
     summary: Summary
     trace: list[TraceRow]
     plan: dict[str, str] = field(default_factory=dict, repr=False)
+    # The traced run's whole-process wall time, timed outside it (None:
+    # not timed, a folder from before process-walls.csv).
+    process_wall: Optional[float] = None
 
     @property
     def wall(self) -> float:
@@ -328,6 +338,13 @@ class BenchRun:
     dest_parent: str
     dest_fs: str
     env: Optional[dict] = None
+    # process-walls.csv: whole-process wall times timed outside the client,
+    # (kind, workload, backend) -> one per round, in order.
+    process_walls: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
+    # A back end's one-request runs (floor-<backend>.csv), and its runs
+    # against a server with no delay (nodelay-<backend>.csv), in round order.
+    floor_runs: dict[str, list[Summary]] = field(default_factory=dict)
+    nodelay_runs: dict[str, list[Summary]] = field(default_factory=dict)
 
     def palette_index(self, backend: str) -> int:
         return self.backends.index(backend) if backend in self.backends else len(self.backends)
@@ -366,11 +383,25 @@ def load_bench(d: str) -> BenchRun:
             label = name[len(prefix):-len(".json")]
             if name.startswith(prefix) and name.endswith(".json") and label not in known:
                 w.others[label] = Timing.load(os.path.join(d, name))
+    walls: dict[tuple[str, str, str], list[float]] = {}
+    for r in read_csv(os.path.join(d, "process-walls.csv"), missing_ok=True):
+        if _int(r.get("exit_status"), 1) <= 1:
+            walls.setdefault((r["kind"], r["workload"], r["backend"]), []).append(
+                num(r.get("process_wall_s")))
+    for w in workloads.values():
+        for e in w.entries:
+            e.process_wall = (walls.get(("traced", w.name, e.backend)) or [None])[0]
+    runs_of = {kind: {b: [Summary.from_row(r) for r in read_csv(
+        os.path.join(d, f"{kind}-{b}.csv"), missing_ok=True)] for b in backends}
+        for kind in ("floor", "nodelay")}
     p0 = plan[0]
     return BenchRun(directory=d, workloads=list(workloads.values()), backends=backends,
                     delay=num(p0.get("delay_s")), dest_parent=p0.get("dest_parent") or "",
                     dest_fs=p0.get("dest_fs") or "",
-                    env=read_json(os.path.join(d, "env.json"), missing_ok=True))
+                    env=read_json(os.path.join(d, "env.json"), missing_ok=True),
+                    process_walls=walls,
+                    floor_runs={b: v for b, v in runs_of["floor"].items() if v},
+                    nodelay_runs={b: v for b, v in runs_of["nodelay"].items() if v})
 
 
 def add_columns(path: str, columns: dict[str, str]) -> None:
@@ -500,10 +531,12 @@ def load_sweep(d: str) -> Sweep:
 
 @dataclass
 class Figure:
-    """One row of results/baseline.csv, or of the figures bench_ci.sh measured."""
+    """One row of results/baseline.csv, or of the figures bench_ci.sh measured.
+    value is a number, or in a baseline an expression in the run's own
+    parameters (gate.py: "m + 1", "n / ceil(n / m)")."""
     figure: str
     backend: str
-    value: float
+    value: str
     check: str
     tolerance: float
 
@@ -518,11 +551,12 @@ FIGURE_COLUMNS = ["figure", "backend", "value", "check", "tolerance"]
 def load_figures(path: str) -> list[Figure]:
     out = []
     for r in read_csv(path):
-        value, tol = num(r.get("value"), None), num(r.get("tolerance"), None)
-        if value is None or tol is None or r.get("check") not in ("at_least", "at_most", "exact"):
+        tol = num(r.get("tolerance"), None)
+        if not (r.get("value") or "").strip() or tol is None \
+                or r.get("check") not in ("at_least", "at_most", "exact"):
             raise ReportError(f"{path}: bad row for {r.get('backend')} {r.get('figure')} "
                               f"(value, check at_least|at_most|exact, tolerance)")
-        out.append(Figure(r["figure"], r["backend"], value, r["check"], tol))
+        out.append(Figure(r["figure"], r["backend"], r["value"].strip(), r["check"], tol))
     return out
 
 
@@ -530,9 +564,8 @@ def write_figures(figures: list[Figure], out) -> None:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(FIGURE_COLUMNS)
     for f in figures:
-        v = int(f.value) if float(f.value).is_integer() else f.value
         t = int(f.tolerance) if float(f.tolerance).is_integer() else f.tolerance
-        w.writerow([f.figure, f.backend, v, f.check, t])
+        w.writerow([f.figure, f.backend, f.value, f.check, t])
 
 
 def load_summaries(path: str) -> list[Summary]:
@@ -553,3 +586,46 @@ def callgrind_total(path: str) -> int:
     if total is None:
         raise ReportError(f"no instruction total in {path}")
     return total
+
+
+# ---------------------------------------------------------------- peers
+
+
+@dataclass
+class PeerRun:
+    """A peer (bench.sh --peers) on one workload: peers.csv's row (its check
+    run under GNU time, and whether its files matched a C client's) and, when
+    it passed, hyperfine's figures (results/README.md, peers)."""
+    workload: str
+    requests: int
+    peer: str
+    kind: str
+    model: str
+    version: str
+    max_req: int
+    status: str
+    reason: str
+    check_wall_s: float
+    check_user_s: float
+    check_sys_s: float
+    check_max_rss_kib: float
+    start_wall_s: float
+    start_cpu_s: float
+    command: str
+    timing: Optional[Timing] = None
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and self.timing is not None
+
+
+def load_peers(d: str) -> list[PeerRun]:
+    """peers.csv and hyperfine-<workload>-<peer>.json; [] when the run had no peers."""
+    out = []
+    for row in read_csv(os.path.join(d, "peers.csv"), missing_ok=True):
+        p = _from_row(PeerRun, row)
+        p.timing = (Timing.load(os.path.join(d, f"hyperfine-{p.workload}-{p.peer}.json"))
+                    if p.status == "ok" else None)
+        out.append(p)
+    return out

@@ -9,7 +9,11 @@ import shutil
 import subprocess
 import sys
 
-from .model import BenchRun, Sweep, TraceRow, ideal_speedup, speedup
+from typing import Optional
+
+from .model import BenchRun, Sweep, TraceRow, ideal_speedup, num, speedup
+from .phases import PHASE_WORDS, PHASES
+from .phases import ms as phase_ms
 
 OUTCOMES = [("ok", "#2a9d3a"), ("not_found", "#e0a010"), ("error", "#d02020")]
 # By position in the list of back ends: the baseline grey, then distinct hues.
@@ -73,106 +77,267 @@ def _threads(n: int) -> str:
     return f"{n} thread{'' if n == 1 else 's'}"
 
 
-def bench_plots(run: BenchRun) -> list[tuple[str, str, str]]:
+# Phase colours: the waiting light (idle), the rest the run's own work.
+PHASE_COLOURS = {"process": "#8c8c8c", "transfers": "#e6a23c", "waiting": "#c6dbef",
+                 "receiving": "#3a7bd5", "saving": "#7a3fb0", "exit": "#444444"}
+SAVING_COLOUR = "#7a3fb0"
+
+
+def _extra_us(r: TraceRow, key: str) -> float:
+    return num(r.extra.get(key), -1.0)
+
+
+def busy_data(d: str, name: str, trace: list[TraceRow], end_s: float) -> bool:
+    """CPU in use over the run, from each thread's CPU stamps at its
+    transfers' starts and ends (trace columns started_cpu_us, done_cpu_us):
+    between two stamps of a thread, its CPU time grew by Δcpu over Δt, so
+    it was busy Δcpu ÷ Δt of that time. Summed over threads into buckets;
+    False when the trace has no stamps (a client from before them)."""
+    per_thread: dict[int, list[tuple[float, float]]] = {}
+    for r in trace:
+        for t_key, c_key in (("started_us", "started_cpu_us"), ("done_us", "done_cpu_us")):
+            t, c = getattr(r, t_key), _extra_us(r, c_key)
+            if t >= 0 and c >= 0:
+                per_thread.setdefault(r.thread, []).append((t, c))
+    if not per_thread:
+        return False
+    nb = 400
+    width = max(end_s, 1e-3) * 1e6 / nb
+    busy = [0.0] * nb
+    for samples in per_thread.values():
+        samples.sort()
+        for (t0, c0), (t1, c1) in zip(samples, samples[1:]):
+            if t1 <= t0:
+                continue
+            rate = min(1.0, max(0.0, (c1 - c0) / (t1 - t0)))
+            k0, k1 = int(t0 // width), min(nb - 1, int(t1 // width))
+            for k in range(k0, k1 + 1):
+                lo, hi = max(t0, k * width), min(t1, (k + 1) * width)
+                if hi > lo and k < nb:
+                    busy[k] += rate * (hi - lo) / width
+    with open(os.path.join(d, name), "w") as f:
+        f.write("# bucket_start_s bucket_width_s cpus_busy (from the trace's CPU stamps)\n")
+        for k, v in enumerate(busy):
+            f.write(f"{k * width / 1e6:.6f} {width / 1e6:.6f} {v:.4f}\n")
+    return True
+
+
+def _timeline_plots(b: str, wl: str, present: list[int], lw: float, titles: bool) -> list[str]:
+    plots = [f"'timeline-{b}-{wl}.dat' index {i} using 2:1:3:(0) with vectors nohead "
+             f"lw {lw:.1f} lc rgb '{OUTCOMES[i][1]}' "
+             + (f"title '{OUTCOMES[i][0].replace('_', ' ')}'" if titles else "notitle")
+             for i in present]
+    if plots:
+        plots.append(f"'timeline-{b}-{wl}.dat' using 4:1:5:(0) with vectors nohead "
+                     f"lw {max(2.0, lw):.1f} lc rgb '{SAVING_COLOUR}' "
+                     + ("title 'saving (response → file saved)'" if titles else "notitle"))
+    return plots
+
+
+def _strip(b: str, wl: str, threads: int) -> str:
+    top = max(1, threads if threads <= 2 else 2)
+    return (f"set yrange [0:{top * 1.05:.2f}]\nset ytics {top}\nset ylabel 'CPUs busy' offset 1\n"
+            f"plot 'busy-{b}-{wl}.dat' using ($1+$2/2):3:2 with boxes fs solid 0.9 noborder "
+            f"lc rgb '#b03030' notitle\n")
+
+
+def _panel(top: float, bottom: float) -> str:
+    return (f"set lmargin at screen 0.09\nset rmargin at screen 0.97\n"
+            f"set tmargin at screen {top:.4f}\nset bmargin at screen {bottom:.4f}\n")
+
+
+def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str:
+    """One stacked horizontal bar per back end: its phases in ms, one panel
+    per scale (a baseline 100× slower gets its own), gnuplot text."""
+    order = [b for b in run.backends if b in accounts]
+    with open(os.path.join(d, f"phases-{wl}.dat"), "w") as f:
+        f.write("# backend " + " ".join(f"{p}_from_ms {p}_to_ms" for p in PHASES) + " total\n")
+        for b in order:
+            x, cells = 0.0, []
+            for p in PHASES:
+                v = accounts[b].parts[p] * 1e3
+                cells += [f"{x:.3f}", f"{x + v:.3f}"]
+                x += v
+            a = accounts[b]
+            label = phase_ms(a.total) + ("" if a.adds_up() else f" (measured {phase_ms(a.measured_wall)})")
+            f.write(f"{b} {' '.join(cells)} {gp_str(label)}\n")
+    # Panels: back ends whose totals are within 5× of each other share an axis.
+    groups: list[list[str]] = []
+    for b in sorted(order, key=lambda b: accounts[b].total):
+        if groups and accounts[b].total <= 5 * accounts[groups[-1][0]].total:
+            groups[-1].append(b)
+        else:
+            groups.append([b])
+    groups.sort(key=lambda g: order.index(g[0]))
+    rows = sum(len(g) for g in groups)
+    height = 120 + 62 * rows + 75 * len(groups)
+    out = [f"\nset terminal {term} size 900,{height}\nset output 'phases-{wl}.png'\n"
+           f"set multiplot title {gp_str(f'{wl}: where each back end’s wall time went (ms; the phase account)')} noenhanced\n"
+           "set style fill solid 0.95 border rgb '#ffffff'\nunset grid\nset grid xtics\n"
+           "unset title\nunset xlabel\nset xtics nomirror\nunset ylabel\n"
+           f"set key at screen 0.5, screen {1 - 38 / height:.4f} center top horizontal maxrows 1 "
+           "font ',9' samplen 1.2 width -1\n"]
+    top, usable = 1 - 80 / height, 1 - 80 / height - 40 / height
+    per_row = usable / (rows + 1.2 * len(groups))
+    for gi, g in enumerate(groups):
+        h = per_row * (len(g) + 1.2)
+        if gi == len(groups) - 1:
+            out.append("set xlabel 'ms since the process started (the parts of each bar follow one another)'\n")
+        xmax = max(accounts[b].total for b in g) * 1e3
+        out.append(_panel(top, top - h + per_row * 0.8)
+                   + f"set yrange [-0.6:{len(g) - 0.4}]\nset xrange [0:{xmax * 1.16:.3f}]\n"
+                   + "set ytics (" + ", ".join(f"{gp_str(b)} {i}" for i, b in enumerate(g)) + ")\n"
+                   + ("" if gi == 0 else "unset key\n"))
+        plots = []
+        for k, p in enumerate(PHASES):
+            lo, hi = 2 + 2 * k, 3 + 2 * k
+            plots.append(f"'phases-{wl}.dat' using (({'$'}{lo}+${hi})/2):(ypos($0)):{lo}:{hi}:"
+                         f"(ypos($0)-0.32):(ypos($0)+0.32) with boxxyerror lc rgb '{PHASE_COLOURS[p]}' "
+                         + (f"title {gp_str(PHASE_WORDS[p])}" if gi == 0 else "notitle"))
+        plots.append(f"'phases-{wl}.dat' using {2 * len(PHASES) + 1}:(ypos($0)):"
+                     f"(' '.stringcolumn({2 * len(PHASES) + 2})) with labels left notitle")
+        mapping = " : ".join(f"$0 == {order.index(b)} ? {i}" for i, b in enumerate(g))
+        out.append(f"ypos(r) = {mapping.replace('$0', 'r')} : NaN\n")
+        out.append("plot " + ", \\\n     ".join(plots) + "\n")
+        top -= h
+    out.append("unset multiplot\nunset style\nset autoscale\nunset ytics\nset ytics\nunset xtics\nset xtics\n")
+    return "".join(out)
+
+
+def bench_plots(run: BenchRun, phase_accounts: Optional[dict] = None) -> list[tuple[str, str, str]]:
     """Writes the .dat files and plots.gp into the run's folder, draws the PNGs;
-    returns (workload, png, what it shows) of those drawn."""
+    returns (workload, png, kind) of those drawn, kind one of phases,
+    overview, timeline, wall-cpu. phase_accounts: workload -> backend ->
+    phases.Account."""
     d, delay = run.directory, run.delay
     term = gnuplot_terminal()
     if not term:
         print("report: warning: gnuplot has no png terminal; no plots", file=sys.stderr)
         return []
-    gp = [f"# made by scripts/report.py; run 'gnuplot plots.gp' in this folder to redo\n"
-          f"set terminal {term} size 900,560\n"]
+    gp = [f"# made by scripts/report.py; run 'gnuplot plots.gp' in this folder to redo\n"]
     pngs = []
+    base = run.backends[0] if run.backends else None
     for w in run.workloads:
         wl, n, entries = w.name, w.requests, w.entries
-        xmax = 0.0
+        accounts = (phase_accounts or {}).get(wl) or {}
+        if accounts:
+            gp.append(phase_plot(d, wl, accounts, run, term))
+            pngs.append((wl, f"phases-{wl}.png", "phases"))
         tl = []
         for e in entries:
             present, rows, end = timeline_data(d, f"timeline-{e.backend}-{wl}.dat", e.trace)
-            xmax = max(xmax, end)
             tl.append((e, present, rows, end))
+        # One time axis for the back ends that overlap their requests, another
+        # for the baseline when it is far slower: each picture is readable and
+        # the concurrent ones compare at a glance.
+        conc_end = max((end for e, _, _, end in tl if e.backend != base), default=0.0)
+        base_end = max((end for e, _, _, end in tl if e.backend == base), default=0.0)
+        shared = base_end <= 3 * conc_end if conc_end else True
+        xmax_of = {e.backend: 1.02 * (max(conc_end, base_end) if shared
+                                      else base_end if e.backend == base else conc_end)
+                   for e, _, _, _ in tl}
+        xmax_of = {b: x if x > 0 else 1.0 for b, x in xmax_of.items()}
+        # The strip is drawn for one-thread back ends: a pool's threads each
+        # stamp one or two requests, too few samples to tell when they ran.
+        has_busy = {e.backend: e.backend != base and e.summary.threads == 1
+                    and busy_data(d, f"busy-{e.backend}-{wl}.dat", e.trace, xmax_of[e.backend])
+                    for e, _, _, _ in tl}
         lw = max(1.0, min(8.0, 380.0 / max(1, n)))
         for e, present, rows, end in tl:
             b, s = e.backend, e.summary
-            png = f"timeline-{b}-{wl}.png"
-            title = (f"{b}: {rows} requests, {_threads(s.threads)},"
-                     f" wall {s.wall_s:.2f} s, in flight mean {s.inflight_mean:.1f}"
-                     f" (peak {s.inflight_peak})")
-            plots = [f"'timeline-{b}-{wl}.dat' index {i} using 2:1:3:(0) with vectors nohead "
-                     f"lw {lw:.1f} lc rgb '{OUTCOMES[i][1]}' title '{OUTCOMES[i][0].replace('_', ' ')}'"
-                     for i in present]
+            plots = _timeline_plots(b, wl, present, lw, titles=True)
             if not plots:
                 continue
-            plots.append(f"'timeline-{b}-{wl}.dat' using 4:1:5:(0) with vectors nohead lw {max(1.0, lw / 2):.1f} "
-                         f"lc rgb '#a0a0a0' title 'saving (done → saved)'")
+            png = f"timeline-{b}-{wl}.png"
+            title = (f"{b} (traced run): {rows} requests, {_threads(s.threads)},"
+                     f" wall {s.wall_s:.3f} s, in flight mean {s.inflight_mean:.1f}"
+                     f" (peak {s.inflight_peak})")
+            strip = has_busy[b]
             gp.append(f"""
+set terminal {term} size 900,{600 if strip else 520}
 set output '{png}'
-set title {gp_str(title)} noenhanced
-set xlabel 'seconds since the run began (bar: request started → response done; grey: saving the file)'
-set ylabel 'request (by start time)'
-set xrange [0:{end * 1.02:.6f}]
+set multiplot title {gp_str(title)} noenhanced
+{_panel(0.90, 0.30 if strip else 0.11)}set xrange [0:{xmax_of[b]:.6f}]
 set yrange [0:{rows + 1}]
-set key outside right top
+set ylabel 'request (by start time)'
+set key at screen 0.97, screen 0.955 right top horizontal font ',8' samplen 1
 set grid x
+{"set format x ''" if strip else "set xlabel 'seconds since the run began (bar: request started → response done)'"}
 plot {', '.join(plots)}
 """)
-            pngs.append((wl, png, f"timeline of {b}"))
-        # All back ends on one time axis: the staircase against the parallel bars.
+            if strip:
+                gp.append(_panel(0.25, 0.09) + "unset title\nset format x '%g'\nunset key\n"
+                          "set xlabel 'seconds since the run began — below: CPUs busy running the client (red), from its CPU stamps'\n"
+                          + _strip(b, wl, s.threads))
+            gp.append("unset multiplot\nset autoscale\nunset xlabel\nset ytics autofreq\nset format x '%g'\n")
+            pngs.append((wl, png, "timeline"))
+        # All back ends together: the baseline's staircase against the columns.
+        heights = [(e, 190 if e.backend == base else 150, has_busy[e.backend]) for e, *_ in tl]
+        gap = 28
+        total = 70 + sum(h + (55 if st else 0) + gap for _, h, st in heights) + 20
+        axis = ("one time axis" if shared else
+                f"{base} on its own time axis, the others on a shared one")
         gp.append(f"""
+set terminal {term} size 900,{total}
 set output 'timeline-{wl}.png'
-set terminal {term} size 900,{220 * len(tl) + 60}
-set multiplot layout {len(tl)},1 title {gp_str(f'{wl}: every request from start to done (grey: saving), same time axis, {delay:g} s delay')} noenhanced
-set xrange [0:{xmax * 1.02:.6f}]
+set multiplot title {gp_str(f'{wl}, {delay:g} s delay: every request from start to done (purple: saving), {axis}')} noenhanced
 set key off
 set grid x
 """)
-        for i, (e, present, rows, end) in enumerate(tl):
+        top = 1 - 60 / total
+        for i, ((e, present, rows, end), (_, h, st)) in enumerate(zip(tl, heights)):
             b = e.backend
-            plots = [f"'timeline-{b}-{wl}.dat' index {j} using 2:1:3:(0) with vectors nohead "
-                     f"lw {max(1.0, lw / 2):.1f} lc rgb '{OUTCOMES[j][1]}' notitle" for j in present]
-            if plots:
-                plots.append(f"'timeline-{b}-{wl}.dat' using 4:1:5:(0) with vectors nohead "
-                             f"lw {max(1.0, lw / 4):.1f} lc rgb '#a0a0a0' notitle")
-            xl = "seconds since the run began" if i == len(tl) - 1 else ""
-            gp.append(f"""set title {gp_str(f"{b} ({_threads(e.summary.threads)}, wall {e.summary.wall_s:.2f} s)")} noenhanced
-set xlabel '{xl}'
-set ylabel 'request'
-set yrange [0:{rows + 1}]
-plot {', '.join(plots) if plots else '1/0 notitle'}
-""")
-        gp.append(f"unset multiplot\nset terminal {term} size 900,560\n")
-        pngs.insert(len(pngs) - len(tl), (wl, f"timeline-{wl}.png", "all back ends on one time axis"))
-        # Wall against CPU.
+            plots = _timeline_plots(b, wl, present, max(1.0, lw / 2), titles=False)
+            bottom = top - h / total
+            gp.append(_panel(top - 22 / total, bottom)
+                      + f"set title {gp_str(f'{b} ({_threads(e.summary.threads)}, traced wall {e.summary.wall_s:.3f} s)')} noenhanced offset 0,-0.6\n"
+                      + f"set xrange [0:{xmax_of[b]:.6f}]\nset yrange [0:{rows + 1}]\nset ylabel 'request'\n"
+                      + "unset xlabel\n" + ("set format x ''\n" if st else "set format x '%g'\n")
+                      + f"plot {', '.join(plots) if plots else '1/0 notitle'}\n")
+            top = bottom
+            if st:
+                bottom = top - 55 / total
+                gp.append(_panel(top - 8 / total, bottom) + "unset title\nset format x '%g'\n"
+                          + _strip(b, wl, e.summary.threads))
+                top = bottom
+            top -= gap / total
+            gp.append("set ytics autofreq\n")
+        gp.append("unset multiplot\nset autoscale\n")
+        pngs.append((wl, f"timeline-{wl}.png", "overview"))
+        # Wall against CPU: one linear panel per back end, the ratio written.
         dat = f"wall-cpu-{wl}.dat"
         with open(os.path.join(d, dat), "w") as f:
-            f.write("# backend wall_s cpu_s (hyperfine means)\n")
+            f.write("# backend wall_s cpu_s (hyperfine means of the timed runs)\n")
             for e in entries:
                 f.write(f"{e.backend} {e.wall:.6f} {e.cpu:.6f}\n")
-        ymin = min(min(e.cpu for e in entries), min(e.wall for e in entries)) / 3
+        k = len(entries)
         gp.append(f"""
+set terminal {term} size {max(760, 250 * k)},380
 set output 'wall-cpu-{wl}.png'
-set title {gp_str(f'{wl}: {n} requests, {delay:g} s delay — wall time vs CPU time (log scale)')} noenhanced
-unset xlabel
-set ylabel 'seconds'
-set logscale y
-set yrange [{max(ymin, 1e-4):.6f}:*]
-set xrange [-0.6:{len(entries) - 0.4}]
-unset grid
-set grid ytics
-set key outside right top
+set lmargin -1
+set rmargin -1
+set tmargin -1
+set bmargin -1
+set multiplot layout 1,{k} title {gp_str(f'{wl}: wall and CPU time (user+sys), timed runs, means — each panel on its own linear scale')} noenhanced
 set style fill solid 0.85 border -1
-set boxwidth 0.35
-plot '{dat}' using ($0-0.19):2:xtic(1) with boxes lc rgb '#4060a0' title 'wall', \\
-     '' using ($0+0.19):3 with boxes lc rgb '#e08030' title 'CPU (user+sys)', \\
-     '' using ($0-0.19):2:(sprintf('%.3g s', $2)) with labels offset 0,0.7 notitle, \\
-     '' using ($0+0.19):3:(sprintf('%.3g s', $3)) with labels offset 0,0.7 notitle
-unset logscale y
-set autoscale x
-set autoscale y
-unset style
+set boxwidth 0.6
+set grid ytics
+unset key
+set xrange [-0.6:1.6]
+set xtics ('wall' 0, 'CPU' 1)
+set ylabel 'seconds'
 """)
-        pngs.append((wl, f"wall-cpu-{wl}.png", "wall vs CPU time"))
+        for i, e in enumerate(entries):
+            pct = 100 * e.cpu / e.wall if e.wall else 0
+            gp.append(f"""set title {gp_str(f'{e.backend}: CPU = {pct:.1f}% of wall')} noenhanced
+set yrange [0:{e.wall * 1.2:.6f}]
+plot '{dat}' every ::{i}::{i} using (0):2 with boxes lc rgb '#4060a0', \\
+     '' every ::{i}::{i} using (1):3 with boxes lc rgb '#e08030', \\
+     '' every ::{i}::{i} using (0):2:(sprintf('%.3g s', $2)) with labels offset 0,0.8, \\
+     '' every ::{i}::{i} using (1):3:(sprintf('%.3g s', $3)) with labels offset 0,0.8
+""")
+        gp.append("unset multiplot\nunset style\nset autoscale\nset xtics autofreq\n")
+        pngs.append((wl, f"wall-cpu-{wl}.png", "wall-cpu"))
     return pngs if run_gnuplot(d, "".join(gp)) else []
 
 

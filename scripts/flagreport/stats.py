@@ -86,7 +86,9 @@ class Comparison:
     """Which of two commands was faster, and how sure: p from the test named."""
     faster: str
     slower: str
-    ratio: Optional[Interval]          # slower's mean ÷ faster's
+    # slower's time ÷ faster's: the geometric mean of the per-round ratios
+    # when paired by rounds, else the ratio of the means
+    ratio: Optional[Interval]
     p: Optional[float]
     test: str
     runs: tuple[int, int]              # (faster's runs, slower's runs)
@@ -122,7 +124,14 @@ def compare(a: str, a_times: Sequence[float], a_rounds: Sequence[int],
     fast, slow = (a, b) if a_first else (b, a)
     ft, st = (a_times, b_times) if a_first else (b_times, a_times)
     won = sum(1 for x, y in zip(pa, pb) if (x < y if a_first else y < x))
-    return Comparison(faster=fast, slower=slow, ratio=ratio_interval(st, ft), p=p, test=test,
+    ratio = ratio_interval(st, ft)
+    if len(shared) >= MIN_ROUNDS and min(pa + pb) > 0:
+        # Paired like the test: the per-round ratios' geometric mean and its
+        # t-interval, so interval and p agree on what they compare.
+        logs = [math.log(y / x) if a_first else math.log(x / y) for x, y in zip(pa, pb)]
+        iv = mean_interval(logs)
+        ratio = Interval(math.exp(iv.estimate), math.exp(iv.low), math.exp(iv.high), iv.n)
+    return Comparison(faster=fast, slower=slow, ratio=ratio, p=p, test=test,
                       runs=(len(ft), len(st)), rounds=len(shared), rounds_won=won)
 
 
@@ -146,13 +155,16 @@ def _runs(c: Comparison) -> str:
 
 def sentence(c: Comparison) -> str:
     """'x is faster than y …' or 'no significant difference …', with the numbers."""
-    ratio = fmt_interval(c.ratio, lambda v: f"{v:.2f}", "×")
+    r = c.ratio
+    by = f"{r.estimate:.2f}×" if r else "?"
+    ci = (f"95% CI {r.low:.2f}–{r.high:.2f}; " if r and r.low is not None and r.high is not None
+          else "")
     rounds = (f", faster in {c.rounds_won} of {c.rounds} rounds" if c.rounds else "")
     if c.p is None:
         return (f"{c.faster} and {c.slower} can't be told apart: too few runs to test "
-                f"({_runs(c)}; {c.faster} {ratio} as fast in the mean).")
+                f"({_runs(c)}; {c.faster} {by} as fast in the mean).")
     if c.significant:
-        return (f"{c.faster} is faster than {c.slower}: {ratio} ({fmt_p(c.p)}, {c.test}, "
+        return (f"{c.faster} is faster than {c.slower} by {by} ({ci}{fmt_p(c.p)}, {c.test}, "
                 f"{_runs(c)}{rounds}).")
     return (f"{c.faster} and {c.slower}: no significant difference in {_runs(c)} "
-            f"({fmt_p(c.p)}, {c.test}; {c.faster} {ratio} as fast in the mean{rounds}).")
+            f"({fmt_p(c.p)}, {c.test}; {c.faster} {by} as fast, {ci}{rounds.lstrip(', ')}).")

@@ -1,0 +1,275 @@
+/* multi.c — the libcurl multi driver shared by the event-loop back ends. */
+#include "multi.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MAX_WAIT_MS 200  /* a signal between the check and the wait costs at most this */
+#define DRAIN_MS    2000 /* after an interrupt, how long saves and the loop may take */
+#define START_BATCH 64   /* transfers started per turn of the loop */
+
+/* One transfer: an easy handle moving from flag to flag. */
+struct multi_job {
+    struct transfer t;
+    struct multi_driver *m;
+    bool busy;                   /* holds a flag: a request in progress, or waiting for the saver */
+    bool in_multi;               /* its easy handle is added to the multi handle */
+    struct multi_job *next_wait; /* in the queue of transfers waiting for the saver */
+};
+
+struct multi_done {
+    CURL *easy;
+    CURLcode rc;
+};
+
+static void job_next(struct multi_job *j);
+
+static int multi_add(struct multi_job *j) {
+    CURLMcode mc = curl_multi_add_handle(j->m->multi, j->t.easy);
+    if (mc != CURLM_OK) {
+        snprintf(j->t.rec->error, sizeof j->t.rec->error, "%s", curl_multi_strerror(mc));
+        return -ENOMEM;
+    }
+    j->in_multi = true;
+    return 0;
+}
+
+/* The flag is done (classified, handed to the saver or not): the transfer
+ * takes the next. */
+static void job_release(struct multi_job *j) {
+    j->busy = false;
+    j->m->busy--;
+    job_next(j);
+}
+
+static void job_next(struct multi_job *j) {
+    struct multi_driver *m = j->m;
+    while (m->next < m->run->nrecords && !run_interrupted()) {
+        transfer_begin(&j->t, m->next++);
+        /* Near the end, when fewer flags are left than transfers, most
+         * connections will never be used again: close them as their flag
+         * is done. Left in libcurl's pool, each curl_multi_remove_handle at
+         * cleanup walks all of them, quadratic at -m 10000. */
+        bool tail = m->run->nrecords - m->next < m->njobs;
+        curl_easy_setopt(j->t.easy, CURLOPT_FORBID_REUSE, (long)(tail || m->run->opt->no_reuse));
+        j->busy = true;
+        m->busy++;
+        if (multi_add(j) == 0)
+            return;
+        j->t.rec->outcome = OUTCOME_ERROR;
+        j->t.rec->done_us = run_now_us(m->run);
+        transfer_finish(&j->t);
+        j->busy = false;
+        m->busy--;
+    }
+}
+
+/* Offer j's downloaded flag to the saver. False when it is full. */
+static bool job_save(struct multi_job *j) {
+    struct multi_driver *m = j->m;
+    if (!m->saver) {
+        transfer_save(&j->t);
+        return true;
+    }
+    switch (m->saver->start(m->saver->arg, &j->t)) {
+    case MULTI_SAVE_FULL:
+        return false;
+    case MULTI_SAVE_STARTED:
+        m->saving++;
+        return true;
+    case MULTI_SAVE_DONE:
+        break;
+    }
+    return true;
+}
+
+/* Offer the waiting transfers' flags to the saver, in the order they
+ * finished; each one taken frees its transfer for the next flag. */
+static void saves_feed(struct multi_driver *m) {
+    while (m->wait_head && job_save(m->wait_head)) {
+        struct multi_job *j = m->wait_head;
+        m->wait_head = j->next_wait;
+        if (!m->wait_head)
+            m->wait_tail = NULL;
+        j->next_wait = NULL;
+        job_release(j);
+    }
+}
+
+void multi_save_done(struct multi_driver *m) {
+    m->saving--;
+    saves_feed(m);
+}
+
+/* j's flag downloaded OK: save it now, or queue it behind the others. */
+static void save_queue(struct multi_job *j) {
+    struct multi_driver *m = j->m;
+    if (!m->wait_head && job_save(j)) {
+        job_release(j);
+        return;
+    }
+    if (m->wait_tail)
+        m->wait_tail->next_wait = j;
+    else
+        m->wait_head = j;
+    m->wait_tail = j;
+}
+
+static void on_done(struct multi_driver *m, CURL *easy, CURLcode rc) {
+    struct transfer *t = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+    struct multi_job *j = t->user;
+    curl_multi_remove_handle(m->multi, easy);
+    j->in_multi = false;
+    if (transfer_step_done(t, rc)) {
+        if (multi_add(j) == 0)
+            return;
+        t->rec->outcome = OUTCOME_ERROR;
+    }
+    if (t->rec->outcome == OUTCOME_OK) {
+        save_queue(j);
+        return;
+    }
+    transfer_finish(t);
+    job_release(j);
+}
+
+/* Read every message before handling any: curl_multi_remove_handle scans
+ * the unread messages, so handling them as they are read costs O(n^2) when
+ * many transfers finish in one wakeup. Handling can queue new messages
+ * (a re-added handle that fails at once): read again until none. */
+static void drain_messages(struct multi_driver *m) {
+    for (;;) {
+        CURLMsg *msg;
+        int left;
+        unsigned n = 0;
+        while (n < m->njobs && (msg = curl_multi_info_read(m->multi, &left)))
+            if (msg->msg == CURLMSG_DONE)
+                m->done[n++] = (struct multi_done){msg->easy_handle, msg->data.result};
+        if (n == 0)
+            return;
+        for (unsigned i = 0; i < n; i++)
+            on_done(m, m->done[i].easy, m->done[i].rc);
+    }
+}
+
+static unsigned reactor_pending(const struct multi_driver *m) {
+    return m->reactor->pending ? m->reactor->pending(m->reactor->loop) : 0;
+}
+
+/* SIGINT: drop every request in flight; saves in progress, and those of
+ * flags already downloaded, finish (they are local and short) or clean up
+ * after themselves; then wait for the kernel to finish with everything
+ * that names our memory. */
+static void abandon(struct multi_driver *m) {
+    for (unsigned i = 0; i < m->njobs; i++) {
+        struct multi_job *j = &m->jobs[i];
+        if (j->in_multi) {
+            curl_multi_remove_handle(m->multi, j->t.easy);
+            j->in_multi = false;
+            j->busy = false;
+            m->busy--;
+        }
+    }
+    int64_t end = run_now_us(m->run) + DRAIN_MS * 1000;
+    while ((m->busy || m->saving || reactor_pending(m)) && run_now_us(m->run) < end)
+        if (m->reactor->run_once(m->reactor->loop, 50) < 0)
+            break;
+}
+
+int multi_init(struct multi_driver *m, struct run *run) {
+    *m = (struct multi_driver){.run = run, .njobs = run->max_req};
+    run->threads_peak = 1;
+    /* At least one of each, so that a run of no records needs no case. */
+    m->jobs = calloc(m->njobs ? m->njobs : 1, sizeof *m->jobs);
+    m->done = calloc(m->njobs ? m->njobs : 1, sizeof *m->done);
+    m->multi = curl_multi_init();
+    if (!m->jobs || !m->done || !m->multi)
+        return -ENOMEM;
+    /* Keep a connection per transfer alive, and no more. */
+    curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)m->njobs);
+    curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)m->njobs);
+    for (unsigned i = 0; i < m->njobs; i++) {
+        struct multi_job *j = &m->jobs[i];
+        j->m = m;
+        int rc = transfer_init(&j->t, run);
+        if (rc < 0)
+            return rc;
+        j->t.user = j;
+    }
+    return 0;
+}
+
+void multi_socket_event(void *arg, int fd, int ev_bitmask) {
+    struct multi_driver *m = arg;
+    int running;
+    curl_multi_socket_action(m->multi, fd, ev_bitmask, &running);
+}
+
+void multi_timeout(void *arg) {
+    struct multi_driver *m = arg;
+    int running;
+    curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+    struct multi_driver *m = userp;
+    (void)easy, (void)socketp;
+    return m->reactor->watch(m->reactor->loop, fd, what) < 0 ? -1 : 0;
+}
+
+/* The deadline is only recorded: the loop acts on it, never libcurl's own
+ * callback. */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp) {
+    struct multi_driver *m = userp;
+    (void)multi;
+    m->reactor->set_timeout(m->reactor->loop, timeout_ms);
+    return 0;
+}
+
+int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
+              const struct multi_saver *saver) {
+    m->reactor = reactor;
+    m->saver = saver;
+    if (reactor->watch && (curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_socket) ||
+                           curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m) ||
+                           curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_timer) ||
+                           curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m)))
+        return -EINVAL;
+    /* Transfers start START_BATCH at a time, one batch per turn of the loop:
+     * libcurl connects every new handle in one call, and with thousands at
+     * once the first requests would wait for the last connect before being
+     * sent. Batches let early requests go out while later ones connect. */
+    unsigned started = 0;
+    while (m->busy || m->saving || started < m->njobs) {
+        if (run_interrupted()) {
+            abandon(m);
+            return 0;
+        }
+        for (unsigned b = 0; b < START_BATCH && started < m->njobs; b++)
+            job_next(&m->jobs[started++]);
+        int rc = reactor->run_once(reactor->loop, started < m->njobs ? 0 : MAX_WAIT_MS);
+        if (rc < 0) {
+            abandon(m);
+            return rc;
+        }
+        drain_messages(m);
+    }
+    return 0;
+}
+
+void multi_cleanup(struct multi_driver *m) {
+    for (unsigned i = 0; m->jobs && i < m->njobs; i++) {
+        struct multi_job *j = &m->jobs[i];
+        if (j->in_multi)
+            curl_multi_remove_handle(m->multi, j->t.easy);
+        if (j->t.easy)
+            transfer_cleanup(&j->t);
+    }
+    if (m->multi)
+        curl_multi_cleanup(m->multi);
+    free(m->jobs);
+    free(m->done);
+    *m = (struct multi_driver){0};
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# peers_test.sh FLAGSERVER CASE ARG (tests/peers.cmake), on a real flagserver:
+#   CASE in not_found usage_errors repeat_names, ARG = a Python client of
+#        peers/: it keeps the C clients' contract; CASE = e2e:NAME runs the
+#        C clients' own end-to-end case NAME (tests/e2e.sh) on it;
+#   CASE = bench, ARG = the build: bench.sh --peers checks, times and reports
+#        the peers, and a peer whose files are wrong is failed, not timed.
+set -euo pipefail
+FLAGSERVER=$1 case=$2 arg=$3
+# shellcheck source=tests/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+skip() { echo "SKIP: $*"; exit 77; }
+setup_work
+dest=$WORK/dest
+
+if [[ $case != bench ]]; then
+    client=$arg
+    lib=httpx
+    [[ $client != *aiohttp* ]] || lib=aiohttp
+    /usr/bin/python3 -c "import $lib" 2>/dev/null || skip "python3-$lib is not installed (make deps)"
+    [[ $case != e2e:* ]] || exec "$(dirname "$0")/e2e.sh" "$client" "$FLAGSERVER" "${case#e2e:}"
+fi
+
+run_client() { # run_client ARGS...: sets RC, output in $WORK/out, $WORK/err
+    set +e
+    "$client" -s "$BASE_URL" -d "$dest" "$@" >"$WORK/out" 2>"$WORK/err"
+    RC=$?
+    set -e
+}
+
+served() { curl -s "$SERVER_URL/stats" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$'; }
+
+case $case in
+not_found)
+    # A code the server hasn't is not an error (the book's rule): exit 0.
+    start_server "$WORK"
+    run_client -v BR ZZ
+    [[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$WORK/err")"
+    grep -q '^  1 flag downloaded\.$' "$WORK/out" || fail "report: $(cat "$WORK/out")"
+    grep -q '^  1 not found\.$' "$WORK/out" || fail "report: $(cat "$WORK/out")"
+    grep -q '^ZZ not found$' "$WORK/err" || fail "-v: $(cat "$WORK/err")"
+    [[ $(ls -A "$dest") == br.gif ]] || fail "files: $(ls -A "$dest")"
+    ;;
+usage_errors)
+    # Bad command lines exit 2 with one reason; an unwritable destination
+    # exits 3 before any request.
+    start_server "$WORK"
+    for args in "-m 0" "--bogus" "-l x" "BRA" "-a BR" "--timeout -1" "-s ftp://x" "--repeat 0"; do
+        # shellcheck disable=SC2086
+        run_client $args
+        [[ $RC -eq 2 ]] || fail "'$args' exited $RC, expected 2"
+        [[ $(grep -c 'error: ' "$WORK/err") -eq 1 ]] || fail "'$args': $(cat "$WORK/err")"
+        grep -q '^usage: ' "$WORK/err" || fail "'$args': no usage line"
+    done
+    "$client" --help | grep -q -- '--max-req' || fail "--help lacks --max-req"
+    touch "$WORK/file"
+    dest=$WORK/file/sub
+    run_client
+    [[ $RC -eq 3 ]] || fail "unwritable destination: exit $RC, expected 3"
+    [[ $(grep -c 'error: ' "$WORK/err") -eq 1 ]] || fail "$(cat "$WORK/err")"
+    [[ $(served) -eq 0 ]] || fail "$(served) requests were made"
+    ;;
+repeat_names)
+    start_server "$WORK"
+    run_client --repeat 3 BR AR -q
+    [[ $RC -eq 0 ]] || fail "exit $RC: $(cat "$WORK/err")"
+    [[ ! -s $WORK/out ]] || fail "-q printed: $(cat "$WORK/out")"
+    for f in br br-1 br-2 ar ar-1 ar-2; do
+        [[ -f $dest/$f.gif ]] || fail "no $f.gif: $(ls -A "$dest")"
+    done
+    [[ $(count_files "$dest") -eq 6 ]] || fail "extra files: $(ls -A "$dest")"
+    ;;
+bench)
+    build=$arg
+    for tool in hyperfine gnuplot /usr/bin/time; do
+        command -v "$tool" >/dev/null || skip "$tool is not installed (make deps)"
+    done
+    # A wget2 that saves nothing and says all went well: the check must fail
+    # it, and it must not be timed. The other peers are the real ones.
+    mkdir -p "$WORK/bin"
+    cat >"$WORK/bin/wget2" <<'FAKE'
+#!/bin/sh
+[ "$1" = --version ] && echo "GNU Wget2 0-fake"
+exit 0
+FAKE
+    chmod +x "$WORK/bin/wget2"
+    rc=0
+    PATH=$WORK/bin:$PATH "$ROOT/scripts/bench.sh" --build "$build" --delay 0.01 --flags 5 --runs 2 \
+        --peers --results "$WORK/results" >"$WORK/out" 2>"$WORK/err" || rc=$?
+    [[ $rc -eq 0 ]] || fail "bench.sh --peers exited $rc: $(tail -5 "$WORK/err")"
+    run=$WORK/results/latest
+    [[ -s $run/peers.csv ]] || fail "no peers.csv"
+    [[ $(grep -c '^all5,' "$run/peers.csv") -eq 7 ]] || fail "peers.csv rows: $(cat "$run/peers.csv")"
+    grep -q '^all5,5,wget2,tool,.*,failed,"files differ' "$run/peers.csv" ||
+        fail "the fake wget2 was not failed: $(grep wget2 "$run/peers.csv")"
+    grep -q 'peer wget2 failed on all5, not timed' "$WORK/err" || fail "no warning for wget2"
+    for p in py-serial py-executor py-asyncio py-aiohttp curl aria2c; do
+        if grep -q "^all5,5,$p,.*,ok," "$run/peers.csv"; then
+            [[ -s $run/hyperfine-all5-$p.json ]] || fail "$p passed but was not timed"
+        else
+            # Only a peer that is not installed may fail here.
+            grep -q "^all5,5,$p,.*,failed,\"not installed" "$run/peers.csv" ||
+                fail "$p failed: $(grep ",$p," "$run/peers.csv")"
+        fi
+    done
+    [[ ! -e $run/hyperfine-all5-wget2.json ]] || fail "the failed wget2 was timed"
+    grep -q '^peers on all5: ' "$WORK/out" || fail "no peers table: $(cat "$WORK/out")"
+    grep -q '^wget2 .* failed' "$WORK/out" || fail "the table doesn't list wget2 as failed"
+    grep -q '^## The clients people use instead' "$run/report.md" || fail "no peers section in report.md"
+    grep -q 'wget2 failed and was not timed: files differ' "$run/report.md" || fail "no sentence for wget2"
+    [[ -s $run/peers-all5.png ]] || fail "no peers-all5.png"
+    ;;
+*)
+    fail "unknown case $case"
+    ;;
+esac
+echo "ok: $case"
