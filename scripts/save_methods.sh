@@ -54,7 +54,6 @@ EOF
 
 BUILD=$ROOT/build DIRS="/dev/shm,${TMPDIR:-/tmp}" BACKEND_LIST='' METHODS=loop,ring ROUNDS=5
 DELAY=0.1 FILES=2000
-need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
