@@ -1,5 +1,6 @@
-/* codes.h — the 194 country codes flagserver knows, and the book's expansion
- * of command-line arguments into a sorted, de-duplicated list of codes. */
+/* codes.h — the 194 country codes flagserver knows (countries.def), and the
+ * book's expansion of command-line arguments into a sorted, de-duplicated
+ * list of codes. */
 #ifndef FLAGBENCH_CODES_H
 #define FLAGBENCH_CODES_H
 

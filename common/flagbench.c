@@ -1,5 +1,6 @@
 /* flagbench.c — the one main every back end shares. */
 #include "flagbench.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -33,14 +34,8 @@ int run_interrupted(void) {
     return atomic_load_explicit(&interrupted, memory_order_relaxed);
 }
 
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int64_t run_now_us(const struct run *run) {
-    return (mono_ns() - run->t0_ns) / 1000;
+    return (clock_now_ns() - run->t0_ns) / 1000;
 }
 
 int64_t run_thread_cpu_us(const struct run *run) {
@@ -188,9 +183,9 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     getrusage(RUSAGE_SELF, &ru0);
     /* The process's start on the run's clock, for the report's phases. */
     int64_t age_ns = process_age_ns();
-    run.t0_ns = mono_ns();
+    run.t0_ns = clock_now_ns();
     rc = backend->download_many(&run);
-    double wall_s = (double)(mono_ns() - run.t0_ns) / 1e9;
+    double wall_s = (double)(clock_now_ns() - run.t0_ns) / 1e9;
     getrusage(RUSAGE_SELF, &ru1);
     progress_end(&run.progress);
     rusage_delta(&ru, &ru0, &ru1);

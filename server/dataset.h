@@ -18,7 +18,8 @@ struct country {
     const char *name; /* JSON-escaped, as in the book's metadata.json */
 };
 
-/* The 194 countries (docs/DESIGN.md), sorted by iso code. */
+/* The 194 countries of common/countries.def (docs/DESIGN.md), sorted by
+ * iso code. */
 extern const struct country countries[COUNTRY_COUNT];
 
 struct blob {

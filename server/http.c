@@ -42,7 +42,6 @@ static enum http_parse parse_request_line(const char *s, size_t n, struct http_r
     /* Methods are case-sensitive (RFC 9110 9.1). */
     req->method = i == 3 && !memcmp(s, "GET", 3)    ? HTTP_GET
                   : i == 4 && !memcmp(s, "HEAD", 4) ? HTTP_HEAD
-                  : i == 4 && !memcmp(s, "POST", 4) ? HTTP_POST
                                                     : HTTP_OTHER;
     size_t t = ++i;
     while (i < n && (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f)

@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum http_method { HTTP_OTHER, HTTP_GET, HTTP_HEAD, HTTP_POST };
+/* Only the methods the server tells apart: flags are served to GET and
+ * HEAD; any other method (POST /stats/reset included) is HTTP_OTHER. */
+enum http_method { HTTP_OTHER, HTTP_GET, HTTP_HEAD };
 
 enum http_parse {
     HTTP_COMPLETE = 0,    /* *req is filled; the request is req->total bytes */

@@ -18,7 +18,8 @@ static const char usage[] =
     "usage: flagserver [-b ADDR] [-p PORT] [--port-file FILE] [--root DIR]\n"
     "                  [--delay S | --delay-min S --delay-max S] [--error-rate P] [--seed N]\n"
     "                  [--close] [--chunked] [--idle-timeout S] [--max-conns N]\n"
-    "                  [--chaos MODE[:FRACTION]]... [-q | -v] [-h] [--version]\n";
+    "                  [--chaos MODE[:FRACTION]]... [-q | -v] [-h] [--version]\n"
+    "       flagserver --list-codes\n";
 
 static const char help[] =
     "Serve country flags over HTTP/1.1 for the flagbench clients, like the local\n"
@@ -45,6 +46,8 @@ static const char help[] =
     "                         stallbody oversize slow redirect redirectloop\n"
     "  -q, --quiet            log nothing\n"
     "  -v, --verbose          log every request to stderr\n"
+    "      --list-codes       print the 194 country codes (the clients' -a), one a\n"
+    "                         line, sorted, and exit\n"
     "  -h, --help             this help\n"
     "      --version          print the version\n"
     "\n"
@@ -94,6 +97,7 @@ enum {
     OPT_MAX_CONNS,
     OPT_CHAOS,
     OPT_VERSION,
+    OPT_LIST_CODES,
 };
 
 int main(int argc, char **argv) {
@@ -116,6 +120,7 @@ int main(int argc, char **argv) {
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"list-codes", no_argument, NULL, OPT_LIST_CODES},
         {0},
     };
     struct server_config cfg = {
@@ -214,6 +219,14 @@ int main(int argc, char **argv) {
             return 0;
         case OPT_VERSION:
             printf("flagserver %s\n", FLAGBENCH_VERSION);
+            return 0;
+        case OPT_LIST_CODES: /* for scripts: the list lives in one file */
+            for (size_t i = 0; i < COUNTRY_COUNT; i++)
+                printf("%s\n", countries[i].iso);
+            if (fflush(stdout) || ferror(stdout)) {
+                fprintf(stderr, "flagserver: --list-codes: cannot write: %s\n", strerror(errno));
+                return 1;
+            }
             return 0;
         case ':':
             return bad_usage("option needs a value: %s", argv[optind - 1]);

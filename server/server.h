@@ -1,4 +1,5 @@
-/* server.h — flagserver's event loop: one thread, one io_uring.
+/* server.h — flagserver's event loop: one thread, one io_uring. What it
+ * answers is respond.h's; this loop only carries the replies out.
  *
  * Every socket operation (accept, recv, sendmsg, cancel) is an io_uring
  * request, and every timer (per-request delays, slow drips, idle timeouts)
@@ -13,33 +14,7 @@
 #include <stdint.h>
 
 #include "dataset.h"
-
-/* Fault injection for client hardening tests (--chaos MODE[:FRACTION]). */
-enum chaos_mode {
-    CHAOS_NONE,
-    CHAOS_TRUNCATE,     /* Content-Length N, N/2 bytes of body, then close */
-    CHAOS_RESET,        /* a third of the body, then RST (SO_LINGER 0) */
-    CHAOS_GARBAGE,      /* a malformed status line and headers, then close */
-    CHAOS_LONGHEADER,   /* a 100 KiB header line */
-    CHAOS_STALL,        /* read the request, never answer */
-    CHAOS_STALLBODY,    /* send the headers, never the body */
-    CHAOS_OVERSIZE,     /* an endless chunked body (closed after 64 MiB) */
-    CHAOS_SLOW,         /* the body 100 bytes every 100 ms */
-    CHAOS_REDIRECT,     /* 302 to the same path with ?r=N once, then serve */
-    CHAOS_REDIRECTLOOP, /* 302 to the same path with ?r=N+1, forever */
-    CHAOS_COUNT
-};
-
-#define CHAOS_MAX_RULES 16
-
-struct chaos_rule {
-    enum chaos_mode mode;
-    double fraction; /* of /flags/ requests, 0..1 */
-};
-
-/* Parse "MODE" or "MODE:FRACTION". 0, or -EINVAL. */
-int chaos_parse(const char *arg, struct chaos_rule *rule);
-const char *chaos_name(enum chaos_mode mode);
+#include "respond.h"
 
 struct server_config {
     const char *bind_addr;       /* numeric IPv4 or IPv6 address */

@@ -18,3 +18,11 @@ if(FLAGBENCH_SANITIZE STREQUAL "")
     set_tests_properties(driver_shellcheck PROPERTIES LABELS driver)
   endif()
 endif()
+
+# The report's phase account on traces made up in the test (no timing).
+find_program(PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+find_program(PYTHON3 python3)
+if(PYTHON3)
+  add_test(NAME report_phases COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_phases_test.py)
+  set_tests_properties(report_phases PROPERTIES LABELS driver)
+endif()

@@ -1,5 +1,5 @@
-# flagserver's tests: the request parser, the GIF encoder and images (Check),
-# and the server end to end (bash + curl).
+# flagserver's tests: the request parser, routing and chaos selection, the GIF
+# encoder and images (Check), and the server end to end (bash + curl).
 if(CHECK_FOUND)
   add_executable(server_http_test server_http_test.c)
   target_link_libraries(server_http_test PRIVATE flagserver_core PkgConfig::CHECK)
@@ -9,7 +9,11 @@ if(CHECK_FOUND)
   target_link_libraries(server_gif_test PRIVATE flagserver_core PkgConfig::CHECK)
   add_test(NAME server_gif COMMAND server_gif_test)
 
-  set_tests_properties(server_http server_gif PROPERTIES LABELS "server" TIMEOUT 300)
+  add_executable(server_respond_test server_respond_test.c)
+  target_link_libraries(server_respond_test PRIVATE flagserver_core PkgConfig::CHECK)
+  add_test(NAME server_respond COMMAND server_respond_test)
+
+  set_tests_properties(server_http server_gif server_respond PROPERTIES LABELS "server" TIMEOUT 300)
 endif()
 
 add_test(NAME server_e2e
@@ -18,3 +22,15 @@ add_test(NAME server_e2e
 # RESOURCE_LOCK concurrency: the suites that count requests in flight run one
 # at a time, not beside each other on the same cores.
 set_tests_properties(server_e2e PROPERTIES LABELS "server" TIMEOUT 600 RESOURCE_LOCK concurrency)
+
+# The one list of countries, as scripts read it: 194 codes, sorted, unique,
+# two capital letters each (what the clients' -a asks for).
+add_test(NAME server_list_codes
+         COMMAND bash -c [=[set -eo pipefail
+                  out=$("$1" --list-codes)
+                  [[ $(wc -l <<<"$out") -eq 194 ]] || { echo "not 194 codes"; exit 1; }
+                  sort -uc <<<"$out"
+                  ! grep -vx '[A-Z][A-Z]' <<<"$out"
+                  [[ $(head -n1 <<<"$out") == AD && $(tail -n1 <<<"$out") == ZW ]]]=]
+                 list_codes ${FLAGSERVER})
+set_tests_properties(server_list_codes PROPERTIES LABELS "server" TIMEOUT 60)

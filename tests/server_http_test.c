@@ -31,6 +31,8 @@ START_TEST(methods_and_versions) {
     ck_assert_int_eq(req.method, HTTP_HEAD);
     ck_assert_int_eq(parse("DELETE / HTTP/1.1\r\n\r\n", &req), HTTP_COMPLETE);
     ck_assert_int_eq(req.method, HTTP_OTHER);
+    ck_assert_int_eq(parse("POST / HTTP/1.1\r\n\r\n", &req), HTTP_COMPLETE);
+    ck_assert_int_eq(req.method, HTTP_OTHER);
     ck_assert_int_eq(parse("get / HTTP/1.1\r\n\r\n", &req), HTTP_COMPLETE);
     ck_assert_int_eq(req.method, HTTP_OTHER); /* methods are case-sensitive */
     ck_assert_int_eq(parse("GET / HTTP/1.0\r\n\r\n", &req), HTTP_COMPLETE);

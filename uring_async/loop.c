@@ -27,6 +27,7 @@
  * only at zero, so an index is never reused while the kernel may still name
  * it. */
 #include "loop.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -65,12 +66,6 @@ struct loop {
     void *event_arg;
     struct loop_stats stats;
 };
-
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 uint64_t loop_ud_pack(enum loop_ud_tag tag, uint32_t index, uint32_t gen) {
     return (uint64_t)gen << 32 | (uint64_t)(index & 0x3fffffffu) << 2 | (uint64_t)tag;
@@ -335,7 +330,7 @@ static int curl_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, voi
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
     struct loop *l = userp;
     (void)multi;
-    l->deadline_ns = timeout_ms < 0 ? NO_DEADLINE : mono_ns() + (int64_t)timeout_ms * 1000000;
+    l->deadline_ns = timeout_ms < 0 ? NO_DEADLINE : clock_now_ns() + (int64_t)timeout_ms * 1000000;
     return 0;
 }
 
@@ -362,7 +357,7 @@ int loop_run_once(struct loop *l, int max_wait_ms) {
 
     int64_t wait_ns = -1;
     if (l->deadline_ns != NO_DEADLINE) {
-        wait_ns = l->deadline_ns - mono_ns();
+        wait_ns = l->deadline_ns - clock_now_ns();
         if (wait_ns < 0)
             wait_ns = 0;
     }
@@ -406,7 +401,7 @@ int loop_run_once(struct loop *l, int max_wait_ms) {
             handle_cqe(l, c[k].ud, c[k].res, c[k].flags);
     }
 
-    if (l->multi && l->deadline_ns != NO_DEADLINE && mono_ns() >= l->deadline_ns) {
+    if (l->multi && l->deadline_ns != NO_DEADLINE && clock_now_ns() >= l->deadline_ns) {
         int running;
         l->deadline_ns = NO_DEADLINE;
         l->stats.timeouts++;

@@ -85,7 +85,7 @@ def terms_paragraph(run: BenchRun) -> str:
         "the most at once, *mean* the average over the run. *ctx switches vol/invol*: the kernel "
         "switched away from the process because it waited (voluntary) or because its time slice "
         "was up (involuntary). *p50/p99*: the request duration half / 99% of requests stayed "
-        "under (with 20 requests the p99 is the slowest one). *RSS*: peak resident memory, in MiB "
+        "under (of fewer than 100 requests, the p99 is the slowest one). *RSS*: peak resident memory, in MiB "
         f"(2^20 bytes). Every column is defined in [results/README.md]({README}).\n")
 
 
@@ -146,9 +146,10 @@ def baseline_sentence(w: Workload, acc: dict) -> Optional[str]:
     a = acc.get(base.backend)
     if not a or w.delay <= 0:
         return None
-    other = a.total - a.parts["waiting"]
+    total = a.measured_wall or a.total
+    other = total - a.parts["waiting"]
     return (f"{base.backend} made one request at a time, so it waited {phases.ms(a.parts['waiting'])} "
-            f"of its traced {phases.ms(a.total)} ({a.chain} × {w.delay:g} s, one after another); "
+            f"of its traced {phases.ms(total)} ({a.chain} × {w.delay:g} s, one after another); "
             f"the other {phases.ms(other)} — {1e3 * other / max(1, a.chain):.1f} ms a request — "
             f"went to starting, receiving and saving (the phase account below).")
 
@@ -167,11 +168,12 @@ def speedup_sentences(w: Workload, floors: dict) -> list[str]:
             rounds = math.ceil(n / m)
             isp = speedup(ideal_base, ideal_e) or ideal_speedup(n, m)
             line += (f": {fmt_speedup(speedup_interval(w, e))} faster than {base.backend} "
-                     f"(timed), of an ideal {fmt_x(isp)}× — {n} × {delay:g} s"
-                     + (f" + {base.backend}'s floor {phases.ms(fb.total_s)}" if fb else "")
-                     + f" against {rounds} {plural(rounds, 'round')} of {delay:g} s"
-                     + (f" + {e.backend}'s floor {phases.ms(fe.total_s)}" if fe else "")
-                     + " (the floor: a one-request run's start and exit)")
+                     f"(timed), of an ideal {fmt_x(isp)}× (ideal walls: {base.backend} "
+                     f"{n} × {delay:g} s" + (f" + {phases.ms(fb.total_s)}" if fb else "")
+                     + f", {e.backend} {rounds} × {delay:g} s"
+                     + (f" + {phases.ms(fe.total_s)}" if fe else "")
+                     + ("; the added time is each one's floor, a one-request run's start and exit)"
+                        if fb and fe else ")"))
         else:
             sp = w.speedup(e) or 0.0
             line += (f": {fmt_x(sp)}× {'faster' if sp >= 1 else 'as fast'} as {base.backend}"
@@ -284,7 +286,7 @@ def why_not_ideal(w: Workload, acc: dict, floors: dict) -> list[str]:
         if a.threads > 1:
             parts.append(f"{phases.ms(p['transfers'])} starting the transfers: its "
                          f"{a.threads} threads began their requests from {phases.ms(a.first_start)} "
-                         f"to {phases.ms(a.last_start)} after t0 — the cost of starting threads")
+                         f"to {phases.ms(a.last_start)} after t0 (starting the threads)")
         else:
             parts.append(f"{phases.ms(p['transfers'])} starting the transfers: one thread "
                          f"started all {a.requests}, the last {phases.ms(a.last_start)} after t0")
@@ -292,16 +294,27 @@ def why_not_ideal(w: Workload, acc: dict, floors: dict) -> list[str]:
         b = best("connect_median_ms")
         if c is not None:
             parts[-1] += (f", and a connection was up a median {c:.2f} ms after its start"
-                          + (f" (against {b[0]:.2f} ms for {b[1]})" if b and b[1] != e.backend else ""))
+                          + (f" (against {b[0]:.2f} ms for {b[1]})" if b and b[1] != e.backend else "")
+                          + (", the one thread being busy starting the others"
+                             if a.threads <= 1 and c >= 0.5 and a.requests > 1 else ""))
         fd = a.details.get("first_byte_to_done_median_ms")
         b = best("first_byte_to_done_median_ms")
         recv = f"{phases.ms(p['receiving'])} receiving"
+        if a.chain == 1:
+            recv += " — the last response, from the end of its server delay to its end"
         if fd is not None:
-            recv += (f": from a response's first byte to its end took a median {fd:.2f} ms"
-                     + (f" (against {b[0]:.2f} ms for {b[1]})" if b and b[1] != e.backend else ""))
-            if a.threads <= 1 and e.summary.inflight_peak > 1:
+            recv += (f" (over all responses, first byte to end took a median {fd:.2f} ms"
+                     + (f", against {b[0]:.2f} ms for {b[1]}" if b and b[1] != e.backend else "")
+                     + ")")
+            # A cause is named only where there is a delay to explain.
+            if fd < 0.5 or e.summary.inflight_peak <= 1:
+                pass
+            elif a.threads <= 1:
                 recv += (f", because one thread reads {e.summary.inflight_peak} answers that "
                          f"arrive at once")
+            else:
+                recv += (f", while {a.threads} threads take turns on the machine's CPUs as the "
+                         f"answers arrive together")
         parts.append(recv)
         if p["saving"] > 0.0005:
             ds = a.details.get("done_to_saved_max_ms")
@@ -340,9 +353,11 @@ def nodelay_section(run: BenchRun) -> tuple[list[str], Optional[str]]:
     lo, hi = min(sps.values()), max(sps.values())
     words = (f"With no server delay ({wl}: {n} requests against a second flagserver that answers at "
              f"once, {rounds} rounds per back end, medians of the whole process timed from outside) "
-             f"there is nothing to overlap: {base} took {1e3 * med[base]:.0f} ms, and the others "
-             f"{'between ' + f'{lo:.2f}× and {hi:.2f}×' if abs(hi - lo) >= 0.01 else f'{hi:.2f}×'} "
-             f"its speed. What is left is CPU work and the loopback, which starting many requests "
+             f"there is nothing to overlap: {base} took {1e3 * med[base]:.0f} ms, and the others ran "
+             f"at {f'{lo:.2f}–{hi:.2f}×' if abs(hi - lo) >= 0.01 else f'{hi:.2f}×'} its speed"
+             + (" — slower, not faster" if hi < 0.95 else
+                " — at best a little faster" if hi < 2 else "")
+             + f". What is left is CPU work and the loopback, which starting many requests "
              f"at once does not make shorter — the speedups above come from the server's delay, "
              f"not from doing the work faster.")
     md = ["## The counterexample: nothing to wait for\n", words + "\n",
@@ -491,12 +506,12 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Opti
             md += [f"{s}\n" for s in why]
         for kind in ("overview", "wall-cpu", "timeline"):
             for png, _ in _figures(pngs, w.name, kind):
-                md.append(f"![{w.name}: {FIGURE_WORDS[kind]}]({png})\n")
+                md.append(f"![{w.name}: {FIGURE_WORDS[kind]} ({png})]({png})\n")
         if _figures(pngs, w.name, "overview"):
             md.append("In the timelines a bar is one request, from its start to its response's "
                       "end; purple, the wait for its file to be saved. The red strip under a "
-                      "concurrent back end's timeline is the CPU it used at each moment (from "
-                      "the CPU time each thread had used at every start and end of a request): "
+                      "one-thread back end's timeline is the CPU it used at each moment (from "
+                      "the CPU time the thread had used at every start and end of a request): "
                       "one thread, mostly idle, while many requests wait.\n")
     nd_md, nd_text = nodelay_section(run)
     md += nd_md

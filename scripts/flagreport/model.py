@@ -617,7 +617,21 @@ class PeerRun:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok" and self.timing is not None
+        return not self.failure
+
+    @property
+    def failure(self) -> str:
+        """Why the peer's figures can't be used ('' when they can): its check
+        failed, or a timed run exited non-zero (a flag not downloaded)."""
+        if self.status != "ok":
+            return self.reason or self.status
+        if self.timing is None:
+            return "not timed"
+        bad = [c for c in self.timing.exit_codes if c]
+        if bad:
+            return (f"exit status {bad[0]} in {len(bad)} of its {len(self.timing.exit_codes)} "
+                    f"timed runs")
+        return ""
 
 
 def load_peers(d: str) -> list[PeerRun]:

@@ -167,6 +167,7 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
         by_thread.setdefault(_thread(r), []).append(r)
 
     r, chain = last, 0
+    last_late_us = 0.0
     while r is not None:
         chain += 1
         s, done = _us(r, "started_us"), _us(r, "done_us")
@@ -176,6 +177,8 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
         parts["transfers"] += (c - s) / 1e6
         parts["waiting"] += wait / 1e6
         parts["receiving"] += (done - c - wait) / 1e6
+        if chain == 1:
+            last_late_us = done - c - wait
         best, best_end = None, None
         for p in by_thread.get(_thread(r), []):
             if p is r:
@@ -213,7 +216,8 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
     details = {k: v / 1e3 for k, v in (
         ("connect_median_ms", _median(opened)), ("first_byte_to_done_median_ms", _median(to_done)),
         ("done_to_saved_median_ms", _median(to_saved)),
-        ("done_to_saved_max_ms", max(to_saved) if to_saved else None)) if v is not None}
+        ("done_to_saved_max_ms", max(to_saved) if to_saved else None),
+        ("last_response_late_ms", last_late_us)) if v is not None}
     return Account(backend=backend, parts=parts, measured_wall=measured_wall,
                    exit_estimated=floor is not None, requests=len(rows), threads=threads,
                    chain=chain, connections=len(opened), first_start=starts[0] / 1e6,

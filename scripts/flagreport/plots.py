@@ -168,9 +168,13 @@ def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str
             groups[-1].append(b)
         else:
             groups.append([b])
-    groups.sort(key=lambda g: order.index(g[0]))
+    # Each panel in the run's order, its first back end on top.
+    for g in groups:
+        g.sort(key=order.index)
+        g.reverse()
+    groups.sort(key=lambda g: order.index(g[-1]))
     rows = sum(len(g) for g in groups)
-    height = 120 + 62 * rows + 75 * len(groups)
+    height = 100 + 62 * rows + 75 * len(groups)
     out = [f"\nset terminal {term} size 900,{height}\nset output 'phases-{wl}.png'\n"
            f"set multiplot title {gp_str(f'{wl}: where each back end’s wall time went (ms; the phase account)')} noenhanced\n"
            "set style fill solid 0.95 border rgb '#ffffff'\nunset grid\nset grid xtics\n"
@@ -183,9 +187,10 @@ def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str
         h = per_row * (len(g) + 1.2)
         if gi == len(groups) - 1:
             out.append("set xlabel 'ms since the process started (the parts of each bar follow one another)'\n")
-        xmax = max(accounts[b].total for b in g) * 1e3
+        xmax = max(max(accounts[b].total, accounts[b].measured_wall or 0) for b in g) * 1e3
+        pad = 1.45 if any(not accounts[b].adds_up() for b in g) else 1.16
         out.append(_panel(top, top - h + per_row * 0.8)
-                   + f"set yrange [-0.6:{len(g) - 0.4}]\nset xrange [0:{xmax * 1.16:.3f}]\n"
+                   + f"set yrange [-0.6:{len(g) - 0.4}]\nset xrange [0:{xmax * pad:.3f}]\n"
                    + "set ytics (" + ", ".join(f"{gp_str(b)} {i}" for i, b in enumerate(g)) + ")\n"
                    + ("" if gi == 0 else "unset key\n"))
         plots = []
