@@ -77,12 +77,7 @@ is_seconds "$DELAY" || die "--delay needs seconds (like 0.1), not '$DELAY'"
 [[ -z $MAXREQ ]] || { is_uint "$MAXREQ" && [[ $MAXREQ -ge 1 ]]; } ||
     die "--max-req needs a number from 1, not '$MAXREQ'"
 is_seconds "$MAX_SECONDS" || die "--max-seconds needs seconds, not '$MAX_SECONDS'"
-IFS=, read -r -a WORKLOADS <<<"$FLAGS"
-[[ ${#WORKLOADS[@]} -gt 0 ]] || die "--flags needs at least one workload"
-for n in "${WORKLOADS[@]}"; do
-    { is_uint "$n" && [[ $n -ge 1 ]]; } || die "--flags needs request counts like 20,194, not '$FLAGS'"
-    workload_args "$n"
-done
+use_workloads "$FLAGS"
 command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
 use_build "$BUILD"

@@ -141,6 +141,18 @@ workload_args() {
     fi
 }
 
+# use_workloads LIST — WORKLOADS: the request counts of --flags LIST
+# (comma-separated), each checked by making its client arguments.
+use_workloads() {
+    local n
+    IFS=, read -r -a WORKLOADS <<<"$1"
+    [[ ${#WORKLOADS[@]} -gt 0 ]] || die "--flags needs at least one workload"
+    for n in "${WORKLOADS[@]}"; do
+        { is_uint "$n" && [[ $n -ge 1 ]]; } || die "--flags needs request counts like 20,194, not '$1'"
+        workload_args "$n"
+    done
+}
+
 workload_name() {
     if [[ $1 -eq 20 ]]; then echo pop20; else echo "all$1"; fi
 }

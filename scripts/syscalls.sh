@@ -51,12 +51,7 @@ parse_options '--out=OUTFILE --build=BUILD --backends=BACKEND_LIST --flags=FLAGS
 is_seconds "$DELAY" || die "--delay needs seconds (like 0.1), not '$DELAY'"
 [[ -z $MAXREQ ]] || { is_uint "$MAXREQ" && [[ $MAXREQ -ge 1 ]]; } ||
     die "--max-req needs a number from 1, not '$MAXREQ'"
-IFS=, read -r -a WORKLOADS <<<"$FLAGS"
-[[ ${#WORKLOADS[@]} -gt 0 ]] || die "--flags needs at least one workload"
-for n in "${WORKLOADS[@]}"; do
-    { is_uint "$n" && [[ $n -ge 1 ]]; } || die "--flags needs request counts like 20,194, not '$FLAGS'"
-    workload_args "$n"
-done
+use_workloads "$FLAGS"
 command -v strace >/dev/null || die "strace is not installed (make deps)"
 use_build "$BUILD"
 use_backends "$BUILD" "$BACKEND_LIST"

@@ -17,13 +17,7 @@ from .phases import Floor
 
 def fmt_s(x: float) -> str:
     """Seconds with three significant figures, at most 3 decimals."""
-    if x >= 100:
-        return f"{x:.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    if x >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3f}"
+    return phases.decimals(x, ((100, 0), (10, 1), (1, 2)), 3)
 
 
 def fmt_x(x: float) -> str:

@@ -227,20 +227,20 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
 # ---------------------------------------------------------------- words
 
 
+def decimals(x: float, steps: Sequence[tuple[float, int]], rest: int) -> str:
+    """x with the decimals of the first (floor, decimals) step it reaches,
+    else rest: fewer decimals for larger numbers."""
+    return f"{x:.{next((d for floor, d in steps if x >= floor), rest)}f}"
+
+
 def ms(x: float) -> str:
-    """Seconds as a short duration: ms below 10 s."""
+    """Seconds as a short duration: ms below 1 s, µs below 0.1 ms."""
     v = x * 1e3
-    if x >= 10:
-        return f"{x:.1f} s"
     if x >= 1:
-        return f"{x:.2f} s"
-    if v >= 100:
-        return f"{v:.0f} ms"
-    if v >= 10:
-        return f"{v:.0f} ms"
+        return decimals(x, ((10, 1),), 2) + " s"
     if 0 < v < 0.1:
         return f"{v * 1e3:.0f} µs"
-    return f"{v:.1f} ms"
+    return decimals(v, ((10, 0),), 1) + " ms"
 
 
 def _plural(n: int, word: str) -> str:

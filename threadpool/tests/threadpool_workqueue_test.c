@@ -496,28 +496,13 @@ START_TEST(test_block_signals) {
 }
 END_TEST
 
-static Suite *workqueue_suite(void) {
-    Suite *s = suite_create("workqueue");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120); /* ThreadSanitizer is slow with 64 threads */
-    tcase_add_test(tc, test_each_item_once_many_workers);
-    tcase_add_test(tc, test_many_more_items_than_workers);
-    tcase_add_test(tc, test_single_jobs);
-    tcase_add_test(tc, test_zero_items);
-    tcase_add_test(tc, test_bad_config);
-    tcase_add_test(tc, test_cancel_with_work_left);
-    tcase_add_test(tc, test_destroy_cancel);
-    tcase_add_test(tc, test_cancel_from_job);
-    tcase_add_test(tc, test_worker_state_once_per_worker);
-    tcase_add_test(tc, test_init_failure_runs_with_fewer);
-    tcase_add_test(tc, test_init_failure_first_worker);
-    tcase_add_test(tc, test_thread_start_failure);
-    tcase_add_test(tc, test_stack_size);
-    tcase_add_test(tc, test_block_signals);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void) {
-    return check_run(workqueue_suite());
+    /* 120 s: ThreadSanitizer is slow with 64 threads. */
+    const TTest *const tests[] = {test_each_item_once_many_workers,
+        test_many_more_items_than_workers, test_single_jobs, test_zero_items, test_bad_config,
+        test_cancel_with_work_left, test_destroy_cancel, test_cancel_from_job,
+        test_worker_state_once_per_worker, test_init_failure_runs_with_fewer,
+        test_init_failure_first_worker, test_thread_start_failure, test_stack_size,
+        test_block_signals};
+    return check_run_case("workqueue", check_case("core", 120, tests, CHECK_COUNT(tests)));
 }
