@@ -61,25 +61,29 @@ def _int(x, default: int = 0) -> int:
         return int(num(x, default))
 
 
-def _from_row(cls, row: dict[str, str]):
-    """A dataclass from a CSV row: each field converted to its annotated
-    type; columns the class doesn't know go to .extra (the CSVs gain columns)."""
-    kw = {}
-    names = set()
-    for f in dataclasses.fields(cls):
-        if f.name == "extra":
-            continue
-        names.add(f.name)
-        raw = row.get(f.name)
-        if f.type in ("int", int):
-            kw[f.name] = _int(raw)
-        elif f.type in ("float", float):
-            kw[f.name] = num(raw, -1.0 if f.name.endswith("_us") else 0.0)
-        else:
-            kw[f.name] = raw if raw is not None else ""
-    obj = cls(**kw)
-    obj.extra = {k: v for k, v in row.items() if k not in names and k is not None}
-    return obj
+class CsvRow:
+    """A dataclass read from a CSV row by from_row: each field converted to
+    its annotated type; columns the class doesn't know go to its .extra dict
+    (the CSVs gain columns)."""
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]):
+        kw = {}
+        names = set()
+        for f in dataclasses.fields(cls):
+            if f.name == "extra":
+                continue
+            names.add(f.name)
+            raw = row.get(f.name)
+            if f.type in ("int", int):
+                kw[f.name] = _int(raw)
+            elif f.type in ("float", float):
+                kw[f.name] = num(raw, -1.0 if f.name.endswith("_us") else 0.0)
+            else:
+                kw[f.name] = raw if raw is not None else ""
+        obj = cls(**kw)
+        obj.extra = {k: v for k, v in row.items() if k not in names and k is not None}
+        return obj
 
 
 # ---------------------------------------------------------------- the speedup
@@ -102,7 +106,7 @@ def ideal_speedup(n: int, m: int) -> float:
 
 
 @dataclass
-class Summary:
+class Summary(CsvRow):
     """One row of a client's --summary file (results/README.md has the columns)."""
     backend: str
     requests: int
@@ -129,10 +133,6 @@ class Summary:
     bytes: int
     extra: dict[str, str] = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def from_row(cls, row: dict[str, str]) -> "Summary":
-        return _from_row(cls, row)
-
     @property
     def ctx_switches(self) -> int:
         return self.ctx_voluntary + self.ctx_involuntary
@@ -146,7 +146,7 @@ class Summary:
 
 
 @dataclass
-class TraceRow:
+class TraceRow(CsvRow):
     """One finished request of a client's --trace file; times in µs since the
     run began, −1 where the step didn't happen."""
     backend: str
@@ -164,10 +164,6 @@ class TraceRow:
     saved_us: float
     error: str
     extra: dict[str, str] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_row(cls, row: dict[str, str]) -> "TraceRow":
-        return _from_row(cls, row)
 
 
 def load_trace(path: str) -> list[TraceRow]:
@@ -320,7 +316,7 @@ class Workload:
 
 
 @dataclass
-class SyscallCount:
+class SyscallCount(CsvRow):
     """One row of syscalls.csv: a back end's system calls on a workload,
     counted under strace in a run of their own, never timed
     (scripts/syscalls.sh; results/README.md has the columns)."""
@@ -334,10 +330,6 @@ class SyscallCount:
     per_request: float
     calls: str
     extra: dict[str, str] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_row(cls, row: dict[str, str]) -> "SyscallCount":
-        return _from_row(cls, row)
 
     @property
     def beyond_floor(self) -> dict[str, int]:
@@ -608,7 +600,7 @@ def callgrind_total(path: str) -> int:
 
 
 @dataclass
-class PeerRun:
+class PeerRun(CsvRow):
     """A peer (bench.sh --peers) on one workload: peers.csv's row (its check
     run under GNU time, and whether its files matched a C client's) and, when
     it passed, hyperfine's figures (results/README.md, peers)."""
@@ -654,7 +646,7 @@ def load_peers(d: str) -> list[PeerRun]:
     """peers.csv and hyperfine-<workload>-<peer>.json; [] when the run had no peers."""
     out = []
     for row in read_csv(os.path.join(d, "peers.csv"), missing_ok=True):
-        p = _from_row(PeerRun, row)
+        p = PeerRun.from_row(row)
         p.timing = (Timing.load(os.path.join(d, f"hyperfine-{p.workload}-{p.peer}.json"))
                     if p.status == "ok" else None)
         out.append(p)
