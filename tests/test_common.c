@@ -415,38 +415,36 @@ START_TEST(sanitized_names) {
 }
 END_TEST
 
-START_TEST(metadata_names) {
-    char out[COUNTRY_NAME_MAX + 1];
-    const char *j =
-        "{\"tld_cc\": \".ci\", \"country\": \"C\\u00f4te d'Ivoire\", \"gec_cc\": \"IV\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "C\xc3\xb4te_d'Ivoire");
-    j = "{\"country\":\"..\\/..\\/evil\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "_.._evil");
-    j = "{\"country_x\": 1, \"country\" : \"Brazil\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "Brazil");
-    j = "{\"iso_cc\": \"BR\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
-    j = "{\"country\": \"...\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
-    ck_assert_int_eq(metadata_country(NULL, 0, out, sizeof out), -EINVAL);
+/* metadata.json documents and the file name each gives (NULL: -EINVAL). */
+static const struct {
+    const char *json, *name;
+} metadata_cases[] = {
+    {"{\"tld_cc\": \".ci\", \"country\": \"C\\u00f4te d'Ivoire\", \"gec_cc\": \"IV\"}",
+     "C\xc3\xb4te_d'Ivoire"},
+    {"{\"country\":\"..\\/..\\/evil\"}", "_.._evil"},
+    {"{\"country_x\": 1, \"country\" : \"Brazil\"}", "Brazil"},
+    {"{\"iso_cc\": \"BR\"}", NULL},
+    {"{\"country\": \"...\"}", NULL},
     /* Parsed as JSON: only the top level's "country" names the file, and a
      * document cut short names nothing. */
-    j = "{\"region\": {\"country\": \"Evil\"}, \"country\": \"Brazil\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "Brazil");
-    j = "{\"country\": \"Brazil\"";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
-    j = "{\"country\": \"Bra\\u0000zil\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
-    j = "{\"country\": 76}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    {"{\"region\": {\"country\": \"Evil\"}, \"country\": \"Brazil\"}", "Brazil"},
+    {"{\"country\": \"Brazil\"", NULL},
+    {"{\"country\": \"Bra\\u0000zil\"}", NULL},
+    {"{\"country\": 76}", NULL},
     /* A surrogate pair is one character, not two replacements. */
-    j = "{\"country\": \"\\ud83c\\udde7x\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "\xf0\x9f\x87\xa7x");
+    {"{\"country\": \"\\ud83c\\udde7x\"}", "\xf0\x9f\x87\xa7x"},
+};
+
+START_TEST(metadata_names) {
+    char out[COUNTRY_NAME_MAX + 1];
+    for (size_t i = 0; i < CHECK_COUNT(metadata_cases); i++) {
+        const char *j = metadata_cases[i].json;
+        ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out),
+                         metadata_cases[i].name ? 0 : -EINVAL);
+        if (metadata_cases[i].name)
+            ck_assert_str_eq(out, metadata_cases[i].name);
+    }
+    ck_assert_int_eq(metadata_country(NULL, 0, out, sizeof out), -EINVAL);
 }
 END_TEST
 

@@ -35,6 +35,17 @@ def read_csv(path: str, missing_ok: bool = False) -> list[dict[str, str]]:
         raise ReportError(f"can't read {path}: {e.strerror}")
 
 
+def read_run_csv(d: str, name: str) -> list[dict[str, str]]:
+    """The rows of the CSV file name that defines the run in results folder d;
+    an error when d is not a folder or the file has no rows."""
+    if not os.path.isdir(d):
+        raise ReportError(f"{d} is not a directory")
+    rows = read_csv(os.path.join(d, name))
+    if not rows:
+        raise ReportError(f"{d}/{name} has no rows")
+    return rows
+
+
 def read_json(path: str, missing_ok: bool = False):
     try:
         with open(path) as f:
@@ -59,6 +70,16 @@ def _int(x, default: int = 0) -> int:
         return int(x)
     except (TypeError, ValueError):
         return int(num(x, default))
+
+
+def figures_of(part: str, **names: str):
+    """A class decorator: read-only properties, each the field of the
+    object's part that names gives it (name=field)."""
+    def add(cls):
+        for name, field_name in names.items():
+            setattr(cls, name, property(attrgetter(f"{part}.{field_name}")))
+        return cls
+    return add
 
 
 class CsvRow:
@@ -270,6 +291,8 @@ def merge_rounds(d: str) -> list[str]:
     return written
 
 
+# The timed runs' figures by the names the report uses (seconds; runs: int).
+@figures_of("timing", wall="mean", wall_sd="stddev", runs="runs", cpu="cpu")
 @dataclass
 class BackendRun:
     """A back end's figures on one workload: hyperfine's timed runs plus one
@@ -285,12 +308,6 @@ class BackendRun:
     # The traced run's whole-process wall time, timed outside it (None:
     # not timed, a folder from before process-walls.csv).
     process_wall: Optional[float] = None
-
-    # The timed runs' figures by the names the report uses (seconds; runs: int).
-    wall = property(attrgetter("timing.mean"))
-    wall_sd = property(attrgetter("timing.stddev"))
-    runs = property(attrgetter("timing.runs"))
-    cpu = property(attrgetter("timing.cpu"))
 
 
 @dataclass
@@ -367,11 +384,7 @@ class BenchRun:
 
 
 def load_bench(d: str) -> BenchRun:
-    if not os.path.isdir(d):
-        raise ReportError(f"{d} is not a directory")
-    plan = read_csv(os.path.join(d, "plan.csv"))
-    if not plan:
-        raise ReportError(f"{d}/plan.csv has no rows")
+    plan = read_run_csv(d, "plan.csv")
     summaries = [Summary.from_row(r) for r in read_csv(os.path.join(d, "summary.csv"))]
     if len(summaries) != len(plan):
         raise ReportError(f"summary.csv has {len(summaries)} rows, plan.csv {len(plan)}: "
@@ -443,6 +456,7 @@ def add_columns(path: str, columns: dict[str, str]) -> None:
 # ---------------------------------------------------------------- sweep
 
 
+@figures_of("summary", backend="backend", requests="requests", max_req="max_req", wall="wall_s")
 @dataclass
 class SweepRow:
     """One run of scripts/sweep.sh: the point, then the client's summary."""
@@ -451,12 +465,6 @@ class SweepRow:
     ideal_wall_s: float
     run: int
     summary: Summary
-
-    # The summary's figures by the names the report uses.
-    backend = property(attrgetter("summary.backend"))
-    requests = property(attrgetter("summary.requests"))
-    max_req = property(attrgetter("summary.max_req"))
-    wall = property(attrgetter("summary.wall_s"))
 
 
 @dataclass
@@ -508,11 +516,7 @@ class Sweep:
 
 
 def load_sweep(d: str) -> Sweep:
-    if not os.path.isdir(d):
-        raise ReportError(f"{d} is not a directory")
-    raw = read_csv(os.path.join(d, "sweep.csv"))
-    if not raw:
-        raise ReportError(f"{d}/sweep.csv has no rows")
+    raw = read_run_csv(d, "sweep.csv")
     rows = [SweepRow(delay=num(r["delay_s"]), max_req_asked=_int(r.get("max_req_asked")),
                      ideal_wall_s=num(r.get("ideal_wall_s")), run=_int(r.get("run")),
                      summary=Summary.from_row(r)) for r in raw]
