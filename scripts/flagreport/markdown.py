@@ -373,8 +373,8 @@ def book_paragraph(run: BenchRun, accounts: dict) -> Optional[str]:
     a = accounts.get(w.name, {}).get(e.backend)
     base_wall = w.baseline.wall
     text = (f"**The book's 5×.** *Fluent Python* measured its asyncio script about 5× faster "
-            f"than its sequential one, downloading over the internet; this run shows {figs}. "
-            f"It is the same law with other figures: a concurrent client's speedup is the sequential "
+            f"than its one-at-a-time flags.py, downloading over the internet; this run shows {figs}. "
+            f"It is the same law with other figures: a concurrent client's speedup is the one-at-a-time "
             f"client's sum of waits divided by one wait plus whatever does not overlap. Here every "
             f"wait is exactly {w.delay:g} s on an idle local server, and what does not overlap is small")
     if a:

@@ -22,7 +22,7 @@ path, the chain of steps the run's end waited for (results/README.md,
 The chain: start from the last response; before a request comes the
 latest request of the same thread that had ended (saved, or done when its
 file was saved elsewhere) by the time it started, else the run's t0. A
-sequential run's chain is every request; a concurrent run's, one request
+one-at-a-time run's chain is every request; a concurrent run's, one request
 per round of the server's delay.
 
 Every part but exit is measured in the traced run. Exit is estimated from
@@ -259,7 +259,7 @@ def transfers_words(a: Account) -> str:
 
 
 def sentence(a: Account, wall_label: str = "") -> str:
-    """One sentence: "of uring's 163 ms: 14 ms starting the process, …"."""
+    """One sentence: "of B's 163 ms: 14 ms starting the process, …"."""
     p = a.parts
     total = a.measured_wall if a.measured_wall else a.total
     bits = [f"{ms(p['process'])} starting the process",
