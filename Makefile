@@ -10,7 +10,7 @@ RUNS      ?= 10
 FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
-                hyperfine gnuplot-nox curl python3 python3-scipy valgrind clang libclang-rt-14-dev unzip \
+                hyperfine gnuplot-nox curl python3 python3-scipy valgrind strace clang libclang-rt-14-dev unzip \
                 iproute2 shellcheck
 
 # What bench-peers (and bench PEERS=1) times besides the back ends, and its

@@ -21,26 +21,41 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-# The codes come from the C clients' own list (common/codes.c), so there is
-# one list of codes in the project: the 194 the flagserver knows, and POP20.
-CODES_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common", "codes.c")
+# The codes come from the project's one list: common/countries.def (the 194
+# countries the flagserver knows, sorted) and common/codes.c's POP20.
+COMMON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common")
 
 
-def _c_codes(name):
-    """The two-letter strings of the C array `name` in common/codes.c."""
+def _read_common(name):
+    path = os.path.join(COMMON, name)
     try:
-        with open(CODES_C) as f:
-            src = f.read()
+        with open(path) as f:
+            return path, f.read()
     except OSError as e:
-        sys.exit(f"flagpeer: error: can't read the codes from {CODES_C}: {e.strerror}")
-    m = re.search(r"\b" + name + r"\[[^]]*\]\s*=\s*\{(.*?)\};", src, re.S)
-    if not m:
-        sys.exit(f"flagpeer: error: no array {name} in {CODES_C}")
-    return re.findall(r'"([A-Z]{2})"', m.group(1))
+        sys.exit(f"flagpeer: error: can't read the country codes from {path}: {e.strerror}")
 
 
-ALL_CODES = _c_codes("flag_codes")
-POP20 = _c_codes("pop20_codes")
+def _all_codes():
+    """The iso codes of countries.def's COUNTRY("XX", ...) lines."""
+    path, src = _read_common("countries.def")
+    codes = re.findall(r'^COUNTRY\("([A-Z]{2})"', src, re.M)
+    if not codes:
+        sys.exit(f"flagpeer: error: no COUNTRY(\"XX\", ...) lines in {path}")
+    return codes
+
+
+def _pop20():
+    """The two-letter strings of codes.c's pop20_codes array."""
+    path, src = _read_common("codes.c")
+    m = re.search(r"\bpop20_codes\[[^]]*\]\s*=\s*\{(.*?)\};", src, re.S)
+    codes = re.findall(r'"([A-Z]{2})"', m.group(1)) if m else []
+    if len(codes) != 20:
+        sys.exit(f"flagpeer: error: no array pop20_codes of 20 codes in {path}")
+    return codes
+
+
+ALL_CODES = _all_codes()
+POP20 = _pop20()
 
 SERVERS = {
     "LOCAL": "http://127.0.0.1:8000/flags",

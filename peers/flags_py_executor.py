@@ -25,8 +25,14 @@ def download_many(args, tally):
     with httpx.Client(timeout=args.timeout, limits=limits, trust_env=False) as client, \
             ThreadPoolExecutor(max_workers=args.max_req) as pool:
         futures = [pool.submit(download_one, client, dl) for dl in args.downloads]
-        for fut in as_completed(futures):
-            tally.count(fut.result(), args.verbose)
+        try:
+            for fut in as_completed(futures):
+                tally.count(fut.result(), args.verbose)
+        except KeyboardInterrupt:
+            # Don't start the flags still queued; those in flight finish
+            # (their saves are atomic), then the interrupt goes on.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 if __name__ == "__main__":

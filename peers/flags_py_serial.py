@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """flags_py_serial.py — one request after another on one httpx.Client, in
-the shape of the book's first, sequential script. The client keeps its
+the shape of the book's first script, flags.py. The client keeps its
 connection alive from flag to flag, as the C baseline does; -m is accepted,
 as by the C baseline, and has no effect."""
 import httpx

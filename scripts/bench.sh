@@ -285,6 +285,17 @@ done
 stop_server
 record_env end "$OUT/env.json"
 
+# System calls per request of the one-thread back ends, counted under strace
+# in runs of their own after the timed ones (scripts/syscalls.sh).
+for b in "${BACKENDS[@]}"; do
+    [[ -n ${ONE_THREAD[$b]:-} ]] || continue
+    say "counting system calls per request (untimed, under strace)"
+    "$SCRIPTS/syscalls.sh" --build "$BUILD" --backends "$(IFS=,; echo "${BACKENDS[*]}")" \
+        --flags "$FLAGS" --delay "$DELAY" ${MAXREQ:+--max-req "$MAXREQ"} --dest-parent "$DESTP" \
+        --out "$OUT/syscalls.csv" || say "warning: no system call counts (see above)"
+    break
+done
+
 # summary.csv: every traced run's row, one header.
 first=1
 for n in "${WORKLOADS[@]}"; do

@@ -3,6 +3,7 @@
 #   CASE in not_found usage_errors repeat_names, ARG = a Python client of
 #        peers/: it keeps the C clients' contract; CASE = e2e:NAME runs the
 #        C clients' own end-to-end case NAME (tests/e2e.sh) on it;
+#   CASE = codes: peers/flagpeer.py's -a is the flagserver's list;
 #   CASE = bench, ARG = the build: bench.sh --peers checks, times and reports
 #        the peers, and a peer whose files are wrong is failed, not timed.
 set -euo pipefail
@@ -14,7 +15,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 setup_work
 dest=$WORK/dest
 
-if [[ $case != bench ]]; then
+if [[ $case != bench && $case != codes ]]; then
     client=$arg
     lib=httpx
     [[ $client != *aiohttp* ]] || lib=aiohttp
@@ -71,6 +72,13 @@ repeat_names)
     done
     [[ $(count_files "$dest") -eq 6 ]] || fail "extra files: $(ls -A "$dest")"
     ;;
+codes)
+    # peers/flagpeer.py's -a is the flagserver's 194 codes, in the same order.
+    "$ROOT/peers/flagpeer.py" -a -s http://127.0.0.1:9/flags | cut -f2 | sed 's/\.gif$//' >"$WORK/peer"
+    "$FLAGSERVER" --list-codes | tr '[:upper:]' '[:lower:]' >"$WORK/server"
+    [[ $(wc -l <"$WORK/server") -eq 194 ]] || fail "flagserver --list-codes: $(wc -l <"$WORK/server") codes"
+    diff "$WORK/server" "$WORK/peer" >"$WORK/diff" || fail "codes differ: $(head -3 "$WORK/diff")"
+    ;;
 bench)
     build=$arg
     for tool in hyperfine gnuplot /usr/bin/time; do
@@ -108,7 +116,7 @@ FAKE
     grep -q '^peers on all5: ' "$WORK/out" || fail "no peers table: $(cat "$WORK/out")"
     grep -q '^wget2 .* failed' "$WORK/out" || fail "the table doesn't list wget2 as failed"
     grep -q '^## The clients people use instead' "$run/report.md" || fail "no peers section in report.md"
-    grep -q 'wget2 failed and was not timed: files differ' "$run/report.md" || fail "no sentence for wget2"
+    grep -q 'wget2 failed its check and was not timed: files differ' "$run/report.md" || fail "no sentence for wget2"
     [[ -s $run/peers-all5.png ]] || fail "no peers-all5.png"
     ;;
 *)

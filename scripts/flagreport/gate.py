@@ -5,7 +5,8 @@ Every figure is relative to the same run, or to the run's own parameters
 (n requests, m in flight), never a machine's absolute speed: speedup against
 the ideal n / ceil(n/m), in-flight peak against m, threads as m + 1 or 1,
 instructions per request as the difference between an n-request and an
-n/2-request run under callgrind (start-up cancels), the other back ends'
+n/2-request run under callgrind at the same few requests in flight (start-up,
+thread and connection set-up cancel), the other back ends'
 relative to the baseline's of the same run. A baseline value may be such an
 expression; --update writes them.
 """
@@ -30,10 +31,9 @@ CI_CHECKS: dict[str, tuple[str, float, Optional[str]]] = {
     "inflight_peak": ("at_least", 0.9, "m"),
     "threads": ("exact", 1, None),
     "instructions_per_request": ("at_most", 1.15, None),
-    # Loose: a thread pool's count moves ±25% between identical runs under
-    # callgrind (which requests share a connection depends on scheduling);
-    # one-thread back ends' within ±3%. Edit a row to tighten it.
-    "instructions_vs_baseline": ("at_most", 1.5, None),
+    # Event loops' counts move ±6% between identical runs (how many
+    # responses one wake-up finds depends on timing); the baseline's ±1.5%.
+    "instructions_vs_baseline": ("at_most", 1.25, None),
 }
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -148,6 +148,16 @@ def _g(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
 
 
+def _measured(path: str) -> dict[tuple[str, str], float]:
+    out = {}
+    for r in load_figures(path):
+        if not _is_number(r.value):
+            raise ReportError(f"{path}: {r.name} is '{r.value}', not a measured number "
+                              f"(a baseline? measured figures come from --save)")
+        out[(r.figure, r.backend)] = float(r.value)
+    return out
+
+
 def compare(baseline_path: str, measured_paths: list[str], variables: dict[str, float],
             env: Optional[dict] = None, failed_out: Optional[str] = None) -> int:
     """Check measured figures against the baseline; 1 naming each regression.
@@ -159,8 +169,7 @@ def compare(baseline_path: str, measured_paths: list[str], variables: dict[str, 
     base = load_figures(baseline_path)
     if not base:
         raise ReportError(f"{baseline_path} has no figures")
-    tries = [{(r.figure, r.backend): float(r.value) for r in load_figures(p)}
-             for p in measured_paths]
+    tries = [_measured(p) for p in measured_paths]
     load = load_phrase(env) if env else "not measured (figures from a file)"
     failures: list[tuple[Figure, str]] = []
     lines = []
@@ -180,6 +189,11 @@ def compare(baseline_path: str, measured_paths: list[str], variables: dict[str, 
         lines.append(f"  {'ok  ' if ok else 'FAIL'} {msg}")
         if not ok:
             failures.append((r, f"{msg}; tolerance {r.tolerance:g} ({r.check}); machine load: {load}"))
+    known = {(r.figure, r.backend) for r in base}
+    new = sorted({b for t in tries for (fig, b) in t if (fig, b) not in known})
+    if new:
+        lines.append(f"  note: not in the baseline, so not gated: {', '.join(new)} "
+                     f"(scripts/bench_ci.sh --update adds them)")
     print("\n".join(lines))
     if failures and failed_out is not None:
         with open(failed_out, "w") as f:

@@ -10,6 +10,7 @@ from typing import Optional
 from . import env as run_env
 from . import stats
 from . import phases
+from . import syscalls
 from .model import BackendRun, BenchRun, Sweep, Workload, ideal_speedup, speedup
 from .phases import Floor
 
@@ -513,6 +514,9 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Opti
                       "one-thread back end's timeline is the CPU it used at each moment (from "
                       "the CPU time the thread had used at every start and end of a request): "
                       "one thread, mostly idle, while many requests wait.\n")
+    sc_md, sc_text = syscalls.section(run)
+    md += sc_md
+    text += sc_text
     nd_md, nd_text = nodelay_section(run)
     md += nd_md
     if nd_text:

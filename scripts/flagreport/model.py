@@ -329,6 +329,37 @@ class Workload:
 
 
 @dataclass
+class SyscallCount:
+    """One row of syscalls.csv: a back end's system calls on a workload,
+    counted under strace in a run of their own, never timed
+    (scripts/syscalls.sh; results/README.md has the columns)."""
+    backend: str
+    workload: str
+    requests: int
+    max_req: int
+    delay_s: float
+    syscalls: int
+    floor_syscalls: int
+    per_request: float
+    calls: str
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]) -> "SyscallCount":
+        return _from_row(cls, row)
+
+    @property
+    def beyond_floor(self) -> dict[str, int]:
+        """Every system call made more often than in the floor, name -> calls
+        beyond the floor's, most first."""
+        out = {}
+        for item in self.calls.split():
+            name, _, calls = item.partition("=")
+            out[name] = _int(calls)
+        return out
+
+
+@dataclass
 class BenchRun:
     """A results/<ts>/ folder of scripts/bench.sh."""
     directory: str
@@ -345,6 +376,8 @@ class BenchRun:
     # against a server with no delay (nodelay-<backend>.csv), in round order.
     floor_runs: dict[str, list[Summary]] = field(default_factory=dict)
     nodelay_runs: dict[str, list[Summary]] = field(default_factory=dict)
+    # syscalls.csv: the one-thread back ends' system calls (none: not counted).
+    syscalls: list[SyscallCount] = field(default_factory=list)
 
     def palette_index(self, backend: str) -> int:
         return self.backends.index(backend) if backend in self.backends else len(self.backends)
@@ -401,7 +434,9 @@ def load_bench(d: str) -> BenchRun:
                     env=read_json(os.path.join(d, "env.json"), missing_ok=True),
                     process_walls=walls,
                     floor_runs={b: v for b, v in runs_of["floor"].items() if v},
-                    nodelay_runs={b: v for b, v in runs_of["nodelay"].items() if v})
+                    nodelay_runs={b: v for b, v in runs_of["nodelay"].items() if v},
+                    syscalls=[SyscallCount.from_row(r) for r in
+                              read_csv(os.path.join(d, "syscalls.csv"), missing_ok=True)])
 
 
 def add_columns(path: str, columns: dict[str, str]) -> None:
@@ -617,7 +652,21 @@ class PeerRun:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok" and self.timing is not None
+        return not self.failure
+
+    @property
+    def failure(self) -> str:
+        """Why the peer's figures can't be used ('' when they can): its check
+        failed, or a timed run exited non-zero (a flag not downloaded)."""
+        if self.status != "ok":
+            return self.reason or self.status
+        if self.timing is None:
+            return "not timed"
+        bad = [c for c in self.timing.exit_codes if c]
+        if bad:
+            return (f"exit status {bad[0]} in {len(bad)} of its {len(self.timing.exit_codes)} "
+                    f"timed runs")
+        return ""
 
 
 def load_peers(d: str) -> list[PeerRun]:

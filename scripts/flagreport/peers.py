@@ -99,6 +99,11 @@ def table(w: Workload, peers: list[PeerRun]):
     return header, out
 
 
+def _span(lo: float, hi: float) -> str:
+    """A range of speedups, one figure when both ends print alike."""
+    return fmt_x(lo) if fmt_x(lo) == fmt_x(hi) else f"{fmt_x(lo)}–{fmt_x(hi)}"
+
+
 def _compare(a: float, b: float) -> str:
     """a against b in words: 'as fast as' within 5%, else 'N× faster than'."""
     if abs(a - b) <= 0.05 * max(a, b):
@@ -131,7 +136,7 @@ def sentences(w: Workload, peers: list[PeerRun]) -> list[str]:
             f"Python clients were {', '.join(parts)} faster. The book reports about 5× for its "
             f"concurrent scripts over the internet; on this local server with {delay:g} s of "
             f"delay and up to {m} requests in flight (ideal {fmt_x(ideal_speedup(n, m))}×), "
-            f"the C back ends were {fmt_x(min(c_sp))}–{fmt_x(max(c_sp))}× faster than their "
+            f"the C back ends were {_span(min(c_sp), max(c_sp))}× faster than their "
             f"own baseline.")
     py_conc = [r for r in py if r is not pybase]
     if py_conc:
@@ -166,7 +171,11 @@ def sentences(w: Workload, peers: list[PeerRun]) -> list[str]:
                    f"the back ends {min(c_rss):.0f}–{max(c_rss):.0f} MiB.")
     for p in peers:
         if not p.ok:
-            out.append(f"{p.peer} failed and was not timed: {p.reason}.")
+            if p.status != "ok":
+                out.append(f"{p.peer} failed its check and was not timed: {p.failure}.")
+            else:
+                out.append(f"{p.peer} failed in its timed runs ({p.failure}): its times are "
+                           f"not reported.")
     return out
 
 
@@ -190,6 +199,10 @@ def plot(run: BenchRun, w: Workload, peers: list[PeerRun]) -> Optional[str]:
             hi = r.wall if r.interval.high is None else r.interval.high
             f.write(f'"{r.name}" {GROUPS.index(r.group)} {r.wall:.6f} {lo:.6f} {hi:.6f} '
                     f'{r.cpu_per_request_ms:.6f} {int(r.max_req > 1)}\n')
+    # Linear axes that fit the bars, their intervals and their labels.
+    wall_max = max((r.wall if r.interval.high is None else max(r.wall, r.interval.high))
+                   for r in conc) if conc else 1.0
+    cpu_max = max(r.cpu_per_request_ms for r in rows)
     png = f"peers-{w.name}.png"
     height = 120 + 26 * len(rows)
     cases = " : ".join(f"g == {i} ? {int(c[1:], 16)}" for i, c in enumerate(GROUP_COLOURS))
@@ -204,13 +217,14 @@ set ytics nomirror
 set grid x
 set key off
 set yrange [{len(conc) - 0.3}:-0.7]
-set xrange [0:*]
+set xrange [0:{wall_max * 1.3:.6f}]
 set title 'wall time, clients with several requests in flight (bar: mean; line: 95% interval)'
 set xlabel 'seconds'
 plot '{dat}' using ($7 > 0 ? $3/2 : 1/0):($0):($3/2):(0.35):(rgb($2)):ytic(1) with boxxyerror {lc}, \\
      '' using ($7 > 0 ? $3 : 1/0):($0):4:5 with xerrorbars lc rgb '#000000' pt 0, \\
      '' using ($7 > 0 ? $5 : 1/0):($0):(sprintf(' %.3g s', $3)) with labels left
 set yrange [{len(rows) - 0.3}:-0.7]
+set xrange [0:{cpu_max * 1.15:.6f}]
 set title 'CPU time per request (user + sys)'
 set xlabel 'milliseconds'
 plot '{dat}' using ($6/2):($0):($6/2):(0.35):(rgb($2)):ytic(1) with boxxyerror {lc}, \\

@@ -168,7 +168,11 @@ def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str
             groups[-1].append(b)
         else:
             groups.append([b])
-    groups.sort(key=lambda g: order.index(g[0]))
+    # Each panel in the run's order, its first back end on top.
+    for g in groups:
+        g.sort(key=order.index)
+        g.reverse()
+    groups.sort(key=lambda g: order.index(g[-1]))
     rows = sum(len(g) for g in groups)
     height = 100 + 62 * rows + 75 * len(groups)
     out = [f"\nset terminal {term} size 900,{height}\nset output 'phases-{wl}.png'\n"

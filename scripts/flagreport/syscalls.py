@@ -1,0 +1,208 @@
+"""syscalls.py — the event loops side by side. For the back ends that run
+every transfer on one thread (those scripts/syscalls.sh counted: the
+one_thread column of build/backends.txt), on the same workload: wall time
+and CPU per request (timed), system calls per request (counted under strace
+in runs of their own), and sentences that say where their speedup over the
+baseline comes from — the event loop, or the kernel interface under it — and
+what saving a file in the loop thread costs next to saving it through a
+ring.
+
+Nothing here names a back end: which interface a loop uses is read from the
+system calls it made (io_uring_enter, epoll_wait), whether it saves with
+system calls of its own from its openat and rename counts.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Optional
+
+from . import stats
+from .model import BackendRun, BenchRun, SyscallCount, Workload
+
+README = "../README.md"
+
+# The loop's own machinery, whichever loop: waiting, and telling the kernel
+# what to watch and when to wake it.
+LOOP_CALLS = ("io_uring_enter", "epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+              "timerfd_settime")
+# A save made with system calls creates a temporary file and renames it into
+# place: one of each per file, whatever else it does (writes, a close).
+SAVE_MARKS = ("openat", "rename", "renameat", "renameat2")
+
+
+def _x(v: float) -> str:
+    return f"{v:.0f}" if v >= 20 else f"{v:.1f}" if v >= 2 else f"{v:.2f}"
+
+
+def named(e: BackendRun, c: SyscallCount) -> str:
+    """'uring (io_uring)'; the interface alone once is enough when it is the name."""
+    i = interface(c)
+    return e.backend if i == e.backend else f"{e.backend} ({i})"
+
+
+def calls_per_request(c: SyscallCount, names) -> dict[str, float]:
+    """Of names, those c made beyond its floor, per request."""
+    per = max(1, c.requests - 1)
+    calls = c.beyond_floor
+    return {n: calls[n] / per for n in names if calls.get(n)}
+
+
+def interface(c: SyscallCount) -> str:
+    """The kernel interface c's loop waited with, from its system calls."""
+    calls = c.beyond_floor
+    if calls.get("io_uring_enter"):
+        return "io_uring"
+    if any(calls.get(n) for n in ("epoll_wait", "epoll_pwait", "epoll_pwait2")):
+        return "epoll"
+    return "poll"
+
+
+def saves_in_process(c: SyscallCount) -> bool:
+    """Whether c's saves were system calls of its own: a file created and
+    renamed per request, or near it (not through a ring)."""
+    marks = calls_per_request(c, SAVE_MARKS)
+    return sum(marks.values()) >= 1.0
+
+
+def save_durations_us(e: BackendRun) -> list[float]:
+    """Per saved flag: its response's end to its file in place (traced)."""
+    return [r.saved_us - r.done_us for r in e.trace
+            if r.outcome == "ok" and r.saved_us >= 0 and r.done_us >= 0]
+
+
+def cpu_per_request_us(w: Workload, e: BackendRun) -> float:
+    return 1e6 * e.cpu / max(1, w.requests)
+
+
+def _names(d: dict[str, float]) -> str:
+    return ", ".join(f"{n} {v:.2f}" for n, v in sorted(d.items(), key=lambda kv: -kv[1]))
+
+
+def attribution(w: Workload, entries: list[BackendRun], counts: dict[str, SyscallCount]) -> list[str]:
+    """Where the speedup comes from: the event loop (what the slowest of the
+    one-thread back ends gets), and what the fastest's interface adds."""
+    base = w.baseline
+    if len(entries) < 2 or base in entries:
+        return []
+    fast, slow = min(entries, key=lambda e: e.wall), max(entries, key=lambda e: e.wall)
+    sp_fast, sp_slow = w.speedup(fast) or 0, w.speedup(slow) or 0
+    i_fast, i_slow = interface(counts[fast.backend]), interface(counts[slow.backend])
+    c = stats.compare(fast.backend, fast.timing.times, fast.timing.rounds,
+                      slow.backend, slow.timing.times, slow.timing.rounds)
+    both = (f"{named(fast, counts[fast.backend])} and {named(slow, counts[slow.backend])}, each on "
+            f"one thread with up "
+            f"to {fast.max_req} requests in flight, ran {_x(sp_fast)}× and {_x(sp_slow)}× as fast "
+            f"as {base.backend} (timed)")
+    if not c.significant:
+        why = stats.fmt_p(c.p) if c.p is not None else "too few runs to tell"
+        return [f"{both}; the difference between them is not significant ({c.test}, {why}). "
+                f"The speedup comes from the event loop itself — one thread that starts every "
+                f"request and waits for whichever answers first; which kernel interface it waits "
+                f"with ({i_fast} or {i_slow}) makes no measurable difference."]
+    r = c.ratio.estimate if c.ratio else sp_fast / max(1e-9, sp_slow)
+    share = math.log(sp_slow) / math.log(sp_fast) if sp_fast > 1 and sp_slow > 1 else 0
+    return [f"{both}: {fast.backend} was {r:.2f}× as fast ({stats.fmt_p(c.p)}, {c.test}). The "
+            f"event loop alone, on {i_slow}, gives {_x(sp_slow)}× of the {_x(sp_fast)}×; "
+            f"{i_fast} adds the last {r:.2f}× — on a log scale {share:.0%} of the speedup is the "
+            f"event loop's."]
+
+
+def syscall_sentence(w: Workload, entries: list[BackendRun],
+                     counts: dict[str, SyscallCount]) -> list[str]:
+    parts = []
+    for e in entries:
+        c = counts[e.backend]
+        loop = calls_per_request(c, LOOP_CALLS)
+        saves = calls_per_request(c, SAVE_MARKS)
+        words = (f"{e.backend} {c.per_request:.1f} (the loop's own: {_names(loop) or 'none'}; "
+                 + (f"saves: {_names(saves)}" if saves_in_process(c) else
+                    "its saves made none of their own")
+                 + f"), {cpu_per_request_us(w, e):.0f} µs of CPU")
+        parts.append(words)
+    return [f"Per request on {w.name}, system calls (counted under strace in separate, untimed "
+            f"runs, beyond a one-request run's) and CPU (timed, whole process): "
+            + "; ".join(parts) + ". Every request also "
+            f"costs the same socket, connect, send and receive calls in each; an io_uring request "
+            f"(a poll, an openat) is no system call: it costs only the io_uring_enter that "
+            f"submits it along with others."]
+
+
+def save_sentence(w: Workload, entries: list[BackendRun],
+                  counts: dict[str, SyscallCount]) -> list[str]:
+    """What saving in the loop thread costs, next to saves the loop hands on."""
+    blocking = [e for e in entries if saves_in_process(counts[e.backend])]
+    handed = [e for e in entries if not saves_in_process(counts[e.backend])]
+    out = []
+    for e in blocking:
+        d = save_durations_us(e)
+        if not d:
+            continue
+        total_ms = sum(d) / 1e3
+        wall_ms = 1e3 * e.summary.wall_s
+        line = (f"{e.backend} saves each file in its loop thread, with blocking system calls: "
+                f"{statistics.median(d):.0f} µs a file (median), {total_ms:.1f} ms for {len(d)} "
+                f"files, {100 * total_ms / max(1e-9, wall_ms):.0f}% of its traced run's "
+                f"{wall_ms:.0f} ms, during which no other transfer moved")
+        for h in handed:
+            hd = save_durations_us(h)
+            if not hd:
+                continue
+            gap_ms = 1e3 * (e.wall - h.wall)
+            how = (f"{abs(gap_ms):.0f} ms {'longer' if gap_ms > 0 else 'shorter'} than"
+                   if abs(gap_ms) >= 0.5 else "the same as")
+            line += (f". {named(h, counts[h.backend])} saves through a ring instead: its loop went "
+                     f"on while a file waited {statistics.median(hd) / 1e3:.1f} ms (median) from "
+                     f"its response to being in place. {e.backend}'s mean wall (timed) was {how} "
+                     f"{h.backend}'s, next to those {total_ms:.1f} ms of saving in the loop")
+        out.append(line + ".")
+    return out
+
+
+def table(w: Workload, entries: list[BackendRun], counts: dict[str, SyscallCount]):
+    header = ["back end", "loop", "wall ms (95% CI)", f"speedup over {w.baseline.backend}",
+              "CPU µs per request", "system calls per request", "most frequent (per request)"]
+    rows = []
+    for e in entries:
+        c = counts[e.backend]
+        iv = stats.mean_interval(e.timing.times or [e.wall])
+        wall = stats.fmt_interval(stats.Interval(1e3 * iv.estimate,
+                                                 None if iv.low is None else 1e3 * iv.low,
+                                                 None if iv.high is None else 1e3 * iv.high, iv.n),
+                                  lambda v: f"{v:.0f}")
+        top = calls_per_request(c, list(c.beyond_floor)[:5])
+        rows.append([e.backend, interface(c), wall, f"{_x(w.speedup(e) or 0)}×",
+                     f"{cpu_per_request_us(w, e):.0f}", f"{c.per_request:.1f}", _names(top)])
+    return header, rows
+
+
+def section(run: BenchRun) -> tuple[list[str], list[str]]:
+    """(markdown lines, text lines) of the comparison; empty without syscalls.csv."""
+    md: list[str] = []
+    text: list[str] = []
+    for w in run.workloads:
+        counts = {c.backend: c for c in run.syscalls if c.workload == w.name}
+        entries = [e for e in w.entries if e.backend in counts]
+        if not entries:
+            continue
+        sentences = (attribution(w, entries, counts) + syscall_sentence(w, entries, counts)
+                     + save_sentence(w, entries, counts))
+        header, rows = table(w, entries, counts)
+        if not md:
+            md.append("## The event loop, or io_uring?\n")
+            md.append("The back ends that run every transfer on one thread, on the same workload: "
+                      "wall and CPU from the timed runs; system calls per request counted under "
+                      "strace in runs of their own (strace slows a process several times, so "
+                      "those runs are never timed), beyond the calls of a one-request run "
+                      f"(start-up and exit): [syscalls.csv]({README}#bench-syscallscsv-syscalls-"
+                      "backend-workloadtxt).\n")
+        md.append(f"### {w.name}\n")
+        md.append("| " + " | ".join(header) + " |")
+        md.append("|" + "---|" * len(header))
+        md += ["| " + " | ".join(r) + " |" for r in rows]
+        md.append("")
+        md += [f"- {s}" for s in sentences]
+        md.append("")
+        text += ["", f"The event loop, or io_uring? ({w.name})"]
+        text += [f"  {s}" for s in sentences]
+    return md, text
