@@ -52,7 +52,7 @@ static void job_next(struct multi_job *j) {
          * is done. Left in libcurl's pool, each curl_multi_remove_handle at
          * cleanup walks all of them, quadratic at -m 10000. */
         bool tail = m->run->nrecords - m->next < m->njobs;
-        curl_easy_setopt(j->t.easy, CURLOPT_FORBID_REUSE, (long)(tail || m->run->opt->no_reuse));
+        transfer_forbid_reuse(&j->t, tail || m->run->opt->no_reuse);
         j->busy = true;
         m->busy++;
         if (multi_add(j) == 0)
