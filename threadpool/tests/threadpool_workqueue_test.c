@@ -215,14 +215,21 @@ static size_t gate_free(struct gate *g) {
     return ran;
 }
 
+/* A queue of `workers` running `items` gate jobs, returned once every worker
+ * is blocked inside one. */
+static struct workqueue *gated_queue(struct gate *g, unsigned workers, size_t items) {
+    gate_init(g, workers, items);
+    struct workqueue *wq;
+    ck_assert_int_eq(workqueue_create(&wq, &(struct workqueue_config){.workers = workers}), 0);
+    ck_assert_int_eq(workqueue_submit_range(wq, gate_job, g, 0, items), 0);
+    gate_wait_blocked(g);
+    return wq;
+}
+
 START_TEST(test_cancel_with_work_left) {
     enum { WORKERS = 4, ITEMS = 1000 };
     struct gate g;
-    gate_init(&g, WORKERS, ITEMS);
-    struct workqueue *wq;
-    ck_assert_int_eq(workqueue_create(&wq, &(struct workqueue_config){.workers = WORKERS}), 0);
-    ck_assert_int_eq(workqueue_submit_range(wq, gate_job, &g, 0, ITEMS), 0);
-    gate_wait_blocked(&g); /* every worker is inside a job */
+    struct workqueue *wq = gated_queue(&g, WORKERS, ITEMS);
 
     workqueue_cancel(wq);
     ck_assert(workqueue_cancelled(wq));
@@ -252,11 +259,7 @@ static void *open_later(void *p) {
 START_TEST(test_destroy_cancel) {
     enum { WORKERS = 8, ITEMS = 10000 };
     struct gate g;
-    gate_init(&g, WORKERS, ITEMS);
-    struct workqueue *wq;
-    ck_assert_int_eq(workqueue_create(&wq, &(struct workqueue_config){.workers = WORKERS}), 0);
-    ck_assert_int_eq(workqueue_submit_range(wq, gate_job, &g, 0, ITEMS), 0);
-    gate_wait_blocked(&g);
+    struct workqueue *wq = gated_queue(&g, WORKERS, ITEMS);
 
     pthread_t opener;
     void *args[] = {wq, &g};
