@@ -1,11 +1,11 @@
 /* main.c — flagserver's command line and startup. */
 #include "dataset.h"
+#include "parse_num.h"
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,28 +59,6 @@ static int bad_usage(const char *fmt, const char *arg) {
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n%s", usage);
     return 2;
-}
-
-static int parse_double(const char *s, double lo, double hi, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
-static int parse_ull(const char *s, unsigned long long max, unsigned long long *out) {
-    char *end;
-    errno = 0;
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
 }
 
 enum {
@@ -149,7 +127,7 @@ int main(int argc, char **argv) {
             break;
         }
         case 'p':
-            if (parse_ull(optarg, 65535, &u))
+            if (parse_uint(optarg, 65535, &u))
                 return bad_usage("bad port: %s", optarg);
             cfg.port = (unsigned)u;
             break;
@@ -180,7 +158,7 @@ int main(int argc, char **argv) {
                 return bad_usage("bad error rate (0 to 1): %s", optarg);
             break;
         case OPT_SEED:
-            if (parse_ull(optarg, UINT64_MAX, &u))
+            if (parse_uint(optarg, UINT64_MAX, &u))
                 return bad_usage("bad seed: %s", optarg);
             cfg.seed = u;
             break;
@@ -195,7 +173,7 @@ int main(int argc, char **argv) {
                 return bad_usage("bad idle timeout: %s", optarg);
             break;
         case OPT_MAX_CONNS:
-            if (parse_ull(optarg, 1u << 24, &u) || u == 0)
+            if (parse_uint(optarg, 1u << 24, &u) || u == 0)
                 return bad_usage("bad connection cap: %s", optarg);
             cfg.max_conns = (unsigned)u;
             break;
