@@ -1,6 +1,7 @@
 /* epoll_loop.c — the epoll + timerfd reactor behind libcurl's multi_socket
  * API (see epoll_loop.h for the shape). */
 #include "epoll_loop.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -34,12 +35,6 @@ struct epoll_loop {
     void *arg;
     struct epoll_loop_stats stats;
 };
-
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static uint64_t pack(int fd, uint32_t gen) {
     return (uint64_t)gen << 32 | (uint32_t)fd;
@@ -110,7 +105,7 @@ int epoll_loop_watch(struct epoll_loop *l, int fd, int what) {
 }
 
 void epoll_loop_set_timeout(struct epoll_loop *l, long timeout_ms) {
-    l->deadline_ns = timeout_ms < 0 ? NO_DEADLINE : mono_ns() + (int64_t)timeout_ms * 1000000;
+    l->deadline_ns = timeout_ms < 0 ? NO_DEADLINE : clock_now_ns() + (int64_t)timeout_ms * 1000000;
 }
 
 /* The timerfd follows the deadline: armed (absolute) or disarmed, which
@@ -172,7 +167,7 @@ int epoll_loop_run_once(struct epoll_loop *l, int max_wait_ms) {
     for (int i = 0; i < n; i++)
         if (l->events[i].data.u64 != TIMER_TAG)
             handle_event(l, &l->events[i]);
-    if (l->deadline_ns != NO_DEADLINE && mono_ns() >= l->deadline_ns) {
+    if (l->deadline_ns != NO_DEADLINE && clock_now_ns() >= l->deadline_ns) {
         l->deadline_ns = NO_DEADLINE; /* the handler may set the next one */
         l->stats.timeouts++;
         if (l->on_timeout)

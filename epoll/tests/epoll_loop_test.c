@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check_run.h"
+#include "clock.h"
 #include "epoll_loop.h"
 
 #define MAX_EVENTS 64
@@ -41,17 +42,29 @@ static void record_timeout(void *arg) {
     ((struct seen *)arg)->timeouts++;
 }
 
-static struct epoll_loop *new_loop(struct seen *seen) {
-    struct epoll_loop *l;
-    ck_assert_int_eq(epoll_loop_new(&l, 8), 0);
-    memset(seen, 0, sizeof *seen);
-    seen->victim_a = seen->victim_b = -1;
-    epoll_loop_set_handlers(l, record_event, record_timeout, seen);
-    return l;
+static void pair(int fds[2]) {
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
 }
 
-static void pair(int sv[2]) {
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+/* Every test's fixture (checked: made afresh in each test's process): a
+ * loop l recording into seen, and a socket pair sv. A test closes what it
+ * needs closed; the rest goes at teardown. */
+static struct seen seen;
+static struct epoll_loop *l;
+static int sv[2];
+
+static void setup(void) {
+    ck_assert_int_eq(epoll_loop_new(&l, 8), 0);
+    memset(&seen, 0, sizeof seen);
+    seen.victim_a = seen.victim_b = -1;
+    epoll_loop_set_handlers(l, record_event, record_timeout, &seen);
+    pair(sv);
+}
+
+static void teardown(void) {
+    epoll_loop_free(l);
+    close(sv[0]);
+    close(sv[1]);
 }
 
 static void put(int fd) {
@@ -59,16 +72,10 @@ static void put(int fd) {
 }
 
 static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_now_ns() / 1000000;
 }
 
 START_TEST(readable) {
-    struct seen seen;
-    struct epoll_loop *l = new_loop(&seen);
-    int sv[2];
-    pair(sv);
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_IN), 0);
     ck_assert_uint_eq(epoll_loop_sockets(l), 1);
     ck_assert_int_eq(epoll_loop_run_once(l, 0), 0);
@@ -81,17 +88,10 @@ START_TEST(readable) {
     /* Level-triggered: unread data is reported again. */
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
     ck_assert_int_eq(seen.n, 2);
-    epoll_loop_free(l);
-    close(sv[0]);
-    close(sv[1]);
 }
 END_TEST
 
 START_TEST(interest_changes) {
-    struct seen seen;
-    struct epoll_loop *l = new_loop(&seen);
-    int sv[2];
-    pair(sv);
     put(sv[1]); /* sv[0] is readable and writable */
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_OUT), 0);
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
@@ -110,17 +110,10 @@ START_TEST(interest_changes) {
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_INOUT), 0);
     ck_assert_uint_eq(epoll_loop_get_stats(l)->ctls, ctls);
     ck_assert_uint_eq(epoll_loop_sockets(l), 1);
-    epoll_loop_free(l);
-    close(sv[0]);
-    close(sv[1]);
 }
 END_TEST
 
 START_TEST(removed) {
-    struct seen seen;
-    struct epoll_loop *l = new_loop(&seen);
-    int sv[2];
-    pair(sv);
     put(sv[1]);
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_IN), 0);
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_REMOVE), 0);
@@ -130,9 +123,6 @@ START_TEST(removed) {
     /* Removing again, or a descriptor never watched, is no error. */
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_REMOVE), 0);
     ck_assert_int_eq(epoll_loop_watch(l, 1000, CURL_POLL_REMOVE), 0);
-    epoll_loop_free(l);
-    close(sv[0]);
-    close(sv[1]);
 }
 END_TEST
 
@@ -148,16 +138,14 @@ static void replace_other(void *arg, int fd, int ev) {
     int victim = fd == s->victim_a ? s->victim_b : s->victim_a;
     ck_assert_int_eq(epoll_loop_watch(s->l, victim, CURL_POLL_REMOVE), 0);
     ck_assert_int_eq(close(victim), 0);
-    int sv[2];
-    pair(sv);
-    ck_assert_int_eq(sv[0], victim); /* the lowest free number */
-    ck_assert_int_eq(epoll_loop_watch(s->l, sv[0], CURL_POLL_IN), 0);
-    s->replaced_by_peer = sv[1]; /* sv[0] is not readable: nothing to report */
+    int fresh[2];
+    pair(fresh);
+    ck_assert_int_eq(fresh[0], victim); /* the lowest free number */
+    ck_assert_int_eq(epoll_loop_watch(s->l, fresh[0], CURL_POLL_IN), 0);
+    s->replaced_by_peer = fresh[1]; /* fresh[0] is not readable: nothing to report */
 }
 
 START_TEST(stale_in_batch) {
-    struct seen seen;
-    struct epoll_loop *l = new_loop(&seen);
     epoll_loop_set_handlers(l, replace_other, record_timeout, &seen);
     int a[2], b[2];
     pair(a);
@@ -181,7 +169,6 @@ START_TEST(stale_in_batch) {
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
     ck_assert_int_eq(seen.n, 2);
     ck_assert_int_eq(seen.fd[1], reused);
-    epoll_loop_free(l);
     close(seen.fd[0]); /* the one that fired first; the other was replaced */
     close(reused);
     close(seen.replaced_by_peer);
@@ -191,8 +178,6 @@ START_TEST(stale_in_batch) {
 END_TEST
 
 START_TEST(closed_without_remove) {
-    struct seen seen;
-    struct epoll_loop *l = new_loop(&seen);
     int a[2], b[2];
     pair(a);
     ck_assert_int_eq(epoll_loop_watch(l, a[0], CURL_POLL_IN), 0);
@@ -205,7 +190,6 @@ START_TEST(closed_without_remove) {
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
     ck_assert_int_eq(seen.n, 1);
     ck_assert_int_eq(seen.ev[0], CURL_CSELECT_OUT);
-    epoll_loop_free(l);
     close(a[1]);
     close(b[0]);
     close(b[1]);
@@ -213,37 +197,23 @@ START_TEST(closed_without_remove) {
 END_TEST
 
 START_TEST(bad_descriptor) {
-    struct seen seen;
-    struct epoll_loop *l = new_loop(&seen);
-    int sv[2];
-    pair(sv);
     close(sv[0]);
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_IN), -EBADF);
     ck_assert_int_eq(epoll_loop_watch(l, -1, CURL_POLL_IN), -EBADF);
     ck_assert_uint_eq(epoll_loop_sockets(l), 0);
-    epoll_loop_free(l);
-    close(sv[1]);
 }
 END_TEST
 
 START_TEST(hangup_is_readable) {
-    struct seen seen;
-    struct epoll_loop *l = new_loop(&seen);
-    int sv[2];
-    pair(sv);
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_IN), 0);
     close(sv[1]);
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
     ck_assert_int_eq(seen.n, 1);
     ck_assert(seen.ev[0] & CURL_CSELECT_IN); /* libcurl reads the EOF */
-    epoll_loop_free(l);
-    close(sv[0]);
 }
 END_TEST
 
 START_TEST(deadline) {
-    struct seen seen;
-    struct epoll_loop *l = new_loop(&seen);
     const struct epoll_loop_stats *st = epoll_loop_get_stats(l);
     /* libcurl moves its deadline many times a turn: one arm per turn. */
     for (int i = 0; i < 5; i++)
@@ -270,37 +240,20 @@ START_TEST(deadline) {
     ck_assert_int_eq(epoll_loop_run_once(l, 40), 0);
     ck_assert_int_eq(seen.timeouts, 2);
     ck_assert_uint_eq(st->timeouts, 2);
-    epoll_loop_free(l);
 }
 END_TEST
 
 START_TEST(nothing_to_wait_for) {
-    struct seen seen;
-    struct epoll_loop *l = new_loop(&seen);
     /* No socket and no deadline: an uncapped wait would never end. */
     ck_assert_int_eq(epoll_loop_run_once(l, -1), 0);
     ck_assert_int_eq(seen.n + seen.timeouts, 0);
-    epoll_loop_free(l);
 }
 END_TEST
 
-static Suite *suite(void) {
-    Suite *s = suite_create("epoll_loop");
-    TCase *tc = tcase_create("loop");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, readable);
-    tcase_add_test(tc, interest_changes);
-    tcase_add_test(tc, removed);
-    tcase_add_test(tc, stale_in_batch);
-    tcase_add_test(tc, closed_without_remove);
-    tcase_add_test(tc, bad_descriptor);
-    tcase_add_test(tc, hangup_is_readable);
-    tcase_add_test(tc, deadline);
-    tcase_add_test(tc, nothing_to_wait_for);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void) {
-    return check_run(suite());
+    const TTest *const tests[] = {readable, interest_changes, removed, stale_in_batch,
+        closed_without_remove, bad_descriptor, hangup_is_readable, deadline, nothing_to_wait_for};
+    TCase *tc = check_case("loop", 60, tests, CHECK_COUNT(tests));
+    tcase_add_checked_fixture(tc, setup, teardown);
+    return check_run_case("epoll_loop", tc);
 }
