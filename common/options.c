@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "codes.h"
+#include "parse_num.h"
 
 #define DEFAULT_DEST       "downloaded/"
 #define DEFAULT_TIMEOUT_S  10.0
@@ -115,18 +115,6 @@ static int check_url(const char *url) {
     return rc;
 }
 
-static int parse_uint(const char *s, unsigned long long max, unsigned long long *out) {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
 /* A byte count with an optional K, M or G suffix (powers of 1024). */
 static int parse_size(const char *s, unsigned long long *out) {
     char *end;
@@ -159,16 +147,6 @@ static int parse_size(const char *s, unsigned long long *out) {
     if (errno || *end || v > (1ULL << 40) >> shift)
         return -EINVAL;
     *out = v << shift;
-    return 0;
-}
-
-static int parse_seconds(const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 86400)
-        return -EINVAL;
-    *out = v;
     return 0;
 }
 
@@ -256,7 +234,7 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
             opt->max_req = (unsigned)v;
             break;
         case OPT_TIMEOUT:
-            if (parse_seconds(optarg, &opt->timeout_s))
+            if (parse_double(optarg, 0, 86400, &opt->timeout_s))
                 return usage_error(err, prog, "--timeout needs seconds from 0 to 86400, not '%s'",
                                    optarg);
             break;
