@@ -17,26 +17,16 @@
 #include "check_run.h"
 #include "clock.h"
 #include "epoll_loop.h"
-
-#define MAX_EVENTS 64
+#include "seen_events.h"
 
 struct seen {
-    int n, timeouts;
-    int fd[MAX_EVENTS];
-    int ev[MAX_EVENTS];
+    struct seen_events e; /* first: seen_event records into it */
+    int timeouts;
     /* For the stale test: on the first event, drop this descriptor and put
      * a fresh socket on its number. */
     struct epoll_loop *l;
     int victim_a, victim_b, replaced_by_peer;
 };
-
-static void record_event(void *arg, int fd, int ev) {
-    struct seen *s = arg;
-    ck_assert_int_lt(s->n, MAX_EVENTS);
-    s->fd[s->n] = fd;
-    s->ev[s->n] = ev;
-    s->n++;
-}
 
 static void record_timeout(void *arg) {
     ((struct seen *)arg)->timeouts++;
@@ -57,7 +47,7 @@ static void setup(void) {
     ck_assert_int_eq(epoll_loop_new(&l, 8), 0);
     memset(&seen, 0, sizeof seen);
     seen.victim_a = seen.victim_b = -1;
-    epoll_loop_set_handlers(l, record_event, record_timeout, &seen);
+    epoll_loop_set_handlers(l, seen_event, record_timeout, &seen);
     pair(sv);
 }
 
@@ -79,15 +69,15 @@ START_TEST(readable) {
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_IN), 0);
     ck_assert_uint_eq(epoll_loop_sockets(l), 1);
     ck_assert_int_eq(epoll_loop_run_once(l, 0), 0);
-    ck_assert_int_eq(seen.n, 0); /* nothing to read yet */
+    ck_assert_int_eq(seen.e.n, 0); /* nothing to read yet */
     put(sv[1]);
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
-    ck_assert_int_eq(seen.n, 1);
-    ck_assert_int_eq(seen.fd[0], sv[0]);
-    ck_assert_int_eq(seen.ev[0], CURL_CSELECT_IN);
+    ck_assert_int_eq(seen.e.n, 1);
+    ck_assert_int_eq(seen.e.fd[0], sv[0]);
+    ck_assert_int_eq(seen.e.ev[0], CURL_CSELECT_IN);
     /* Level-triggered: unread data is reported again. */
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
-    ck_assert_int_eq(seen.n, 2);
+    ck_assert_int_eq(seen.e.n, 2);
 }
 END_TEST
 
@@ -95,16 +85,16 @@ START_TEST(interest_changes) {
     put(sv[1]); /* sv[0] is readable and writable */
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_OUT), 0);
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
-    ck_assert_int_eq(seen.n, 1);
-    ck_assert_int_eq(seen.ev[0], CURL_CSELECT_OUT);
+    ck_assert_int_eq(seen.e.n, 1);
+    ck_assert_int_eq(seen.e.ev[0], CURL_CSELECT_OUT);
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_IN), 0);
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
-    ck_assert_int_eq(seen.n, 2);
-    ck_assert_int_eq(seen.ev[1], CURL_CSELECT_IN);
+    ck_assert_int_eq(seen.e.n, 2);
+    ck_assert_int_eq(seen.e.ev[1], CURL_CSELECT_IN);
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_INOUT), 0);
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
-    ck_assert_int_eq(seen.n, 3);
-    ck_assert_int_eq(seen.ev[2], CURL_CSELECT_IN | CURL_CSELECT_OUT);
+    ck_assert_int_eq(seen.e.n, 3);
+    ck_assert_int_eq(seen.e.ev[2], CURL_CSELECT_IN | CURL_CSELECT_OUT);
     /* The same interest again costs no system call. */
     uint64_t ctls = epoll_loop_get_stats(l)->ctls;
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_INOUT), 0);
@@ -119,7 +109,7 @@ START_TEST(removed) {
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_REMOVE), 0);
     ck_assert_uint_eq(epoll_loop_sockets(l), 0);
     ck_assert_int_eq(epoll_loop_run_once(l, 50), 0);
-    ck_assert_int_eq(seen.n, 0);
+    ck_assert_int_eq(seen.e.n, 0);
     /* Removing again, or a descriptor never watched, is no error. */
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_REMOVE), 0);
     ck_assert_int_eq(epoll_loop_watch(l, 1000, CURL_POLL_REMOVE), 0);
@@ -130,8 +120,8 @@ END_TEST
  * close it, and watch a fresh socket that takes its number. */
 static void replace_other(void *arg, int fd, int ev) {
     struct seen *s = arg;
-    record_event(arg, fd, ev);
-    if (s->n != 1)
+    seen_event(arg, fd, ev);
+    if (s->e.n != 1)
         return;
     char c;
     ck_assert_int_eq(read(fd, &c, 1), 1); /* handled: not reported again */
@@ -160,16 +150,16 @@ START_TEST(stale_in_batch) {
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
     /* Both were ready in one batch; the second belonged to a socket gone
      * before its turn, and its number's new owner has nothing to read. */
-    ck_assert_int_eq(seen.n, 1);
+    ck_assert_int_eq(seen.e.n, 1);
     ck_assert_uint_eq(epoll_loop_get_stats(l)->stale, 1);
     ck_assert_int_eq(epoll_loop_run_once(l, 20), 0);
-    ck_assert_int_eq(seen.n, 1);
-    int reused = seen.fd[0] == a[0] ? b[0] : a[0];
+    ck_assert_int_eq(seen.e.n, 1);
+    int reused = seen.e.fd[0] == a[0] ? b[0] : a[0];
     put(seen.replaced_by_peer); /* now the new socket is readable: reported */
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
-    ck_assert_int_eq(seen.n, 2);
-    ck_assert_int_eq(seen.fd[1], reused);
-    close(seen.fd[0]); /* the one that fired first; the other was replaced */
+    ck_assert_int_eq(seen.e.n, 2);
+    ck_assert_int_eq(seen.e.fd[1], reused);
+    close(seen.e.fd[0]); /* the one that fired first; the other was replaced */
     close(reused);
     close(seen.replaced_by_peer);
     close(a[1]);
@@ -188,8 +178,8 @@ START_TEST(closed_without_remove) {
     ck_assert_int_eq(epoll_loop_watch(l, b[0], CURL_POLL_OUT), 0);
     ck_assert_uint_eq(epoll_loop_sockets(l), 1);
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
-    ck_assert_int_eq(seen.n, 1);
-    ck_assert_int_eq(seen.ev[0], CURL_CSELECT_OUT);
+    ck_assert_int_eq(seen.e.n, 1);
+    ck_assert_int_eq(seen.e.ev[0], CURL_CSELECT_OUT);
     close(a[1]);
     close(b[0]);
     close(b[1]);
@@ -208,8 +198,8 @@ START_TEST(hangup_is_readable) {
     ck_assert_int_eq(epoll_loop_watch(l, sv[0], CURL_POLL_IN), 0);
     close(sv[1]);
     ck_assert_int_eq(epoll_loop_run_once(l, 1000), 0);
-    ck_assert_int_eq(seen.n, 1);
-    ck_assert(seen.ev[0] & CURL_CSELECT_IN); /* libcurl reads the EOF */
+    ck_assert_int_eq(seen.e.n, 1);
+    ck_assert(seen.e.ev[0] & CURL_CSELECT_IN); /* libcurl reads the EOF */
 }
 END_TEST
 
@@ -246,7 +236,7 @@ END_TEST
 START_TEST(nothing_to_wait_for) {
     /* No socket and no deadline: an uncapped wait would never end. */
     ck_assert_int_eq(epoll_loop_run_once(l, -1), 0);
-    ck_assert_int_eq(seen.n + seen.timeouts, 0);
+    ck_assert_int_eq(seen.e.n + seen.timeouts, 0);
 }
 END_TEST
 

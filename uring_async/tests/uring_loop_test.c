@@ -14,46 +14,41 @@
 
 #include "loop.h"
 #include "check_run.h"
+#include "seen_events.h"
 
-#define MAX_EVENTS 64
+/* Every socket test's fixture (checked: made afresh in each test's process):
+ * the loop l, made by start() with the test's flags, recording into seen,
+ * and a socket pair sv. A test closes what it needs closed; the rest goes
+ * at teardown. */
+static struct seen_events seen;
+static struct loop *l;
+static int sv[2];
 
-struct seen {
-    int n;
-    int fd[MAX_EVENTS];
-    int ev[MAX_EVENTS];
-};
-
-static void record_event(void *arg, int fd, int ev) {
-    struct seen *s = arg;
-    ck_assert_int_lt(s->n, MAX_EVENTS);
-    s->fd[s->n] = fd;
-    s->ev[s->n] = ev;
-    s->n++;
+static void pair(int fds[2]) {
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
 }
 
-static int events_for(const struct seen *s, int fd) {
-    int n = 0;
-    for (int i = 0; i < s->n; i++)
-        n += s->fd[i] == fd;
-    return n;
+static void setup(void) {
+    memset(&seen, 0, sizeof seen);
+    l = NULL;
+    pair(sv);
 }
 
-static struct loop *new_loop(unsigned flags, struct seen *seen) {
-    struct loop *l;
+static void teardown(void) {
+    loop_free(l);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void start(unsigned flags) {
     ck_assert_int_eq(loop_new(&l, 8, flags), 0);
-    memset(seen, 0, sizeof *seen);
-    loop_set_event_fn(l, record_event, seen);
-    return l;
-}
-
-static void pair(int sv[2]) {
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    loop_set_event_fn(l, seen_event, &seen);
 }
 
 /* Run the loop until events arrive or ~10 s pass: a completion the kernel
  * hands to one of its workers waits for a CPU, which a busy machine may not
  * give for a while; waiting long costs nothing when it comes at once. */
-static void run_until_event(struct loop *l, const struct seen *seen, int before) {
+static void run_until_event(struct loop *l, const struct seen_events *seen, int before) {
     for (int i = 0; i < 1000 && seen->n == before; i++)
         ck_assert_int_eq(loop_run_once(l, 10), 0);
 }
@@ -85,10 +80,7 @@ START_TEST(ud_roundtrip) {
 END_TEST
 
 START_TEST(readable_event) {
-    struct seen seen;
-    struct loop *l = new_loop((unsigned)_i, &seen);
-    int sv[2];
-    pair(sv);
+    start((unsigned)_i);
     uintptr_t h = 0;
     ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_IN, &h), 0);
     ck_assert_uint_ne(h, 0);
@@ -114,17 +106,13 @@ START_TEST(readable_event) {
     ck_assert_uint_eq(h, 0);
     run_until_idle(l, 0);
     ck_assert_uint_eq(loop_sockets(l), 0);
-    close(sv[0]);
-    close(sv[1]);
-    loop_free(l);
 }
 END_TEST
 
 /* The heart of it: a completion for a removed socket whose descriptor
  * number now belongs to a new socket must not reach the new one. */
 START_TEST(stale_after_fd_reuse) {
-    struct seen seen;
-    struct loop *l = new_loop((unsigned)_i, &seen);
+    start((unsigned)_i);
     int a[2], b[2];
     pair(a);
     uintptr_t ha = 0, hb = 0;
@@ -158,15 +146,13 @@ START_TEST(stale_after_fd_reuse) {
     run_until_idle(l, 0);
     close(b[0]);
     close(b[1]);
-    loop_free(l);
 }
 END_TEST
 
 /* A removed socket's slot is not handed out while its poll or the poll's
  * cancellation may still complete; afterwards it is reused. */
 START_TEST(slot_held_until_last_completion) {
-    struct seen seen;
-    struct loop *l = new_loop((unsigned)_i, &seen);
+    start((unsigned)_i);
     int a[2], c[2], d[2];
     pair(a);
     pair(c);
@@ -187,8 +173,8 @@ START_TEST(slot_held_until_last_completion) {
     ck_assert_int_eq(write(a[1], "x", 1), 1);
     ck_assert_int_eq(write(d[1], "x", 1), 1);
     run_until_event(l, &seen, 0);
-    ck_assert_int_eq(events_for(&seen, a[0]), 0);
-    ck_assert_int_eq(events_for(&seen, d[0]), 1);
+    ck_assert_int_eq(seen_for(&seen, a[0]), 0);
+    ck_assert_int_eq(seen_for(&seen, d[0]), 1);
 
     ck_assert_int_eq(loop_watch(l, c[0], CURL_POLL_REMOVE, &hc), 0);
     ck_assert_int_eq(loop_watch(l, d[0], CURL_POLL_REMOVE, &hd), 0);
@@ -196,16 +182,12 @@ START_TEST(slot_held_until_last_completion) {
     ck_assert_uint_eq(loop_sockets(l), 0);
     for (int i = 0; i < 2; i++)
         close(a[i]), close(c[i]), close(d[i]);
-    loop_free(l);
 }
 END_TEST
 
 /* From IN to OUT: the old poll is replaced, and its completion is stale. */
 START_TEST(interest_change) {
-    struct seen seen;
-    struct loop *l = new_loop((unsigned)_i, &seen);
-    int sv[2];
-    pair(sv);
+    start((unsigned)_i);
     uintptr_t h = 0;
     ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_IN, &h), 0);
     ck_assert_int_eq(loop_run_once(l, 0), 0);
@@ -227,34 +209,29 @@ START_TEST(interest_change) {
 
     ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_REMOVE, &h), 0);
     run_until_idle(l, 0);
-    close(sv[0]);
-    close(sv[1]);
-    loop_free(l);
 }
 END_TEST
 
 /* Many sockets, all removed while armed: every context comes back. */
 START_TEST(many_sockets_removed) {
-    struct seen seen;
-    struct loop *l = new_loop((unsigned)_i, &seen);
+    start((unsigned)_i);
     enum { N = 200 };
-    int sv[N][2];
+    int socks[N][2];
     uintptr_t h[N] = {0};
     for (int i = 0; i < N; i++) {
-        pair(sv[i]);
-        ck_assert_int_eq(loop_watch(l, sv[i][0], CURL_POLL_IN, &h[i]), 0);
+        pair(socks[i]);
+        ck_assert_int_eq(loop_watch(l, socks[i][0], CURL_POLL_IN, &h[i]), 0);
     }
     ck_assert_int_eq(loop_run_once(l, 0), 0);
     ck_assert_uint_eq(loop_sockets(l), N);
     ck_assert_uint_ge(loop_get_stats(l)->sockets_peak, N);
     for (int i = 0; i < N; i++)
-        ck_assert_int_eq(loop_watch(l, sv[i][0], CURL_POLL_REMOVE, &h[i]), 0);
+        ck_assert_int_eq(loop_watch(l, socks[i][0], CURL_POLL_REMOVE, &h[i]), 0);
     run_until_idle(l, 0);
     ck_assert_uint_eq(loop_sockets(l), 0);
     ck_assert_int_eq(seen.n, 0);
     for (int i = 0; i < N; i++)
-        close(sv[i][0]), close(sv[i][1]);
-    loop_free(l);
+        close(socks[i][0]), close(socks[i][1]);
 }
 END_TEST
 
@@ -270,8 +247,7 @@ static void op_done(struct loop_op *op, int res) {
 }
 
 START_TEST(generic_ops_and_chain) {
-    struct seen seen;
-    struct loop *l = new_loop(0, &seen);
+    start(0);
     int p[2];
     ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
     struct op_result w = {.op.done = op_done}, c = {.op.done = op_done};
@@ -298,37 +274,27 @@ START_TEST(generic_ops_and_chain) {
 
     /* A chain longer than the ring is refused. */
     ck_assert_ptr_null(loop_sqe_chain(l, 1u << 20));
-    loop_free(l);
 }
 END_TEST
 
 /* The wait honours its cap even with nothing pending. */
 START_TEST(idle_wait_returns) {
-    struct seen seen;
-    struct loop *l = new_loop(0, &seen);
+    start(0);
     ck_assert_int_eq(loop_run_once(l, 0), 0);
     ck_assert_int_eq(loop_run_once(l, 5), 0);
     ck_assert_int_eq(loop_run_once(l, -1), 0); /* nothing pending: no sleep */
-    loop_free(l);
 }
 END_TEST
 
-static Suite *loop_suite(void) {
-    Suite *s = suite_create("uring_loop");
-    TCase *tc = tcase_create("loop");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, ud_roundtrip);
+int main(void) {
+    const TTest *const tests[] = {ud_roundtrip, generic_ops_and_chain, idle_wait_returns};
+    TCase *tc = check_case("loop", 30, tests, CHECK_COUNT(tests));
+    tcase_add_checked_fixture(tc, setup, teardown);
+    /* The socket tests, with one-shot (0) and multishot (1) polls. */
     tcase_add_loop_test(tc, readable_event, 0, 2);
     tcase_add_loop_test(tc, stale_after_fd_reuse, 0, 2);
     tcase_add_loop_test(tc, slot_held_until_last_completion, 0, 2);
     tcase_add_loop_test(tc, interest_change, 0, 2);
     tcase_add_loop_test(tc, many_sockets_removed, 0, 2);
-    tcase_add_test(tc, generic_ops_and_chain);
-    tcase_add_test(tc, idle_wait_returns);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
-int main(void) {
-    return check_run(loop_suite());
+    return check_run_case("uring_loop", tc);
 }

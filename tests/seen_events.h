@@ -1,0 +1,35 @@
+/* seen_events.h — what a reactor's event callback was handed, in order:
+ * each event's descriptor and CURL_CSELECT_* bits. The reactors' unit tests
+ * (epoll/tests, uring_async/tests) record with it. */
+#ifndef FLAGBENCH_SEEN_EVENTS_H
+#define FLAGBENCH_SEEN_EVENTS_H
+
+#include <check.h>
+
+#define SEEN_MAX 64
+
+struct seen_events {
+    int n;
+    int fd[SEEN_MAX];
+    int ev[SEEN_MAX];
+};
+
+/* An event callback: arg is the struct seen_events (or a struct that
+ * begins with one). */
+static inline void seen_event(void *arg, int fd, int ev) {
+    struct seen_events *s = arg;
+    ck_assert_int_lt(s->n, SEEN_MAX);
+    s->fd[s->n] = fd;
+    s->ev[s->n] = ev;
+    s->n++;
+}
+
+/* How many of the events were for fd. */
+static inline int seen_for(const struct seen_events *s, int fd) {
+    int n = 0;
+    for (int i = 0; i < s->n; i++)
+        n += s->fd[i] == fd;
+    return n;
+}
+
+#endif
