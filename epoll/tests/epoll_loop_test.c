@@ -17,7 +17,7 @@
 #include "check_run.h"
 #include "clock.h"
 #include "epoll_loop.h"
-#include "seen_events.h"
+#include "reactor_test.h"
 
 struct seen {
     struct seen_events e; /* first: seen_event records into it */
@@ -30,10 +30,6 @@ struct seen {
 
 static void record_timeout(void *arg) {
     ((struct seen *)arg)->timeouts++;
-}
-
-static void pair(int fds[2]) {
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
 }
 
 /* Every test's fixture (checked: made afresh in each test's process): a
@@ -53,8 +49,7 @@ static void setup(void) {
 
 static void teardown(void) {
     epoll_loop_free(l);
-    close(sv[0]);
-    close(sv[1]);
+    pair_close(sv);
 }
 
 static void put(int fd) {
@@ -181,8 +176,7 @@ START_TEST(closed_without_remove) {
     ck_assert_int_eq(seen.e.n, 1);
     ck_assert_int_eq(seen.e.ev[0], CURL_CSELECT_OUT);
     close(a[1]);
-    close(b[0]);
-    close(b[1]);
+    pair_close(b);
 }
 END_TEST
 

@@ -14,7 +14,7 @@
 
 #include "loop.h"
 #include "check_run.h"
-#include "seen_events.h"
+#include "reactor_test.h"
 
 /* Every socket test's fixture (checked: made afresh in each test's process):
  * the loop l, made by start() with the test's flags, recording into seen,
@@ -24,10 +24,6 @@ static struct seen_events seen;
 static struct loop *l;
 static int sv[2];
 
-static void pair(int fds[2]) {
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
-}
-
 static void setup(void) {
     memset(&seen, 0, sizeof seen);
     l = NULL;
@@ -36,8 +32,7 @@ static void setup(void) {
 
 static void teardown(void) {
     loop_free(l);
-    close(sv[0]);
-    close(sv[1]);
+    pair_close(sv);
 }
 
 static void start(unsigned flags) {
@@ -58,6 +53,21 @@ static void run_until_idle(struct loop *l, unsigned pending) {
     for (int i = 0; i < 1000 && loop_pending(l) != pending; i++)
         ck_assert_int_eq(loop_run_once(l, 10), 0);
     ck_assert_uint_eq(loop_pending(l), pending);
+}
+
+/* Make fd readable (a byte from its peer) and run until the loop reports
+ * it: the event after the first `before`. */
+static void expect_readable(int fd, int peer, int before) {
+    ck_assert_int_eq(write(peer, "x", 1), 1);
+    run_until_event(l, &seen, before);
+    ck_assert_int_eq(seen.n, before + 1);
+    ck_assert_int_eq(seen.fd[before], fd);
+}
+
+/* Stop watching fd and run until nothing is pending. */
+static void unwatch(int fd, uintptr_t *h) {
+    ck_assert_int_eq(loop_watch(l, fd, CURL_POLL_REMOVE, h), 0);
+    run_until_idle(l, 0);
 }
 
 START_TEST(ud_roundtrip) {
@@ -86,10 +96,7 @@ START_TEST(readable_event) {
     ck_assert_uint_ne(h, 0);
     ck_assert_int_eq(loop_run_once(l, 0), 0); /* arms; nothing to read yet */
     ck_assert_int_eq(seen.n, 0);
-    ck_assert_int_eq(write(sv[1], "x", 1), 1);
-    run_until_event(l, &seen, 0);
-    ck_assert_int_eq(seen.n, 1);
-    ck_assert_int_eq(seen.fd[0], sv[0]);
+    expect_readable(sv[0], sv[1], 0);
     ck_assert_int_eq(seen.ev[0] & CURL_CSELECT_IN, CURL_CSELECT_IN);
     ck_assert_int_eq(seen.ev[0] & CURL_CSELECT_OUT, 0);
 
@@ -97,14 +104,10 @@ START_TEST(readable_event) {
      * edge-triggered multishot poll only on new data. */
     char c;
     ck_assert_int_eq(read(sv[0], &c, 1), 1);
-    ck_assert_int_eq(write(sv[1], "y", 1), 1);
-    run_until_event(l, &seen, 1);
-    ck_assert_int_eq(seen.n, 2);
-    ck_assert_int_eq(seen.fd[1], sv[0]);
+    expect_readable(sv[0], sv[1], 1);
 
-    ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_REMOVE, &h), 0);
+    unwatch(sv[0], &h);
     ck_assert_uint_eq(h, 0);
-    run_until_idle(l, 0);
     ck_assert_uint_eq(loop_sockets(l), 0);
 }
 END_TEST
@@ -124,8 +127,7 @@ START_TEST(stale_after_fd_reuse) {
      * and a new socket gets the same descriptor number. */
     ck_assert_int_eq(loop_watch(l, a[0], CURL_POLL_REMOVE, &ha), 0);
     int old_fd = a[0];
-    close(a[0]);
-    close(a[1]);
+    pair_close(a);
     pair(b);
     ck_assert_int_eq(b[0], old_fd);
     ck_assert_int_eq(loop_watch(l, b[0], CURL_POLL_IN, &hb), 0);
@@ -137,15 +139,10 @@ START_TEST(stale_after_fd_reuse) {
     ck_assert_uint_ge(loop_get_stats(l)->stale, 1);
     ck_assert_uint_eq(loop_sockets(l), 1);
 
-    ck_assert_int_eq(write(b[1], "z", 1), 1);
-    run_until_event(l, &seen, 0);
-    ck_assert_int_eq(seen.n, 1);
-    ck_assert_int_eq(seen.fd[0], b[0]);
+    expect_readable(b[0], b[1], 0);
 
-    ck_assert_int_eq(loop_watch(l, b[0], CURL_POLL_REMOVE, &hb), 0);
-    run_until_idle(l, 0);
-    close(b[0]);
-    close(b[1]);
+    unwatch(b[0], &hb);
+    pair_close(b);
 }
 END_TEST
 
@@ -207,8 +204,7 @@ START_TEST(interest_change) {
     ck_assert_int_eq(seen.ev[1] & (CURL_CSELECT_IN | CURL_CSELECT_OUT),
                      CURL_CSELECT_IN | CURL_CSELECT_OUT);
 
-    ck_assert_int_eq(loop_watch(l, sv[0], CURL_POLL_REMOVE, &h), 0);
-    run_until_idle(l, 0);
+    unwatch(sv[0], &h);
 }
 END_TEST
 
