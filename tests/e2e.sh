@@ -64,13 +64,8 @@ delay_lower_bound)
 usage_errors)
     # No server needed: bad command lines exit 2 with one reason and the usage.
     BASE_URL=http://127.0.0.1:9/flags
-    for args in "-m 0" "-a -e" "--bogus" "-l x" "BRA" "--timeout -1" "-s ftp://x" "-s http://[::1"; do
-        # shellcheck disable=SC2086
-        run_client $args
-        [[ $RC -eq 2 ]] || fail "'$args' exited $RC, expected 2"
-        [[ $(grep -c ': error: ' "$WORK/err") -eq 1 ]] || fail "'$args': $(cat "$WORK/err")"
-        grep -q '^usage: ' "$WORK/err" || fail "'$args': no usage line"
-    done
+    expect_usage_errors "-m 0" "-a -e" "--bogus" "-l x" "BRA" "--timeout -1" "-s ftp://x" \
+        "-s http://[::1"
     "$client" --help | grep -q -- '--max-req' || fail "--help lacks --max-req"
     "$client" --version | grep -q flagbench || fail "--version"
     ;;

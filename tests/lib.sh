@@ -11,6 +11,20 @@ setup_work() {
     make_scratch "$PROG"
 }
 
+# expect_usage_errors ARGS... — each ARGS (words in one string) is a bad
+# command line for the caller's run_client: exit 2, one error line, the
+# usage.
+expect_usage_errors() {
+    local args
+    for args in "$@"; do
+        # shellcheck disable=SC2086
+        run_client $args
+        [[ $RC -eq 2 ]] || fail "'$args' exited $RC, expected 2"
+        [[ $(grep -c ': error: ' "$WORK/err") -eq 1 ]] || fail "'$args': $(cat "$WORK/err")"
+        grep -q '^usage: ' "$WORK/err" || fail "'$args': no usage line"
+    done
+}
+
 # csv_field FILE ROW COLUMN: a field of a CSV file by header name (row 1 =
 # first data row). Fields used here never hold commas.
 csv_field() {

@@ -47,13 +47,8 @@ usage_errors)
     # Bad command lines exit 2 with one reason; an unwritable destination
     # exits 3 before any request.
     start_server "$WORK"
-    for args in "-m 0" "--bogus" "-l x" "BRA" "-a BR" "--timeout -1" "-s ftp://x" "--repeat 0"; do
-        # shellcheck disable=SC2086
-        run_client $args
-        [[ $RC -eq 2 ]] || fail "'$args' exited $RC, expected 2"
-        [[ $(grep -c 'error: ' "$WORK/err") -eq 1 ]] || fail "'$args': $(cat "$WORK/err")"
-        grep -q '^usage: ' "$WORK/err" || fail "'$args': no usage line"
-    done
+    expect_usage_errors "-m 0" "--bogus" "-l x" "BRA" "-a BR" "--timeout -1" "-s ftp://x" \
+        "--repeat 0"
     "$client" --help | grep -q -- '--max-req' || fail "--help lacks --max-req"
     touch "$WORK/file"
     dest=$WORK/file/sub

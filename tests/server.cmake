@@ -1,20 +1,11 @@
 # flagserver's tests: the request parser, routing and chaos selection, the GIF
 # encoder and images (Check), and the server end to end (bash + curl).
-if(CHECK_FOUND)
-  add_executable(server_http_test server_http_test.c)
-  target_link_libraries(server_http_test PRIVATE flagserver_core PkgConfig::CHECK)
-  add_test(NAME server_http COMMAND server_http_test)
-
-  add_executable(server_gif_test server_gif_test.c gif_decode.c)
-  target_link_libraries(server_gif_test PRIVATE flagserver_core PkgConfig::CHECK)
-  add_test(NAME server_gif COMMAND server_gif_test)
-
-  add_executable(server_respond_test server_respond_test.c)
-  target_link_libraries(server_respond_test PRIVATE flagserver_core PkgConfig::CHECK)
-  add_test(NAME server_respond COMMAND server_respond_test)
-
-  set_tests_properties(server_http server_gif server_respond PROPERTIES LABELS "server" TIMEOUT 300)
-endif()
+flagbench_check_test(server_http SOURCES server_http_test.c LIBS flagserver_core
+                     LABELS server TIMEOUT 300)
+flagbench_check_test(server_gif SOURCES server_gif_test.c gif_decode.c LIBS flagserver_core
+                     LABELS server TIMEOUT 300)
+flagbench_check_test(server_respond SOURCES server_respond_test.c LIBS flagserver_core
+                     LABELS server TIMEOUT 300)
 
 add_test(NAME server_e2e
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/server_test.sh ${FLAGSERVER}
