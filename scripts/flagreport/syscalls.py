@@ -128,38 +128,52 @@ def syscall_sentence(w: Workload, entries: list[BackendRun],
             f"submits it along with others."]
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _pct(part: float, whole: float) -> str:
+    p = 100 * part / max(1e-9, whole)
+    return f"{p:.1f}%" if p < 10 else f"{p:.0f}%"
+
+
 def save_sentence(w: Workload, entries: list[BackendRun],
                   counts: dict[str, SyscallCount]) -> list[str]:
     """What saving in the loop thread costs, next to saves the loop hands on."""
-    blocking = [e for e in entries if saves_in_process(counts[e.backend])]
-    handed = [e for e in entries if not saves_in_process(counts[e.backend])]
-    out = []
-    for e in blocking:
-        d = save_durations_us(e)
-        if not d:
-            continue
-        total_ms = sum(d) / 1e3
-        wall_ms = 1e3 * e.summary.wall_s
-        line = (f"{e.backend} saves each file in its loop thread, with blocking system calls: "
-                f"{statistics.median(d):.0f} µs a file (median), {total_ms:.1f} ms for {len(d)} "
-                f"files, {100 * total_ms / max(1e-9, wall_ms):.0f}% of its traced run's "
-                f"{wall_ms:.0f} ms, during which no other transfer moved")
-        for h in handed:
-            hd = save_durations_us(h)
-            if not hd:
-                continue
-            gap_ms = 1e3 * (e.wall - h.wall)
-            how = (f"{abs(gap_ms):.0f} ms {'longer' if gap_ms > 0 else 'shorter'} than"
-                   if abs(gap_ms) >= 0.5 else "the same as")
-            via = ("through its ring, with no system call of its own (the kernel's io_uring "
-                   "workers do the blocking part)" if interface(counts[h.backend]) ==
-                   "io_uring_enter" else "without system calls in its loop thread")
-            line += (f". {h.backend} saves {via}: its loop went "
-                     f"on while a file waited {statistics.median(hd) / 1e3:.1f} ms (median) from "
-                     f"its response to being in place. {e.backend}'s mean wall (timed) was {how} "
-                     f"{h.backend}'s, next to those {total_ms:.1f} ms of saving in the loop")
-        out.append(line + ".")
-    return out
+    blocking = [e for e in entries
+                if saves_in_process(counts[e.backend]) and save_durations_us(e)]
+    handed = [e for e in entries
+              if not saves_in_process(counts[e.backend]) and save_durations_us(e)]
+    if not blocking:
+        return []
+    med = [statistics.median(save_durations_us(e)) for e in blocking]
+    total = [sum(save_durations_us(e)) / 1e3 for e in blocking]
+    walls = [1e3 * e.summary.wall_s for e in blocking]
+    files = len(save_durations_us(blocking[0]))
+    one = len(blocking) == 1
+    line = (f"{_and([e.backend for e in blocking])} save{'s' if one else ''} each file in "
+            f"{'its' if one else 'their'} loop thread, with blocking system calls: a median "
+            f"{_and([f'{m:.0f}' for m in med])} µs a file, {_and([f'{t:.1f}' for t in total])} ms "
+            f"for {files} files — {_and([_pct(t, x) for t, x in zip(total, walls)])} "
+            f"of {'its' if one else 'their'} traced run{'' if one else 's'} "
+            f"({_and([f'{x:.0f}' for x in walls])} ms), time in which no other transfer moved")
+    e, total_ms = blocking[0], total[0]
+    for h in handed:
+        hd = save_durations_us(h)
+        gap_ms = 1e3 * (e.wall - h.wall)
+        how = (f"{abs(gap_ms):.0f} ms {'longer' if gap_ms > 0 else 'shorter'} than"
+               if abs(gap_ms) >= 0.5 else "the same as")
+        via = ("through its ring, with no system call of its own (the kernel's io_uring "
+               "workers do the blocking part)" if interface(counts[h.backend]) ==
+               "io_uring_enter" else "without system calls in its loop thread")
+        line += (f". {h.backend} saves {via}: its loop went on while a file waited "
+                 f"{statistics.median(hd) / 1e3:.1f} ms (median) from its response to being in "
+                 f"place. {e.backend}'s mean wall (timed) was {how} {h.backend}'s, next to those "
+                 f"{total_ms:.1f} ms of saving in the loop")
+    if not handed:
+        line += (" (scripts/save_methods.sh measures saving in the loop thread against saving "
+                 "through an io_uring ring, file system by file system)")
+    return [line + "."]
 
 
 def table(w: Workload, entries: list[BackendRun], counts: dict[str, SyscallCount]):
