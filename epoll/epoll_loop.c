@@ -2,6 +2,7 @@
  * API (see epoll_loop.h for the shape). */
 #include "epoll_loop.h"
 #include "clock.h"
+#include "curl_poll.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -35,6 +36,11 @@ struct epoll_loop {
     void *arg;
     struct epoll_loop_stats stats;
 };
+
+/* curl_poll.h speaks poll(2)'s bits; epoll's have the same values. */
+_Static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT && EPOLLERR == POLLERR &&
+                   EPOLLHUP == POLLHUP,
+               "epoll's event bits are poll's");
 
 static uint64_t pack(int fd, uint32_t gen) {
     return (uint64_t)gen << 32 | (uint32_t)fd;
@@ -75,7 +81,7 @@ int epoll_loop_watch(struct epoll_loop *l, int fd, int what) {
         int err = ctl(l, EPOLL_CTL_DEL, fd, 0, 0);
         return err == -EBADF || err == -ENOENT ? 0 : err;
     }
-    uint32_t want = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+    uint32_t want = curl_poll_events(what);
     int err = fds_reserve(l, fd);
     if (err)
         return err;
@@ -135,13 +141,7 @@ static void handle_event(struct epoll_loop *l, const struct epoll_event *e) {
         l->stats.stale++;
         return;
     }
-    int ev = 0;
-    if ((s->events & EPOLLIN) && (e->events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-        ev |= CURL_CSELECT_IN;
-    if ((s->events & EPOLLOUT) && (e->events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
-        ev |= CURL_CSELECT_OUT;
-    if (e->events & EPOLLERR)
-        ev |= CURL_CSELECT_ERR;
+    int ev = curl_cselect(s->events, e->events);
     if (!ev)
         return;
     l->stats.events++;

@@ -28,6 +28,7 @@
  * it. */
 #include "loop.h"
 #include "clock.h"
+#include "curl_poll.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -226,8 +227,7 @@ int loop_watch(struct loop *l, int fd, int what, uintptr_t *handle) {
         *handle = (uintptr_t)i + 1;
     }
     struct sock *s = &l->socks[i];
-    s->want =
-        (uint16_t)(((what & CURL_POLL_IN) ? POLLIN : 0) | ((what & CURL_POLL_OUT) ? POLLOUT : 0));
+    s->want = (uint16_t)curl_poll_events(what);
     if (s->want != s->armed)
         sock_mark_dirty(l, i);
     return 0;
@@ -257,12 +257,7 @@ static void handle_poll(struct loop *l, uint32_t i, uint32_t gen, int res, unsig
         ev = CURL_CSELECT_ERR;
     } else {
         s->errors = 0;
-        if ((armed & POLLIN) && (res & (POLLIN | POLLHUP | POLLERR)))
-            ev |= CURL_CSELECT_IN;
-        if ((armed & POLLOUT) && (res & (POLLOUT | POLLHUP | POLLERR)))
-            ev |= CURL_CSELECT_OUT;
-        if (res & POLLERR)
-            ev |= CURL_CSELECT_ERR;
+        ev = curl_cselect(armed, (unsigned)res);
         if (!ev)
             return;
     }
