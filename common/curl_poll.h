@@ -1,7 +1,7 @@
 /* curl_poll.h — libcurl's socket interest and readiness in poll(2) terms, as
- * both reactors (epoll/ and uring_async/) translate them. epoll's EPOLLIN,
- * EPOLLOUT, EPOLLERR and EPOLLHUP have poll's values, so the one
- * translation serves both. Header-only, like clock.h. */
+ * both reactors translate them. EPOLLIN, EPOLLOUT, EPOLLERR and EPOLLHUP
+ * have poll's values, so the one translation serves both. Header-only, like
+ * clock.h. */
 #ifndef FLAGBENCH_CURL_POLL_H
 #define FLAGBENCH_CURL_POLL_H
 

@@ -16,7 +16,7 @@
 struct run;
 
 struct backend {
-    const char *name;                      /* "sequential", "threadpool", "uring" */
+    const char *name;                      /* as in the build's list (backends.txt) */
     int (*download_many)(struct run *run); /* fills run->records; 0, or -errno */
     unsigned default_max_req;              /* -m when not given */
     unsigned max_max_req;                  /* upper bound for -m; 0 = none */

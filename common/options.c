@@ -23,7 +23,7 @@
 
 const char *server_url(const char *word) {
     /* IP literals, not "localhost": a host name would make libcurl start a
-     * resolver thread, and the uring back end must run on one thread. */
+     * resolver thread, and a one-thread back end must stay on one thread. */
     if (strcmp(word, "LOCAL") == 0)
         return "http://127.0.0.1:8000/flags";
     if (strcmp(word, "DELAY") == 0)
