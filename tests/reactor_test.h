@@ -1,7 +1,7 @@
 /* reactor_test.h — what the reactors' unit tests (in the one-thread back
- * ends' NAME/tests folders) share: socket pairs to watch, and a record of what the
- * reactor's event callback was handed, in order: each event's descriptor and
- * CURL_CSELECT_* bits. */
+ * ends' NAME/tests folders) share: socket pairs to watch, and a record of
+ * what the reactor's event callback was handed, in order: each event's
+ * descriptor and CURL_CSELECT_* bits. */
 #ifndef FLAGBENCH_REACTOR_TEST_H
 #define FLAGBENCH_REACTOR_TEST_H
 
