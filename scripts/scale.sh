@@ -27,6 +27,7 @@ runs with --stack-size BYTES. Writes to RESULTS/<UTC timestamp>-scale/
   wall.png, rss.png, cpu_per_request.png, rss_per_inflight.png
                    gnuplot plots against N (a run with errors: a cross)
   limits.txt       the limits that decide how many threads and sockets fit
+  env.json         the machine and its load over the runs (as make bench's)
 The table's 'listen overflows' column is the kernel's TcpExtListenOverflows
 counter (nstat) over the run: connections the server's accept queue dropped,
 each one a SYN retransmitted after 1 s or more (system-wide: other traffic on
@@ -157,6 +158,7 @@ listen_overflows() {
     fi
 }
 
+record_env start "$OUT/env.json"
 start_server "$WORK" --delay "$DELAY" --max-conns $((2 * NMAX + 100))
 CSV=$OUT/scale.csv
 HEADER=
@@ -240,6 +242,7 @@ for b in "${BACKENDS[@]}"; do
     tail -n 1 "$WORK/row.csv" >>"$REF_CSV"
 done
 stop_server
+record_env end "$OUT/env.json"
 [[ -s $CSV ]] || {
     echo "$PROG: error: no back end finished a run (see $OUT/failed.csv)" >&2
     exit 1

@@ -27,7 +27,8 @@ be more than noise).
 
 options:
   --build DIR        CMake build directory (default: build)
-  --backend B        sequential, threadpool or uring (default: uring)
+  --backend B        a back end of the build's list, build/backends.txt
+                     (default: uring)
   --repeat K         every flag K times (default: 52 -> 10088 requests)
   --max-req N        requests in flight (default: 50)
   --runs R           rounds (default: 9)
