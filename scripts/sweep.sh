@@ -13,10 +13,12 @@ usage: scripts/sweep.sh [--build DIR] [--delays LIST] [--max-req LIST]
                         [--max-run S] [--wide] [--results DIR] [-h]
 
 For every server delay, request count N and max in flight m, run each back
-end (sequential once per delay and N, as m is always 1 for it) and append its
---summary row to RESULTS/<UTC timestamp>/sweep.csv; then plot speedup vs
+end (the baseline, the build's first back end, once per delay and N: it makes
+one request at a time) and append its --summary row to
+RESULTS/<UTC timestamp>/sweep.csv; then plot speedup over the baseline vs
 concurrency (speedup.png) and wall time vs delay (wall-vs-delay.png), each
 with the ideal ceil(N/m) x delay beside the measured, into report.md.
+env.json records the machine and its load over the runs (as make bench's).
 
 options:
   --build DIR        the CMake build directory with the binaries (default: build)
@@ -25,8 +27,8 @@ options:
                      replaced by N
   --requests LIST    request counts N (default: 20,194); up to 194 = the first
                      N flags, more = the first N/K flags K times (--repeat K)
-  --backends LIST    comma-separated subset of the back ends (default: all built)
-                     (default: all three)
+  --backends LIST    comma-separated subset of the back ends (default: all
+                     built); without the baseline, speedups divide N x delay
   --runs K           runs per point, each a row of sweep.csv (default: 1);
                      the plots use the fastest
   --max-run S        skip points whose ideal ceil(N/m) x delay exceeds S seconds
@@ -80,14 +82,16 @@ command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnupl
 use_build "$BUILD"
 use_backends "$BUILD" "$BACKEND_LIST"
 
-# The points: delay n backend m, with m clamped to n and deduplicated.
+# The points: delay n backend m, with m clamped to n and deduplicated; the
+# baseline (the list's first) makes one request at a time.
+BASE=${ALL_BACKENDS[0]}
 ideal() { awk -v n="$1" -v m="$2" -v d="$3" 'BEGIN { printf "%.6f", int((n + m - 1) / m) * d }'; }
 over() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 points=() skipped=() total=0
 for d in "${DL[@]}"; do
     for n in "${NL[@]}"; do
         for b in "${BACKENDS[@]}"; do
-            if [[ $b == sequential ]]; then
+            if [[ $b == "$BASE" ]]; then
                 ms=(1)
             else
                 declare -A seen=()
@@ -132,6 +136,8 @@ say "${#points[@]} points x $RUNS run(s), ${#skipped[@]} skipped as over ${MAX_R
 
 CSV=$OUT/sweep.csv
 step=0 cur_delay=''
+DESTP=$(dirname "$WORK") # where the clients save, for env.json
+record_env start "$OUT/env.json"
 for p in "${points[@]}"; do
     read -r d n b m <<<"$p"
     if [[ $d != "$cur_delay" ]]; then
@@ -164,6 +170,7 @@ for p in "${points[@]}"; do
     rm -rf "${WORK:?}/dl-$b"
 done
 stop_server
+record_env end "$OUT/env.json"
 
 say "writing the plots"
 python "$SCRIPTS/report.py" sweep "$OUT"
