@@ -42,12 +42,19 @@ struct transfer {
     char errbuf[CURL_ERROR_SIZE];
     int thread;         /* the thread using this transfer, found at its first flag */
     size_t flags_begun; /* flags this transfer has started */
+    bool reuse_forbidden; /* its connection closes after each request */
     void *user;         /* the back end's own */
 };
 
 /* A new easy handle set up for run's options. 0, or -ENOMEM. */
 int transfer_init(struct transfer *t, struct run *run);
 void transfer_cleanup(struct transfer *t);
+
+/* Close t's connection after each request from now on (--no-reuse sets it
+ * for good; a back end may near the end of a run), or keep it. Call after
+ * transfer_begin: that request's FRESH_CONNECT follows the previous
+ * request's choice (a closed connection leaves nothing to search for). */
+void transfer_forbid_reuse(struct transfer *t, bool forbid);
 
 /* Start record i: stamps started_us and the thread, sets the first URL. */
 void transfer_begin(struct transfer *t, size_t i);

@@ -7,7 +7,7 @@
 
 #define MAX_WAIT_MS 200  /* a signal between the check and the wait costs at most this */
 #define DRAIN_MS    2000 /* after an interrupt, how long saves and the loop may take */
-#define START_BATCH 64   /* transfers started per turn of the loop */
+#define START_BATCH 256  /* transfers started per turn of the loop */
 
 /* One transfer: an easy handle moving from flag to flag. */
 struct multi_job {
@@ -52,7 +52,7 @@ static void job_next(struct multi_job *j) {
          * is done. Left in libcurl's pool, each curl_multi_remove_handle at
          * cleanup walks all of them, quadratic at -m 10000. */
         bool tail = m->run->nrecords - m->next < m->njobs;
-        curl_easy_setopt(j->t.easy, CURLOPT_FORBID_REUSE, (long)(tail || m->run->opt->no_reuse));
+        transfer_forbid_reuse(&j->t, tail || m->run->opt->no_reuse);
         j->busy = true;
         m->busy++;
         if (multi_add(j) == 0)
@@ -240,7 +240,10 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
     /* Transfers start START_BATCH at a time, one batch per turn of the loop:
      * libcurl connects every new handle in one call, and with thousands at
      * once the first requests would wait for the last connect before being
-     * sent. Batches let early requests go out while later ones connect. */
+     * sent. Batches let early requests go out while later ones connect.
+     * 256 starts the book's 194 flags in one turn (the last 0.2 ms after
+     * the first; batches of 64 spread them over 30-58 ms on a shared 2-core
+     * machine), and changed neither wall nor CPU at -m 10000. */
     unsigned started = 0;
     while (m->busy || m->saving || started < m->njobs) {
         if (run_interrupted()) {

@@ -11,7 +11,7 @@
  * What differs between back ends is behind two small tables:
  *
  *   - a reactor: the event loop. Once per turn it waits for readiness or
- *     libcurl's deadline and hands each on (io_uring polls, epoll + a
+ *     libcurl's deadline and hands each on (io_uring polls; epoll_wait and a
  *     timerfd). It learns what libcurl wants to watch through the driver
  *     (watch, set_timeout) and reports back with multi_socket_event() and
  *     multi_timeout(), or attaches itself to the multi handle;

@@ -21,7 +21,9 @@ run_client() { # sets RC and ELAPSED (s); output in $WORK/out, $WORK/err
     ELAPSED=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 }
 
-# expect_faults N REASON_REGEX MAX_SECONDS: all N flags errors with that reason.
+# expect_faults N REASON_REGEX MAX_SECONDS: all N flags errors with that reason,
+# within MAX_SECONDS: twice --timeout T where nothing waits for it, 2 x N x T
+# where each flag times out (a sequential client waits for each in turn).
 expect_faults() {
     [[ $RC -eq 1 ]] || fail "exit $RC, expected 1: $(tail -3 "$WORK/err")"
     grep -q "^ *$1 errors\?\.$" "$WORK/out" || fail "report: $(cat "$WORK/out")"
@@ -64,12 +66,12 @@ longheader)
 stall)
     start_server "$WORK" --chaos stall
     run_client --timeout 1 "${codes[@]}"
-    expect_faults 5 "timeout" 8
+    expect_faults 5 "timeout" 10
     ;;
 stallbody)
     start_server "$WORK" --chaos stallbody
     run_client --timeout 1 "${codes[@]}"
-    expect_faults 5 "timeout" 8
+    expect_faults 5 "timeout" 10
     ;;
 oversize)
     start_server "$WORK" --chaos oversize
@@ -79,7 +81,7 @@ oversize)
 slow)
     start_server "$WORK" --chaos slow
     run_client --timeout 1 "${codes[@]}"
-    expect_faults 5 "timeout" 8
+    expect_faults 5 "timeout" 10
     ;;
 redirectloop)
     start_server "$WORK" --chaos redirectloop

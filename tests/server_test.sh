@@ -11,6 +11,8 @@ FLAGS_ZIP=${2:-}
 PROG=server_test
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
+# The python3 snippets read answers with tests/http_read.py.
+export PYTHONPATH=$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}
 setup_work
 TMP=$WORK
 FAILS=0
@@ -169,32 +171,23 @@ check "curl re-uses the connection" grep -q 'Re-using existing connection' "$TMP
 check "two requests, one connection (+1 for /stats)" test "$(stats_field connections_total)" = 2
 check "pipelined requests answered in order" python3 - "$PORT" <<'EOF'
 import socket, sys
+from http_read import read_until
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n"
           b"GET /flags/zz/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n"
           b"GET /flags/us/metadata.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-data = b""
-while True:
-    c = s.recv(65536)
-    if not c:
-        break
-    data += c
+data = read_until(s)
 parts = data.split(b"HTTP/1.1 ")[1:]
 assert [p[:3] for p in parts] == [b"200", b"404", b"200"], data
 assert b'"BR"' in parts[0] and b'"US"' in parts[2], data
 EOF
 check "half-closed client gets its answer" python3 - "$PORT" <<'EOF'
 import socket, sys
+from http_read import read_until
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
 s.shutdown(socket.SHUT_WR)
-s.settimeout(10)
-data = b""
-while True:
-    c = s.recv(65536)
-    if not c:
-        break
-    data += c
+data = read_until(s, timeout=10)
 assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'"gec_cc": "BR"}'), data
 EOF
 halt
@@ -239,6 +232,7 @@ serve --delay "$DELAY"
 reset_stats
 python3 - "$PORT" 50 >"$TMP/delays" <<'PY'
 import socket, sys, time
+from http_read import read_until
 port, n = int(sys.argv[1]), int(sys.argv[2])
 socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
 t0 = time.monotonic()
@@ -247,14 +241,7 @@ for s in socks:
 sent = time.monotonic() - t0
 ok = 0
 for s in socks:
-    s.settimeout(60)
-    data = b""
-    while True:
-        c = s.recv(65536)
-        if not c:
-            break
-        data += c
-    ok += data.startswith(b"HTTP/1.1 200")
+    ok += read_until(s, timeout=60).startswith(b"HTTP/1.1 200")
     s.close()
 print(ok, round(sent * 1000), round((time.monotonic() - t0) * 1000))
 PY
@@ -273,7 +260,8 @@ else
 fi
 check "in_progress back to 0" test "$(stats_field in_progress)" = 0
 check "many connections at once" python3 - "$PORT" <<'EOF'
-import resource, socket, sys, time
+import resource, socket, sys
+from http_read import read_until
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 n = 2000
 if hard != resource.RLIM_INFINITY and hard < n + 100:
@@ -287,14 +275,7 @@ for s in socks:
     s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
 ok = 0
 for s in socks:
-    s.settimeout(30)
-    data = b""
-    while not data.endswith(b"}"):
-        c = s.recv(4096)
-        if not c:
-            break
-        data += c
-    ok += data.startswith(b"HTTP/1.1 200")
+    ok += read_until(s, b"}").startswith(b"HTTP/1.1 200")
     s.close()
 assert ok == n, (ok, n)
 EOF
@@ -356,6 +337,7 @@ halt
 serve --max-conns 3
 check "connections beyond --max-conns get 503" python3 - "$PORT" <<'EOF'
 import socket, sys, time
+from http_read import read_until
 port = int(sys.argv[1])
 
 
@@ -365,14 +347,8 @@ def held_connection():
     t0 = time.monotonic()
     while True:
         h = socket.create_connection(("127.0.0.1", port))
-        h.settimeout(30)
         h.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
-        data = b""
-        while not data.endswith(b"}"):
-            c = h.recv(4096)
-            if not c:
-                break
-            data += c
+        data = read_until(h, b"}")
         if data.startswith(b"HTTP/1.1 200"):
             return h
         assert data.startswith(b"HTTP/1.1 503") and time.monotonic() - t0 < 60, data
@@ -382,13 +358,7 @@ def held_connection():
 
 held = [held_connection() for _ in range(3)]
 s = socket.create_connection(("127.0.0.1", port))
-s.settimeout(10)
-data = b""
-while True:
-    c = s.recv(4096)
-    if not c:
-        break
-    data += c
+data = read_until(s, timeout=10)
 assert data.startswith(b"HTTP/1.1 503"), data
 EOF
 halt

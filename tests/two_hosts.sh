@@ -3,8 +3,9 @@
 # flagserver in one network namespace, each client in another, joined by a
 # veth pair (198.18.0.0/30, the benchmarking range): the server binds the
 # address of its side (-b), a client reaches it by URL (-s), and the server
-# cannot be reached on an address it was not bound to. Needs root and
-# iproute2; where namespaces can't be made it says why and skips (exit 77).
+# cannot be reached on an address it was not bound to. Needs root, iproute2
+# and util-linux (unshare, nsenter); where namespaces can't be made it says
+# why and skips (exit 77).
 set -euo pipefail
 FLAGSERVER=${1:?usage: two_hosts.sh FLAGSERVER CLIENT...}
 shift
@@ -16,35 +17,55 @@ skip() {
     exit 77
 }
 command -v ip >/dev/null || skip "ip (iproute2) is not installed"
+for tool in unshare nsenter; do
+    command -v "$tool" >/dev/null || skip "$tool (util-linux) is not installed"
+done
 [[ $(id -u) -eq 0 ]] || skip "making network namespaces needs root"
 
-NS_SRV=flagbench-srv-$$ NS_CLI=flagbench-cli-$$
 SRV_ADDR=198.18.0.1 CLI_ADDR=198.18.0.2
 setup_work
-made=()
-# The namespaces go after the server has stopped (make_scratch's EXIT trap).
-cleanup_ns() {
+# Each host is a network namespace held by a process that only waits: no
+# named namespace (ip netns add), so nothing is mounted, and the namespaces
+# and their veth pair go when the holders are killed.
+holders=()
+cleanup_hosts() {
     stop_server
-    local ns
-    for ns in "${made[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+    local pid
+    for pid in "${holders[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${holders[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
-trap 'cleanup_ns; scratch_cleanup' EXIT
+trap 'cleanup_hosts; scratch_cleanup' EXIT
 
-for ns in "$NS_SRV" "$NS_CLI"; do
-    ip netns add "$ns" 2>"$WORK/ip.err" || skip "ip netns add: $(head -1 "$WORK/ip.err")"
-    made+=("$ns")
-    ip -n "$ns" link set lo up
-done
-ip link add fb-srv-$$ netns "$NS_SRV" type veth peer name fb-cli-$$ netns "$NS_CLI" 2>"$WORK/ip.err" ||
+# new_host: a namespace with its loopback up; its holder's pid in HOST.
+new_host() {
+    unshare --net sleep 100000 2>"$WORK/unshare.err" &
+    holders+=($!)
+    HOST=$!
+    local i
+    # The holder is in its own namespace once its namespace differs from ours.
+    for ((i = 0; i < 1000; i++)); do
+        kill -0 "$HOST" 2>/dev/null || skip "unshare --net: $(head -1 "$WORK/unshare.err")"
+        [[ $(readlink "/proc/$HOST/ns/net") != "$(readlink /proc/self/ns/net)" ]] && break
+        sleep 0.01
+    done
+    [[ $(readlink "/proc/$HOST/ns/net") != "$(readlink /proc/self/ns/net)" ]] ||
+        fail "unshare --net did not give its process a namespace of its own in 10 s"
+    nsenter -t "$HOST" -n ip link set lo up
+}
+new_host
+SRV=$HOST
+new_host
+CLI=$HOST
+ip link add fb-srv netns "$SRV" type veth peer name fb-cli netns "$CLI" 2>"$WORK/ip.err" ||
     skip "no veth pair: $(head -1 "$WORK/ip.err")"
-ip -n "$NS_SRV" addr add "$SRV_ADDR/30" dev "fb-srv-$$"
-ip -n "$NS_CLI" addr add "$CLI_ADDR/30" dev "fb-cli-$$"
-ip -n "$NS_SRV" link set "fb-srv-$$" up
-ip -n "$NS_CLI" link set "fb-cli-$$" up
+nsenter -t "$SRV" -n ip addr add "$SRV_ADDR/30" dev fb-srv
+nsenter -t "$CLI" -n ip addr add "$CLI_ADDR/30" dev fb-cli
+nsenter -t "$SRV" -n ip link set fb-srv up
+nsenter -t "$CLI" -n ip link set fb-cli up
 
-SERVER_PREFIX=(ip netns exec "$NS_SRV") SERVER_ADDR=$SRV_ADDR
+SERVER_PREFIX=(nsenter -t "$SRV" -n) SERVER_ADDR=$SRV_ADDR
 start_server "$WORK"
-in_cli() { ip netns exec "$NS_CLI" "$@"; }
+in_cli() { nsenter -t "$CLI" -n "$@"; }
 
 # Each client fetches all 194 flags from the other host.
 for client in "$@"; do

@@ -4,15 +4,17 @@
  * The transfers, -m and the --metadata request are common/multi.c's, as for
  * every event-loop back end; what is io_uring's is here and in loop.c: the
  * loop (polls for libcurl's sockets) and the saves. A finished image is
- * handed to one of at most SAVES_MAX save contexts, which saves it through
- * the same ring — openat, write, close, renameat as one linked chain on the
- * context's direct descriptor — while its transfer takes the next flag at
- * once: the save takes the transfer's body buffer and gives it back to
- * common/'s shared list when done (body_give_back in fetch.h), so a body
- * holds memory only from its first byte until it is saved. When every save
- * context is busy, a finished transfer waits for one.
+ * saved in the loop thread, measured the faster way (save_in_loop); with
+ * FLAGBENCH_SAVE=ring it is handed instead to one of at most SAVES_MAX save
+ * contexts, which saves it through the same ring — openat, write, close,
+ * renameat as one linked chain on the context's direct descriptor — while
+ * its transfer takes the next flag at once: the save takes the transfer's
+ * body buffer and gives it back to common/'s shared list when done
+ * (body_give_back in fetch.h). When every save context is busy, a finished
+ * transfer waits for one.
  *
- * Environment variables for benchmarks and tests: FLAGBENCH_URING_STATS=1
+ * Environment variables for benchmarks and tests: FLAGBENCH_SAVE=loop|ring
+ * (scripts/save_methods.sh); FLAGBENCH_URING_STATS=1
  * prints the loop's counters to stderr at the end;
  * FLAGBENCH_URING_MULTISHOT=1 watches sockets with multishot polls instead
  * of one-shot ones (see loop.c for the trade-off); FLAGBENCH_URING_PLAIN_FDS=1
@@ -306,19 +308,45 @@ static void print_stats(const struct uring_run *u) {
             (unsigned long long)s->stale, (unsigned long long)s->cancel_retries,
             (unsigned long long)s->timeouts, s->sockets_peak,
             env_flag("FLAGBENCH_URING_MULTISHOT") ? "multishot" : "one-shot",
-            u->direct ? "direct-descriptor" : "plain-descriptor");
+            !u->nsaves ? "loop-thread" : u->direct ? "direct-descriptor" : "plain-descriptor");
+}
+
+/* Whether flags are saved in the loop thread (the common blocking save:
+ * open, write, close, rename) rather than through the ring, and so by io-wq
+ * workers. scripts/save_methods.sh measured both, 194 flags at -m 194, 0.1 s
+ * delay, on this project's 2-core machine (shared, load 10-20): on tmpfs
+ * the ring made a flag wait a median 4.6 ms from response to file and the
+ * last one 2.8 ms after the last response, against 0.02 and 0.01 ms in the
+ * loop, for 100 against 91 µs of CPU per request (workers woken and
+ * switched to), wall the same; on ext4 the two io-wq workers fell behind
+ * (median wait 110-122 ms; 1,042-1,076 µs of CPU per request) while the
+ * loop saved each flag within a millisecond for 786-896 µs, wall the same
+ * (0.30 s). So the loop on every file system; FLAGBENCH_SAVE=ring (or
+ * loop) chooses for measurements. 1 = loop, 0 = ring, -EINVAL for another
+ * value. */
+static int save_in_loop(void) {
+    const char *how = getenv("FLAGBENCH_SAVE");
+    if (!how || !*how || strcmp(how, "loop") == 0)
+        return 1;
+    if (strcmp(how, "ring") == 0)
+        return 0;
+    fprintf(stderr, "flags_uring: error: FLAGBENCH_SAVE is 'loop' or 'ring', not '%s'\n", how);
+    return -EINVAL;
 }
 
 static int download_many(struct run *run) {
     struct uring_run u = {.run = run};
+    int in_loop = save_in_loop();
+    if (in_loop < 0)
+        return in_loop;
     int rc = multi_init(&u.multi, run);
     if (rc < 0 || run->nrecords == 0)
         goto out;
 
     unsigned njobs = u.multi.njobs;
     u.path_max = strlen(run->opt->dest) + 2 * COUNTRY_NAME_MAX + 96;
-    u.nsaves = run->nrecords < SAVES_MAX ? (unsigned)run->nrecords : SAVES_MAX;
-    u.saves = calloc(u.nsaves, sizeof *u.saves);
+    u.nsaves = in_loop ? 0 : run->nrecords < SAVES_MAX ? (unsigned)run->nrecords : SAVES_MAX;
+    u.saves = calloc(u.nsaves ? u.nsaves : 1, sizeof *u.saves);
     if (!u.saves) {
         rc = -ENOMEM;
         goto out;
@@ -333,7 +361,7 @@ static int download_many(struct run *run) {
     if (rc < 0)
         goto out;
     /* One direct descriptor per save context; plain descriptors if refused. */
-    u.direct = !env_flag("FLAGBENCH_URING_PLAIN_FDS") &&
+    u.direct = u.nsaves && !env_flag("FLAGBENCH_URING_PLAIN_FDS") &&
                io_uring_register_files_sparse(loop_ring(u.loop), u.nsaves) == 0;
     /* The kernel runs file operations that can block (openat with O_CREAT,
      * renameat, unlinkat) in io-wq workers, iou-wrk-<pid>, threads of this
@@ -369,7 +397,7 @@ static int download_many(struct run *run) {
         .loop = u.loop,
     };
     const struct multi_saver saver = {.start = saver_start, .arg = &u};
-    rc = multi_run(&u.multi, &reactor, &saver);
+    rc = multi_run(&u.multi, &reactor, in_loop ? NULL : &saver);
 
     if (env_flag("FLAGBENCH_URING_STATS"))
         print_stats(&u);

@@ -8,7 +8,7 @@ what saving a file in the loop thread costs next to saving it through a
 ring.
 
 Nothing here names a back end: which interface a loop uses is read from the
-system calls it made (io_uring_enter, epoll_wait), whether it saves with
+system calls it waited in (io_uring_enter, epoll_wait), whether it saves with
 system calls of its own from its openat and rename counts.
 """
 from __future__ import annotations
@@ -36,9 +36,8 @@ def _x(v: float) -> str:
 
 
 def named(e: BackendRun, c: SyscallCount) -> str:
-    """'uring (io_uring)'; the interface alone once is enough when it is the name."""
-    i = interface(c)
-    return e.backend if i == e.backend else f"{e.backend} ({i})"
+    """'NAME (waits in io_uring_enter)'."""
+    return f"{e.backend} (waits in {interface(c)})"
 
 
 def calls_per_request(c: SyscallCount, names) -> dict[str, float]:
@@ -48,14 +47,15 @@ def calls_per_request(c: SyscallCount, names) -> dict[str, float]:
     return {n: calls[n] / per for n in names if calls.get(n)}
 
 
+# The system calls a loop waits in, by kernel interface.
+WAIT_CALLS = ("io_uring_enter", "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll")
+
+
 def interface(c: SyscallCount) -> str:
-    """The kernel interface c's loop waited with, from its system calls."""
+    """The system call c's loop waited in: the first of WAIT_CALLS it made
+    beyond its floor (libcurl's own poll calls come after the loops')."""
     calls = c.beyond_floor
-    if calls.get("io_uring_enter"):
-        return "io_uring"
-    if any(calls.get(n) for n in ("epoll_wait", "epoll_pwait", "epoll_pwait2")):
-        return "epoll"
-    return "poll"
+    return next((n for n in WAIT_CALLS if calls.get(n)), "?")
 
 
 def saves_in_process(c: SyscallCount) -> bool:
@@ -98,14 +98,14 @@ def attribution(w: Workload, entries: list[BackendRun], counts: dict[str, Syscal
         why = stats.fmt_p(c.p) if c.p is not None else "too few runs to tell"
         return [f"{both}; the difference between them is not significant ({c.test}, {why}). "
                 f"The speedup comes from the event loop itself — one thread that starts every "
-                f"request and waits for whichever answers first; which kernel interface it waits "
-                f"with ({i_fast} or {i_slow}) makes no measurable difference."]
+                f"request and waits for whichever answers first; which system call it waits in "
+                f"({i_fast} or {i_slow}) makes no measurable difference."]
     r = c.ratio.estimate if c.ratio else sp_fast / max(1e-9, sp_slow)
     share = math.log(sp_slow) / math.log(sp_fast) if sp_fast > 1 and sp_slow > 1 else 0
     return [f"{both}: {fast.backend} was {r:.2f}× as fast ({stats.fmt_p(c.p)}, {c.test}). The "
-            f"event loop alone, on {i_slow}, gives {_x(sp_slow)}× of the {_x(sp_fast)}×; "
-            f"{i_fast} adds the last {r:.2f}× — on a log scale {share:.0%} of the speedup is the "
-            f"event loop's."]
+            f"event loop alone, waiting in {i_slow}, gives {_x(sp_slow)}× of the {_x(sp_fast)}×; "
+            f"waiting in {i_fast} adds the last {r:.2f}× — on a log scale {share:.0%} of the "
+            f"speedup is the event loop's."]
 
 
 def syscall_sentence(w: Workload, entries: list[BackendRun],
@@ -128,39 +128,56 @@ def syscall_sentence(w: Workload, entries: list[BackendRun],
             f"submits it along with others."]
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _pct(part: float, whole: float) -> str:
+    p = 100 * part / max(1e-9, whole)
+    return f"{p:.1f}%" if p < 10 else f"{p:.0f}%"
+
+
 def save_sentence(w: Workload, entries: list[BackendRun],
                   counts: dict[str, SyscallCount]) -> list[str]:
     """What saving in the loop thread costs, next to saves the loop hands on."""
-    blocking = [e for e in entries if saves_in_process(counts[e.backend])]
-    handed = [e for e in entries if not saves_in_process(counts[e.backend])]
-    out = []
-    for e in blocking:
-        d = save_durations_us(e)
-        if not d:
-            continue
-        total_ms = sum(d) / 1e3
-        wall_ms = 1e3 * e.summary.wall_s
-        line = (f"{e.backend} saves each file in its loop thread, with blocking system calls: "
-                f"{statistics.median(d):.0f} µs a file (median), {total_ms:.1f} ms for {len(d)} "
-                f"files, {100 * total_ms / max(1e-9, wall_ms):.0f}% of its traced run's "
-                f"{wall_ms:.0f} ms, during which no other transfer moved")
-        for h in handed:
-            hd = save_durations_us(h)
-            if not hd:
-                continue
-            gap_ms = 1e3 * (e.wall - h.wall)
-            how = (f"{abs(gap_ms):.0f} ms {'longer' if gap_ms > 0 else 'shorter'} than"
-                   if abs(gap_ms) >= 0.5 else "the same as")
-            line += (f". {named(h, counts[h.backend])} saves through a ring instead: its loop went "
-                     f"on while a file waited {statistics.median(hd) / 1e3:.1f} ms (median) from "
-                     f"its response to being in place. {e.backend}'s mean wall (timed) was {how} "
-                     f"{h.backend}'s, next to those {total_ms:.1f} ms of saving in the loop")
-        out.append(line + ".")
-    return out
+    blocking = [e for e in entries
+                if saves_in_process(counts[e.backend]) and save_durations_us(e)]
+    handed = [e for e in entries
+              if not saves_in_process(counts[e.backend]) and save_durations_us(e)]
+    if not blocking:
+        return []
+    med = [statistics.median(save_durations_us(e)) for e in blocking]
+    total = [sum(save_durations_us(e)) / 1e3 for e in blocking]
+    walls = [1e3 * e.summary.wall_s for e in blocking]
+    files = len(save_durations_us(blocking[0]))
+    one = len(blocking) == 1
+    line = (f"{_and([e.backend for e in blocking])} save{'s' if one else ''} each file in "
+            f"{'its' if one else 'their'} loop thread, with blocking system calls: a median "
+            f"{_and([f'{m:.0f}' for m in med])} µs a file, {_and([f'{t:.1f}' for t in total])} ms "
+            f"for {files} files — {_and([_pct(t, x) for t, x in zip(total, walls)])} "
+            f"of {'its' if one else 'their'} traced run{'' if one else 's'} "
+            f"({_and([f'{x:.0f}' for x in walls])} ms), time in which no other transfer moved")
+    e, total_ms = blocking[0], total[0]
+    for h in handed:
+        hd = save_durations_us(h)
+        gap_ms = 1e3 * (e.wall - h.wall)
+        how = (f"{abs(gap_ms):.0f} ms {'longer' if gap_ms > 0 else 'shorter'} than"
+               if abs(gap_ms) >= 0.5 else "the same as")
+        via = ("through its ring, with no system call of its own (the kernel's io_uring "
+               "workers do the blocking part)" if interface(counts[h.backend]) ==
+               "io_uring_enter" else "without system calls in its loop thread")
+        line += (f". {h.backend} saves {via}: its loop went on while a file waited "
+                 f"{statistics.median(hd) / 1e3:.1f} ms (median) from its response to being in "
+                 f"place. {e.backend}'s mean wall (timed) was {how} {h.backend}'s, next to those "
+                 f"{total_ms:.1f} ms of saving in the loop")
+    if not handed:
+        line += (" (scripts/save_methods.sh measures saving in the loop thread against saving "
+                 "through an io_uring ring, file system by file system)")
+    return [line + "."]
 
 
 def table(w: Workload, entries: list[BackendRun], counts: dict[str, SyscallCount]):
-    header = ["back end", "loop", "wall ms (95% CI)", f"speedup over {w.baseline.backend}",
+    header = ["back end", "waits in", "wall ms (95% CI)", f"speedup over {w.baseline.backend}",
               "CPU µs per request", "system calls per request", "most frequent (per request)"]
     rows = []
     for e in entries:

@@ -102,15 +102,20 @@ for cc in ad br cn zw; do
     cmp -s "$WORK/ref.gif" "$WORK/dest-close/$cc.gif" || fail "close: $cc.gif differs"
 done
 # The same with multishot polls (stale completions then come from every
-# cancelled poll), and saves through plain descriptors (the fallback path).
+# cancelled poll), and with saves through the ring (FLAGBENCH_SAVE=ring), on
+# direct and on plain descriptors (the fallback path).
 FLAGBENCH_URING_MULTISHOT=1 run close_ms -e -m 50
 [[ $RC -eq 0 ]] || fail "close_ms: exit $RC: $(head -3 "$WORK/close_ms.err")"
 expect close_ms ok 194
 expect close_ms not_found 482
-FLAGBENCH_URING_PLAIN_FDS=1 run close_fds -e -m 50
-[[ $RC -eq 0 ]] || fail "close_fds: exit $RC: $(head -3 "$WORK/close_fds.err")"
-expect close_fds ok 194
-[[ $(count_files "$WORK/dest-close_fds") -eq 194 ]] || fail "close_fds: files"
+for fds in 0 1; do
+    name=close_ring$fds
+    FLAGBENCH_SAVE=ring FLAGBENCH_URING_PLAIN_FDS=$fds run "$name" -e -m 50
+    [[ $RC -eq 0 ]] || fail "$name: exit $RC: $(head -3 "$WORK/$name.err")"
+    expect "$name" ok 194
+    [[ $(count_files "$WORK/dest-$name") -eq 194 ]] || fail "$name: files"
+    cmp -s "$WORK/ref.gif" "$WORK/dest-$name/zw.gif" || fail "$name: zw.gif differs"
+done
 # With --metadata: two requests per flag, files named after countries.
 run meta -a -m 50 --metadata
 [[ $RC -eq 0 ]] || fail "meta: exit $RC: $(head -3 "$WORK/meta.err")"
@@ -119,12 +124,12 @@ expect meta ok 194
 
 # ---- save_fails ------------------------------------------------------------
 # A directory where br.gif and cn.gif should go: their renames fail, the
-# flags are errors, and no temporary file is left, with either kind of
-# descriptor.
-for fds in 0 1; do
-    name=savefail$fds
+# flags are errors, and no temporary file is left, saved in the loop or
+# through the ring with either kind of descriptor.
+for how in loop:0 ring:0 ring:1; do
+    name=savefail_${how/:/}
     mkdir -p "$WORK/dest-$name/br.gif" "$WORK/dest-$name/cn.gif"
-    FLAGBENCH_URING_PLAIN_FDS=$fds run "$name" BR CN US -v
+    FLAGBENCH_SAVE=${how%:*} FLAGBENCH_URING_PLAIN_FDS=${how#*:} run "$name" BR CN US -v
     [[ $RC -eq 1 ]] || fail "$name: exit $RC, expected 1"
     expect "$name" ok 1
     expect "$name" errors 2
