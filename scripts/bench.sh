@@ -68,34 +68,16 @@ EOF
 
 BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=10 MAXREQ='' BACKEND_LIST=''
 MAX_SECONDS=40 RESULTS=$ROOT/results DESTP='' PEERS=0
-while [[ $# -gt 0 ]]; do
-    case $1 in
-    --build) need "$@"; BUILD=$2; shift 2 ;;
-    --delay) need "$@"; DELAY=$2; shift 2 ;;
-    --flags) need "$@"; FLAGS=$2; shift 2 ;;
-    --runs) need "$@"; RUNS=$2; shift 2 ;;
-    --max-req) need "$@"; MAXREQ=$2; shift 2 ;;
-    --backends) need "$@"; BACKEND_LIST=$2; shift 2 ;;
-    --max-seconds) need "$@"; MAX_SECONDS=$2; shift 2 ;;
-    --results) need "$@"; RESULTS=$2; shift 2 ;;
-    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
-    --peers) PEERS=1; shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (try --help)" ;;
-    esac
-done
+parse_options '--build=BUILD --delay=DELAY --flags=FLAGS --runs=RUNS --max-req=MAXREQ
+    --backends=BACKEND_LIST --max-seconds=MAX_SECONDS --results=RESULTS
+    --dest-parent=DESTP --peers:PEERS' "$@"
 
 is_seconds "$DELAY" || die "--delay needs seconds (like 0.1), not '$DELAY'"
 { is_uint "$RUNS" && [[ $RUNS -ge 1 ]]; } || die "--runs needs a number from 1, not '$RUNS'"
 [[ -z $MAXREQ ]] || { is_uint "$MAXREQ" && [[ $MAXREQ -ge 1 ]]; } ||
     die "--max-req needs a number from 1, not '$MAXREQ'"
 is_seconds "$MAX_SECONDS" || die "--max-seconds needs seconds, not '$MAX_SECONDS'"
-IFS=, read -r -a WORKLOADS <<<"$FLAGS"
-[[ ${#WORKLOADS[@]} -gt 0 ]] || die "--flags needs at least one workload"
-for n in "${WORKLOADS[@]}"; do
-    { is_uint "$n" && [[ $n -ge 1 ]]; } || die "--flags needs request counts like 20,194, not '$FLAGS'"
-    workload_args "$n"
-done
+use_workloads "$FLAGS"
 command -v hyperfine >/dev/null || die "hyperfine is not installed (make deps)"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
 use_build "$BUILD"

@@ -60,18 +60,8 @@ EOF
 }
 
 BUILD=$ROOT/build BASELINE=$ROOT/results/baseline.csv UPDATE=0 SAVE='' FROM='' DESTP=
-while [[ $# -gt 0 ]]; do
-    case $1 in
-    --build) need "$@"; BUILD=$2; shift 2 ;;
-    --baseline) need "$@"; BASELINE=$2; shift 2 ;;
-    --update) UPDATE=1; shift ;;
-    --save) need "$@"; SAVE=$2; shift 2 ;;
-    --from) need "$@"; FROM=$2; shift 2 ;;
-    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (try --help)" ;;
-    esac
-done
+parse_options '--build=BUILD --baseline=BASELINE --update:UPDATE --save=SAVE --from=FROM
+    --dest-parent=DESTP' "$@"
 [[ -z $FROM || $UPDATE -eq 0 ]] || die "--from and --update can't be used together"
 [[ $UPDATE -eq 1 || -f $BASELINE ]] ||
     die "no baseline '$BASELINE' (make one with scripts/bench_ci.sh --update)"

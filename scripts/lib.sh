@@ -32,6 +32,47 @@ say() {
 # need "$@" — in an option loop: the option in $1 has a value in $2.
 need() { [[ $# -ge 2 && -n $2 ]] || die "option '$1' needs a value"; }
 
+# parse_options SPEC "$@" — the option loop every driver shares, from a table
+# rather than a case arm an option. SPEC lists, separated by white space,
+# OPTION=VAR (the option takes a value: VAR gets it) and OPTION:VAR (a switch:
+# VAR becomes 1). -h/--help runs the caller's usage and exits 0; an unknown
+# word, or a value option without its value, is a usage error (exit 2).
+parse_options() {
+    local -a spec
+    local word
+    read -r -d '' -a spec <<<"$1" || true
+    shift
+    while [[ $# -gt 0 ]]; do
+        case $1 in -h | --help) usage; exit 0 ;; esac
+        for word in "${spec[@]}"; do
+            if [[ $word == "$1="* ]]; then
+                need "$@"
+                printf -v "${word#*=}" '%s' "$2"
+                shift 2
+                continue 2
+            elif [[ $word == "$1:"* ]]; then
+                printf -v "${word#*:}" 1
+                shift
+                continue 2
+            fi
+        done
+        die "unknown option '$1' (try --help)"
+    done
+}
+
+# alternate ROUND ITEM... — ORDER: the items as given in even rounds and
+# reversed in odd ones, so that neither side of a comparison always runs
+# first (a machine warming up or tiring would otherwise favour one).
+alternate() {
+    local round=$1 i
+    shift
+    ORDER=("$@")
+    if ((round % 2 == 1)); then
+        ORDER=()
+        for ((i = $#; i >= 1; i--)); do ORDER+=("${!i}"); done
+    fi
+}
+
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_seconds() { [[ $1 =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]]; }
 
@@ -98,6 +139,18 @@ workload_args() {
             WORKLOAD_ARGS=(-a -l $((n / k)) --repeat "$k")
         fi
     fi
+}
+
+# use_workloads LIST — WORKLOADS: the request counts of --flags LIST
+# (comma-separated), each checked by making its client arguments.
+use_workloads() {
+    local n
+    IFS=, read -r -a WORKLOADS <<<"$1"
+    [[ ${#WORKLOADS[@]} -gt 0 ]] || die "--flags needs at least one workload"
+    for n in "${WORKLOADS[@]}"; do
+        { is_uint "$n" && [[ $n -ge 1 ]]; } || die "--flags needs request counts like 20,194, not '$1'"
+        workload_args "$n"
+    done
 }
 
 workload_name() {

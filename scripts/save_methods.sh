@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # save_methods.sh — what saving a small file costs, and how long a downloaded
 # flag waits before it is saved, for each way of saving it, on each file
-# system: the measurement that picks the uring back end's save method.
+# system: the measurement that picks the io_uring back end's save method.
 set -euo pipefail
 PROG=save_methods
 # shellcheck source=scripts/lib.sh
@@ -20,6 +20,8 @@ Two measurements, for every directory of LIST (default: /dev/shm, tmpfs, and
    12 KiB (a median flag) saved by
      rename    open(.tmp, O_CREAT|O_EXCL) + write + close + rename
      tmpfile   open(dir, O_TMPFILE) + write + linkat(/proc/self/fd) + close
+     plain     open(final, O_CREAT|O_TRUNC) + write + close: not atomic (a
+               failed save leaves a partial file), what curl -o does
    CPU (user+sys) and wall time per file, the median of R rounds.
 
 2. The clients end to end: flagserver on a free port of 127.0.0.1 (--delay
@@ -54,19 +56,8 @@ EOF
 
 BUILD=$ROOT/build DIRS="/dev/shm,${TMPDIR:-/tmp}" BACKEND_LIST='' METHODS=loop,ring ROUNDS=5
 DELAY=0.1 FILES=2000
-while [[ $# -gt 0 ]]; do
-    case $1 in
-    --build) need "$@"; BUILD=$2; shift 2 ;;
-    --dirs) need "$@"; DIRS=$2; shift 2 ;;
-    --backends) need "$@"; BACKEND_LIST=$2; shift 2 ;;
-    --methods) need "$@"; METHODS=$2; shift 2 ;;
-    --rounds) need "$@"; ROUNDS=$2; shift 2 ;;
-    --delay) need "$@"; DELAY=$2; shift 2 ;;
-    --files) need "$@"; FILES=$2; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (try --help)" ;;
-    esac
-done
+parse_options '--build=BUILD --dirs=DIRS --backends=BACKEND_LIST --methods=METHODS --rounds=ROUNDS
+    --delay=DELAY --files=FILES' "$@"
 { is_uint "$ROUNDS" && [[ $ROUNDS -ge 1 ]]; } || die "--rounds needs a number >= 1, not '$ROUNDS'"
 { is_uint "$FILES" && [[ $FILES -ge 1 ]]; } || die "--files needs a number >= 1, not '$FILES'"
 is_seconds "$DELAY" || die "--delay needs seconds (like 0.1), not '$DELAY'"
@@ -129,16 +120,22 @@ def by_tmpfile(d, i):
         raise OSError(ctypes.get_errno(), "linkat")
     os.close(fd)
 
+def plain(d, i):
+    fd = os.open(f"{d}/f{i}.gif", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    os.write(fd, body)
+    os.close(fd)
+
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
-results = {"rename": ([], []), "tmpfile": ([], [])}
+methods = {"rename": by_rename, "tmpfile": by_tmpfile, "plain (not atomic)": plain}
+results = {name: ([], []) for name in methods}
 for r in range(rounds):
-    # Alternate the order: neither method always runs on a warmer cache.
-    for name in (["rename", "tmpfile"] if r % 2 == 0 else ["tmpfile", "rename"]):
-        fn = by_rename if name == "rename" else by_tmpfile
-        d = f"{where}/{name}{r}"
+    # Alternate the order: no method always runs on a warmer cache.
+    for name in (list(methods) if r % 2 == 0 else list(reversed(methods))):
+        fn = methods[name]
+        d = f"{where}/{name.split()[0]}{r}"
         os.mkdir(d)
         c0, w0 = cpu(), time.perf_counter()
         for i in range(files):
@@ -162,14 +159,9 @@ for d in "${DIR_LIST[@]}"; do
     scratch=$(mktemp -d "$d/flagbench-save.XXXXXX")
     SCRATCH+=("$scratch")
     for ((r = 0; r < ROUNDS; r++)); do
-        order=("${METHOD_LIST[@]}")
-        # Alternate the methods' order from round to round.
-        if ((r % 2 == 1)); then
-            order=()
-            for ((k = ${#METHOD_LIST[@]} - 1; k >= 0; k--)); do order+=("${METHOD_LIST[k]}"); done
-        fi
+        alternate "$r" "${METHOD_LIST[@]}"
         for b in "${BACKENDS[@]}"; do
-            for m in "${order[@]}"; do
+            for m in "${ORDER[@]}"; do
                 say "$fs: $b, FLAGBENCH_SAVE=$m, round $((r + 1))/$ROUNDS"
                 rm -rf "$scratch/dl" "$WORK/trace.csv" "$WORK/sum.csv"
                 rc=0

@@ -42,19 +42,8 @@ EOF
 }
 
 BUILD=$ROOT/build OUTFILE='' BACKEND_LIST='' FLAGS=194 MAXREQ='' DELAY=0.1 DESTP=
-while [[ $# -gt 0 ]]; do
-    case $1 in
-    --out) need "$@"; OUTFILE=$2; shift 2 ;;
-    --build) need "$@"; BUILD=$2; shift 2 ;;
-    --backends) need "$@"; BACKEND_LIST=$2; shift 2 ;;
-    --flags) need "$@"; FLAGS=$2; shift 2 ;;
-    --max-req) need "$@"; MAXREQ=$2; shift 2 ;;
-    --delay) need "$@"; DELAY=$2; shift 2 ;;
-    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (try --help)" ;;
-    esac
-done
+parse_options '--out=OUTFILE --build=BUILD --backends=BACKEND_LIST --flags=FLAGS --max-req=MAXREQ
+    --delay=DELAY --dest-parent=DESTP' "$@"
 
 [[ -n $OUTFILE ]] || die "--out FILE is required (try --help)"
 [[ -d $(dirname "$OUTFILE") && -w $(dirname "$OUTFILE") ]] ||
@@ -62,12 +51,7 @@ done
 is_seconds "$DELAY" || die "--delay needs seconds (like 0.1), not '$DELAY'"
 [[ -z $MAXREQ ]] || { is_uint "$MAXREQ" && [[ $MAXREQ -ge 1 ]]; } ||
     die "--max-req needs a number from 1, not '$MAXREQ'"
-IFS=, read -r -a WORKLOADS <<<"$FLAGS"
-[[ ${#WORKLOADS[@]} -gt 0 ]] || die "--flags needs at least one workload"
-for n in "${WORKLOADS[@]}"; do
-    { is_uint "$n" && [[ $n -ge 1 ]]; } || die "--flags needs request counts like 20,194, not '$FLAGS'"
-    workload_args "$n"
-done
+use_workloads "$FLAGS"
 command -v strace >/dev/null || die "strace is not installed (make deps)"
 use_build "$BUILD"
 use_backends "$BUILD" "$BACKEND_LIST"

@@ -424,16 +424,26 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe) {
     post_recv(s, c);
 }
 
-static void on_recv(struct server *s, struct conn *c, int res) {
-    c->recv_inflight = false;
+/* A receive or send of c completed (inflight is its flag): false when the
+ * caller has nothing more to do, because c was closing (released here once
+ * nothing of it is in flight) or the operation failed (c closed here). */
+static bool io_completed(struct server *s, struct conn *c, bool *inflight, bool failed) {
+    *inflight = false;
     if (c->state == ST_CLOSING) {
         conn_release(s, c);
-        return;
+        return false;
     }
-    if (res <= 0) { /* EOF (a half-close too: nothing is pending) or error */
+    if (failed) {
         conn_close(s, c, false);
-        return;
+        return false;
     }
+    return true;
+}
+
+static void on_recv(struct server *s, struct conn *c, int res) {
+    /* res 0: EOF (a half-close too: nothing is pending) */
+    if (!io_completed(s, c, &c->recv_inflight, res <= 0))
+        return;
     if (c->state == ST_STALL || c->state == ST_DRAIN) {
         post_recv(s, c);
         return;
@@ -443,15 +453,8 @@ static void on_recv(struct server *s, struct conn *c, int res) {
 }
 
 static void on_send(struct server *s, struct conn *c, int res) {
-    c->send_inflight = false;
-    if (c->state == ST_CLOSING) {
-        conn_release(s, c);
+    if (!io_completed(s, c, &c->send_inflight, res < 0))
         return;
-    }
-    if (res < 0) {
-        conn_close(s, c, false);
-        return;
-    }
     size_t left = (size_t)res;
     while (c->msg.msg_iovlen && left >= c->msg.msg_iov[0].iov_len) {
         left -= c->msg.msg_iov[0].iov_len;

@@ -23,7 +23,7 @@ run_client() { # sets RC and ELAPSED (s); output in $WORK/out, $WORK/err
 
 # expect_faults N REASON_REGEX MAX_SECONDS: all N flags errors with that reason,
 # within MAX_SECONDS: twice --timeout T where nothing waits for it, 2 x N x T
-# where each flag times out (a sequential client waits for each in turn).
+# where each flag times out (a client that runs one at a time waits for each in turn).
 expect_faults() {
     [[ $RC -eq 1 ]] || fail "exit $RC, expected 1: $(tail -3 "$WORK/err")"
     grep -q "^ *$1 errors\?\.$" "$WORK/out" || fail "report: $(cat "$WORK/out")"

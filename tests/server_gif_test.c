@@ -135,14 +135,7 @@ START_TEST(builtin_metadata) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("server_gif");
-    TCase *tc = tcase_create("gif");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, encoder_roundtrip);
-    tcase_add_test(tc, encoder_rejects);
-    tcase_add_test(tc, builtin_images);
-    tcase_add_test(tc, builtin_deterministic);
-    tcase_add_test(tc, builtin_metadata);
-    suite_add_tcase(s, tc);
-    return check_run(s);
+    const TTest *const tests[] = {encoder_roundtrip, encoder_rejects, builtin_images,
+        builtin_deterministic, builtin_metadata};
+    return check_run_case("server_gif", check_case("gif", 120, tests, CHECK_COUNT(tests)));
 }

@@ -201,17 +201,7 @@ START_TEST(reasons) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("server_http");
-    TCase *tc = tcase_create("parser");
-    tcase_add_test(tc, valid_get);
-    tcase_add_test(tc, methods_and_versions);
-    tcase_add_test(tc, pipelined);
-    tcase_add_test(tc, incomplete_every_prefix);
-    tcase_add_test(tc, malformed);
-    tcase_add_test(tc, oversized);
-    tcase_add_test(tc, paths);
-    tcase_add_test(tc, traversal);
-    tcase_add_test(tc, reasons);
-    suite_add_tcase(s, tc);
-    return check_run(s);
+    const TTest *const tests[] = {valid_get, methods_and_versions, pipelined,
+        incomplete_every_prefix, malformed, oversized, paths, traversal, reasons};
+    return check_run_case("server_http", check_case("parser", 0, tests, CHECK_COUNT(tests)));
 }

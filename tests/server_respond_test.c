@@ -518,20 +518,10 @@ START_TEST(chaos_options) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("server_respond");
-    TCase *tc = tcase_create("respond");
+    const TTest *const tests[] = {routes, methods_and_connections, chunked_images, stats,
+        delays_and_errors, chaos_selection, chaos_replies, chaos_redirects, unparsable,
+        chaos_options};
+    TCase *tc = check_case("respond", 60, tests, CHECK_COUNT(tests));
     tcase_add_unchecked_fixture(tc, ds_setup, ds_teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, routes);
-    tcase_add_test(tc, methods_and_connections);
-    tcase_add_test(tc, chunked_images);
-    tcase_add_test(tc, stats);
-    tcase_add_test(tc, delays_and_errors);
-    tcase_add_test(tc, chaos_selection);
-    tcase_add_test(tc, chaos_replies);
-    tcase_add_test(tc, chaos_redirects);
-    tcase_add_test(tc, unparsable);
-    tcase_add_test(tc, chaos_options);
-    suite_add_tcase(s, tc);
-    return check_run(s);
+    return check_run_case("server_respond", tc);
 }

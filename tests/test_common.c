@@ -32,51 +32,49 @@ static char **expand(enum expand_source src, char **args, size_t nargs, size_t l
     return out;
 }
 
-START_TEST(expand_default_is_pop20_sorted) {
+/* Expansions and what each gives: how many codes, and some of them by
+ * index (up to four; a NULL code ends the list). */
+static char *mixed_args[] = {"b", "BR", "ca", "Ca", "z"};
+static const struct {
+    enum expand_source src;
+    char **args;
+    size_t nargs, limit, n;
+    struct {
+        size_t i;
+        const char *code;
+    } at[4];
+} expansions[] = {
+    /* No codes: the book's POP20. */
+    {EXPAND_ARGS, NULL, 0, 0, 20, {{0, "BD"}, {19, "VN"}}},
+    /* BA..BZ (BR inside), CA, ZA..ZZ; then the first 3 of them. */
+    {EXPAND_ARGS, mixed_args, 5, 0, 26 + 1 + 26, {{0, "BA"}, {25, "BZ"}, {26, "CA"}, {27, "ZA"}}},
+    {EXPAND_ARGS, mixed_args, 5, 3, 3, {{2, "BC"}}},
+    {EXPAND_ALL, NULL, 0, 0, FLAG_CODE_COUNT, {{0, "AD"}, {193, "ZW"}}},
+    {EXPAND_EVERY, NULL, 0, 40, 40, {{39, "BN"}}},
+    {EXPAND_EVERY, NULL, 0, 0, 676, {{0, NULL}}},
+};
+
+START_TEST(expand_cases) {
+    for (size_t e = 0; e < CHECK_COUNT(expansions); e++) {
+        size_t n;
+        char **c = expand(expansions[e].src, expansions[e].args, expansions[e].nargs,
+                          expansions[e].limit, &n);
+        ck_assert_uint_eq(n, expansions[e].n);
+        for (size_t k = 0; k < 4 && expansions[e].at[k].code; k++)
+            ck_assert_str_eq(c[expansions[e].at[k].i], expansions[e].at[k].code);
+        codes_free(c, n);
+    }
+    ck_assert(is_flag_code("BR"));
+    ck_assert(!is_flag_code("AA"));
+}
+END_TEST
+
+START_TEST(expand_default_is_sorted) {
     size_t n;
     char **c = expand(EXPAND_ARGS, NULL, 0, 0, &n);
-    ck_assert_uint_eq(n, 20);
-    ck_assert_str_eq(c[0], "BD");
-    ck_assert_str_eq(c[19], "VN");
     for (size_t i = 1; i < n; i++)
         ck_assert_int_lt(strcmp(c[i - 1], c[i]), 0);
     codes_free(c, n);
-}
-END_TEST
-
-START_TEST(expand_letter_mixed_dedup_limit) {
-    char *args[] = {"b", "BR", "ca", "Ca", "z"};
-    size_t n;
-    char **c = expand(EXPAND_ARGS, args, 5, 0, &n);
-    ck_assert_uint_eq(n, 26 + 1 + 26); /* BA..BZ (BR inside), CA, ZA..ZZ */
-    ck_assert_str_eq(c[0], "BA");
-    ck_assert_str_eq(c[25], "BZ");
-    ck_assert_str_eq(c[26], "CA");
-    ck_assert_str_eq(c[27], "ZA");
-    codes_free(c, n);
-    c = expand(EXPAND_ARGS, args, 5, 3, &n);
-    ck_assert_uint_eq(n, 3);
-    ck_assert_str_eq(c[2], "BC");
-    codes_free(c, n);
-}
-END_TEST
-
-START_TEST(expand_all_every) {
-    size_t n;
-    char **c = expand(EXPAND_ALL, NULL, 0, 0, &n);
-    ck_assert_uint_eq(n, FLAG_CODE_COUNT);
-    ck_assert_str_eq(c[0], "AD");
-    ck_assert_str_eq(c[193], "ZW");
-    codes_free(c, n);
-    c = expand(EXPAND_EVERY, NULL, 0, 40, &n);
-    ck_assert_uint_eq(n, 40);
-    ck_assert_str_eq(c[39], "BN");
-    codes_free(c, n);
-    c = expand(EXPAND_EVERY, NULL, 0, 0, &n);
-    ck_assert_uint_eq(n, 676);
-    codes_free(c, n);
-    ck_assert(is_flag_code("BR"));
-    ck_assert(!is_flag_code("AA"));
 }
 END_TEST
 
@@ -266,38 +264,46 @@ START_TEST(url_building) {
 }
 END_TEST
 
+/* How a finished transfer is classified, and the reason given for errors
+ * (NULL: not checked). */
+static const struct {
+    CURLcode rc;
+    long status;
+    int os_errno;
+    bool too_big;
+    long long max_size;
+    enum outcome outcome;
+    const char *reason;
+} classifications[] = {
+    {CURLE_OK, 200, 0, false, 100, OUTCOME_OK, NULL},
+    {CURLE_OK, 404, 0, false, 100, OUTCOME_NOT_FOUND, NULL},
+    {CURLE_OK, 418, 0, false, 100, OUTCOME_ERROR, "HTTP 418"},
+    {CURLE_OK, 500, 0, false, 100, OUTCOME_ERROR, "HTTP 500"},
+    {CURLE_OPERATION_TIMEDOUT, 0, 0, false, 100, OUTCOME_ERROR, "timeout"},
+    {CURLE_WRITE_ERROR, 200, 0, true, 100, OUTCOME_ERROR, "body over 100 bytes"},
+    {CURLE_FILESIZE_EXCEEDED, 200, 0, false, 7, OUTCOME_ERROR, "body over 7 bytes"},
+    {CURLE_COULDNT_CONNECT, 0, 0, false, 1, OUTCOME_ERROR, "connection refused"},
+    {CURLE_COULDNT_CONNECT, 0, EMFILE, false, 1, OUTCOME_ERROR, "Too many open files"},
+    {CURLE_PARTIAL_FILE, 200, 0, false, 1, OUTCOME_ERROR, "truncated body"},
+};
+
 START_TEST(classification) {
     char r[64];
-    ck_assert_int_eq(classify(CURLE_OK, 200, 0, false, 100, "", r, sizeof r), OUTCOME_OK);
-    ck_assert_int_eq(classify(CURLE_OK, 404, 0, false, 100, "", r, sizeof r), OUTCOME_NOT_FOUND);
-    ck_assert_int_eq(classify(CURLE_OK, 418, 0, false, 100, "", r, sizeof r), OUTCOME_ERROR);
-    ck_assert_str_eq(r, "HTTP 418");
-    ck_assert_int_eq(classify(CURLE_OK, 500, 0, false, 100, "", r, sizeof r), OUTCOME_ERROR);
-    ck_assert_str_eq(r, "HTTP 500");
-    ck_assert_int_eq(classify(CURLE_OPERATION_TIMEDOUT, 0, 0, false, 100, "", r, sizeof r),
-                     OUTCOME_ERROR);
-    ck_assert_str_eq(r, "timeout");
-    ck_assert_int_eq(classify(CURLE_WRITE_ERROR, 200, 0, true, 100, "", r, sizeof r),
-                     OUTCOME_ERROR);
-    ck_assert_str_eq(r, "body over 100 bytes");
-    ck_assert_int_eq(classify(CURLE_FILESIZE_EXCEEDED, 200, 0, false, 7, "", r, sizeof r),
-                     OUTCOME_ERROR);
-    ck_assert_str_eq(r, "body over 7 bytes");
-    ck_assert_int_eq(classify(CURLE_COULDNT_CONNECT, 0, 0, false, 1, "", r, sizeof r),
-                     OUTCOME_ERROR);
-    ck_assert_str_eq(r, "connection refused");
-    ck_assert_int_eq(classify(CURLE_COULDNT_CONNECT, 0, EMFILE, false, 1, "", r, sizeof r),
-                     OUTCOME_ERROR);
-    ck_assert_str_eq(r, "Too many open files");
+    for (size_t i = 0; i < CHECK_COUNT(classifications); i++) {
+        ck_assert_int_eq(classify(classifications[i].rc, classifications[i].status,
+                                  classifications[i].os_errno, classifications[i].too_big,
+                                  classifications[i].max_size, "", r, sizeof r),
+                         classifications[i].outcome);
+        if (classifications[i].reason)
+            ck_assert_str_eq(r, classifications[i].reason);
+    }
+    /* A long error text is cut to fit. */
     char longtext[300];
     memset(longtext, 'x', sizeof longtext - 1);
     longtext[sizeof longtext - 1] = '\0';
     ck_assert_int_eq(classify(CURLE_SSL_CONNECT_ERROR, 0, 0, false, 1, longtext, r, sizeof r),
                      OUTCOME_ERROR);
     ck_assert_uint_eq(strlen(r), sizeof r - 1);
-    ck_assert_int_eq(classify(CURLE_PARTIAL_FILE, 200, 0, false, 1, "", r, sizeof r),
-                     OUTCOME_ERROR);
-    ck_assert_str_eq(r, "truncated body");
 }
 END_TEST
 
@@ -409,38 +415,36 @@ START_TEST(sanitized_names) {
 }
 END_TEST
 
-START_TEST(metadata_names) {
-    char out[COUNTRY_NAME_MAX + 1];
-    const char *j =
-        "{\"tld_cc\": \".ci\", \"country\": \"C\\u00f4te d'Ivoire\", \"gec_cc\": \"IV\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "C\xc3\xb4te_d'Ivoire");
-    j = "{\"country\":\"..\\/..\\/evil\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "_.._evil");
-    j = "{\"country_x\": 1, \"country\" : \"Brazil\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "Brazil");
-    j = "{\"iso_cc\": \"BR\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
-    j = "{\"country\": \"...\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
-    ck_assert_int_eq(metadata_country(NULL, 0, out, sizeof out), -EINVAL);
+/* metadata.json documents and the file name each gives (NULL: -EINVAL). */
+static const struct {
+    const char *json, *name;
+} metadata_cases[] = {
+    {"{\"tld_cc\": \".ci\", \"country\": \"C\\u00f4te d'Ivoire\", \"gec_cc\": \"IV\"}",
+     "C\xc3\xb4te_d'Ivoire"},
+    {"{\"country\":\"..\\/..\\/evil\"}", "_.._evil"},
+    {"{\"country_x\": 1, \"country\" : \"Brazil\"}", "Brazil"},
+    {"{\"iso_cc\": \"BR\"}", NULL},
+    {"{\"country\": \"...\"}", NULL},
     /* Parsed as JSON: only the top level's "country" names the file, and a
      * document cut short names nothing. */
-    j = "{\"region\": {\"country\": \"Evil\"}, \"country\": \"Brazil\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "Brazil");
-    j = "{\"country\": \"Brazil\"";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
-    j = "{\"country\": \"Bra\\u0000zil\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
-    j = "{\"country\": 76}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), -EINVAL);
+    {"{\"region\": {\"country\": \"Evil\"}, \"country\": \"Brazil\"}", "Brazil"},
+    {"{\"country\": \"Brazil\"", NULL},
+    {"{\"country\": \"Bra\\u0000zil\"}", NULL},
+    {"{\"country\": 76}", NULL},
     /* A surrogate pair is one character, not two replacements. */
-    j = "{\"country\": \"\\ud83c\\udde7x\"}";
-    ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out), 0);
-    ck_assert_str_eq(out, "\xf0\x9f\x87\xa7x");
+    {"{\"country\": \"\\ud83c\\udde7x\"}", "\xf0\x9f\x87\xa7x"},
+};
+
+START_TEST(metadata_names) {
+    char out[COUNTRY_NAME_MAX + 1];
+    for (size_t i = 0; i < CHECK_COUNT(metadata_cases); i++) {
+        const char *j = metadata_cases[i].json;
+        ck_assert_int_eq(metadata_country(j, strlen(j), out, sizeof out),
+                         metadata_cases[i].name ? 0 : -EINVAL);
+        if (metadata_cases[i].name)
+            ck_assert_str_eq(out, metadata_cases[i].name);
+    }
+    ck_assert_int_eq(metadata_country(NULL, 0, out, sizeof out), -EINVAL);
 }
 END_TEST
 
@@ -583,30 +587,12 @@ START_TEST(process_age_follows_the_clock) {
 END_TEST
 
 int main(void) {
-    Suite *s = suite_create("common");
-    TCase *tc = tcase_create("all");
-    tcase_add_test(tc, expand_default_is_pop20_sorted);
-    tcase_add_test(tc, process_age_follows_the_clock);
-    tcase_add_test(tc, expand_letter_mixed_dedup_limit);
-    tcase_add_test(tc, expand_all_every);
-    tcase_add_test(tc, expand_rejects_bad_codes);
-    tcase_add_test(tc, options_defaults_and_values);
-    tcase_add_test(tc, options_usage_errors);
-    tcase_add_test(tc, options_server_site);
-    tcase_add_test(tc, options_out_of_memory);
-    tcase_add_test(tc, options_server_url_too_long);
-    tcase_add_test(tc, options_help_and_version_exit);
-    tcase_add_test(tc, url_building);
-    tcase_add_test(tc, classification);
-    tcase_add_test(tc, save_paths);
-    tcase_add_test(tc, save_is_atomic_and_complete);
-    tcase_add_test(tc, save_full_disk_leaves_nothing);
-    tcase_add_test(tc, destination_prepare);
-    tcase_add_test(tc, sanitized_names);
-    tcase_add_test(tc, metadata_names);
-    tcase_add_test(tc, progress_bar_text);
-    tcase_add_test(tc, figures_inflight_and_latency);
-    tcase_add_test(tc, trace_and_summary_csv);
-    suite_add_tcase(s, tc);
-    return check_run(s);
+    const TTest *const tests[] = {expand_cases, expand_default_is_sorted,
+        process_age_follows_the_clock, expand_rejects_bad_codes, options_defaults_and_values,
+        options_usage_errors, options_server_site, options_out_of_memory,
+        options_server_url_too_long, options_help_and_version_exit, url_building, classification,
+        save_paths, save_is_atomic_and_complete, save_full_disk_leaves_nothing, destination_prepare,
+        sanitized_names, metadata_names, progress_bar_text, figures_inflight_and_latency,
+        trace_and_summary_csv};
+    return check_run_case("common", check_case("all", 0, tests, CHECK_COUNT(tests)));
 }

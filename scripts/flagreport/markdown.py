@@ -17,13 +17,7 @@ from .phases import Floor
 
 def fmt_s(x: float) -> str:
     """Seconds with three significant figures, at most 3 decimals."""
-    if x >= 100:
-        return f"{x:.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    if x >= 1:
-        return f"{x:.2f}"
-    return f"{x:.3f}"
+    return phases.decimals(x, ((100, 0), (10, 1), (1, 2)), 3)
 
 
 def fmt_x(x: float) -> str:
@@ -379,8 +373,8 @@ def book_paragraph(run: BenchRun, accounts: dict) -> Optional[str]:
     a = accounts.get(w.name, {}).get(e.backend)
     base_wall = w.baseline.wall
     text = (f"**The book's 5×.** *Fluent Python* measured its asyncio script about 5× faster "
-            f"than its sequential one, downloading over the internet; this run shows {figs}. "
-            f"It is the same law with other figures: a concurrent client's speedup is the sequential "
+            f"than its one-at-a-time flags.py, downloading over the internet; this run shows {figs}. "
+            f"It is the same law with other figures: a concurrent client's speedup is the one-at-a-time "
             f"client's sum of waits divided by one wait plus whatever does not overlap. Here every "
             f"wait is exactly {w.delay:g} s on an idle local server, and what does not overlap is small")
     if a:

@@ -14,6 +14,7 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Optional
 
 
@@ -32,6 +33,17 @@ def read_csv(path: str, missing_ok: bool = False) -> list[dict[str, str]]:
         raise ReportError(f"can't read {path}: no such file")
     except OSError as e:
         raise ReportError(f"can't read {path}: {e.strerror}")
+
+
+def read_run_csv(d: str, name: str) -> list[dict[str, str]]:
+    """The rows of the CSV file name that defines the run in results folder d;
+    an error when d is not a folder or the file has no rows."""
+    if not os.path.isdir(d):
+        raise ReportError(f"{d} is not a directory")
+    rows = read_csv(os.path.join(d, name))
+    if not rows:
+        raise ReportError(f"{d}/{name} has no rows")
+    return rows
 
 
 def read_json(path: str, missing_ok: bool = False):
@@ -60,25 +72,39 @@ def _int(x, default: int = 0) -> int:
         return int(num(x, default))
 
 
-def _from_row(cls, row: dict[str, str]):
-    """A dataclass from a CSV row: each field converted to its annotated
-    type; columns the class doesn't know go to .extra (the CSVs gain columns)."""
-    kw = {}
-    names = set()
-    for f in dataclasses.fields(cls):
-        if f.name == "extra":
-            continue
-        names.add(f.name)
-        raw = row.get(f.name)
-        if f.type in ("int", int):
-            kw[f.name] = _int(raw)
-        elif f.type in ("float", float):
-            kw[f.name] = num(raw, -1.0 if f.name.endswith("_us") else 0.0)
-        else:
-            kw[f.name] = raw if raw is not None else ""
-    obj = cls(**kw)
-    obj.extra = {k: v for k, v in row.items() if k not in names and k is not None}
-    return obj
+def figures_of(part: str, **names: str):
+    """A class decorator: read-only properties, each the field of the
+    object's part that names gives it (name=field)."""
+    def add(cls):
+        for name, field_name in names.items():
+            setattr(cls, name, property(attrgetter(f"{part}.{field_name}")))
+        return cls
+    return add
+
+
+class CsvRow:
+    """A dataclass read from a CSV row by from_row: each field converted to
+    its annotated type; columns the class doesn't know go to its .extra dict
+    (the CSVs gain columns)."""
+
+    @classmethod
+    def from_row(cls, row: dict[str, str]):
+        kw = {}
+        names = set()
+        for f in dataclasses.fields(cls):
+            if f.name == "extra":
+                continue
+            names.add(f.name)
+            raw = row.get(f.name)
+            if f.type in ("int", int):
+                kw[f.name] = _int(raw)
+            elif f.type in ("float", float):
+                kw[f.name] = num(raw, -1.0 if f.name.endswith("_us") else 0.0)
+            else:
+                kw[f.name] = raw if raw is not None else ""
+        obj = cls(**kw)
+        obj.extra = {k: v for k, v in row.items() if k not in names and k is not None}
+        return obj
 
 
 # ---------------------------------------------------------------- the speedup
@@ -101,7 +127,7 @@ def ideal_speedup(n: int, m: int) -> float:
 
 
 @dataclass
-class Summary:
+class Summary(CsvRow):
     """One row of a client's --summary file (results/README.md has the columns)."""
     backend: str
     requests: int
@@ -128,10 +154,6 @@ class Summary:
     bytes: int
     extra: dict[str, str] = field(default_factory=dict, repr=False)
 
-    @classmethod
-    def from_row(cls, row: dict[str, str]) -> "Summary":
-        return _from_row(cls, row)
-
     @property
     def ctx_switches(self) -> int:
         return self.ctx_voluntary + self.ctx_involuntary
@@ -145,7 +167,7 @@ class Summary:
 
 
 @dataclass
-class TraceRow:
+class TraceRow(CsvRow):
     """One finished request of a client's --trace file; times in µs since the
     run began, −1 where the step didn't happen."""
     backend: str
@@ -163,10 +185,6 @@ class TraceRow:
     saved_us: float
     error: str
     extra: dict[str, str] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_row(cls, row: dict[str, str]) -> "TraceRow":
-        return _from_row(cls, row)
 
 
 def load_trace(path: str) -> list[TraceRow]:
@@ -273,6 +291,8 @@ def merge_rounds(d: str) -> list[str]:
     return written
 
 
+# The timed runs' figures by the names the report uses (seconds; runs: int).
+@figures_of("timing", wall="mean", wall_sd="stddev", runs="runs", cpu="cpu")
 @dataclass
 class BackendRun:
     """A back end's figures on one workload: hyperfine's timed runs plus one
@@ -288,22 +308,6 @@ class BackendRun:
     # The traced run's whole-process wall time, timed outside it (None:
     # not timed, a folder from before process-walls.csv).
     process_wall: Optional[float] = None
-
-    @property
-    def wall(self) -> float:
-        return self.timing.mean
-
-    @property
-    def wall_sd(self) -> float:
-        return self.timing.stddev
-
-    @property
-    def runs(self) -> int:
-        return self.timing.runs
-
-    @property
-    def cpu(self) -> float:
-        return self.timing.cpu
 
 
 @dataclass
@@ -329,7 +333,7 @@ class Workload:
 
 
 @dataclass
-class SyscallCount:
+class SyscallCount(CsvRow):
     """One row of syscalls.csv: a back end's system calls on a workload,
     counted under strace in a run of their own, never timed
     (scripts/syscalls.sh; results/README.md has the columns)."""
@@ -343,10 +347,6 @@ class SyscallCount:
     per_request: float
     calls: str
     extra: dict[str, str] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_row(cls, row: dict[str, str]) -> "SyscallCount":
-        return _from_row(cls, row)
 
     @property
     def beyond_floor(self) -> dict[str, int]:
@@ -384,11 +384,7 @@ class BenchRun:
 
 
 def load_bench(d: str) -> BenchRun:
-    if not os.path.isdir(d):
-        raise ReportError(f"{d} is not a directory")
-    plan = read_csv(os.path.join(d, "plan.csv"))
-    if not plan:
-        raise ReportError(f"{d}/plan.csv has no rows")
+    plan = read_run_csv(d, "plan.csv")
     summaries = [Summary.from_row(r) for r in read_csv(os.path.join(d, "summary.csv"))]
     if len(summaries) != len(plan):
         raise ReportError(f"summary.csv has {len(summaries)} rows, plan.csv {len(plan)}: "
@@ -460,6 +456,7 @@ def add_columns(path: str, columns: dict[str, str]) -> None:
 # ---------------------------------------------------------------- sweep
 
 
+@figures_of("summary", backend="backend", requests="requests", max_req="max_req", wall="wall_s")
 @dataclass
 class SweepRow:
     """One run of scripts/sweep.sh: the point, then the client's summary."""
@@ -468,22 +465,6 @@ class SweepRow:
     ideal_wall_s: float
     run: int
     summary: Summary
-
-    @property
-    def backend(self) -> str:
-        return self.summary.backend
-
-    @property
-    def requests(self) -> int:
-        return self.summary.requests
-
-    @property
-    def max_req(self) -> int:
-        return self.summary.max_req
-
-    @property
-    def wall(self) -> float:
-        return self.summary.wall_s
 
 
 @dataclass
@@ -535,11 +516,7 @@ class Sweep:
 
 
 def load_sweep(d: str) -> Sweep:
-    if not os.path.isdir(d):
-        raise ReportError(f"{d} is not a directory")
-    raw = read_csv(os.path.join(d, "sweep.csv"))
-    if not raw:
-        raise ReportError(f"{d}/sweep.csv has no rows")
+    raw = read_run_csv(d, "sweep.csv")
     rows = [SweepRow(delay=num(r["delay_s"]), max_req_asked=_int(r.get("max_req_asked")),
                      ideal_wall_s=num(r.get("ideal_wall_s")), run=_int(r.get("run")),
                      summary=Summary.from_row(r)) for r in raw]
@@ -627,7 +604,7 @@ def callgrind_total(path: str) -> int:
 
 
 @dataclass
-class PeerRun:
+class PeerRun(CsvRow):
     """A peer (bench.sh --peers) on one workload: peers.csv's row (its check
     run under GNU time, and whether its files matched a C client's) and, when
     it passed, hyperfine's figures (results/README.md, peers)."""
@@ -673,7 +650,7 @@ def load_peers(d: str) -> list[PeerRun]:
     """peers.csv and hyperfine-<workload>-<peer>.json; [] when the run had no peers."""
     out = []
     for row in read_csv(os.path.join(d, "peers.csv"), missing_ok=True):
-        p = _from_row(PeerRun, row)
+        p = PeerRun.from_row(row)
         p.timing = (Timing.load(os.path.join(d, f"hyperfine-{p.workload}-{p.peer}.json"))
                     if p.status == "ok" else None)
         out.append(p)

@@ -22,7 +22,7 @@ path, the chain of steps the run's end waited for (results/README.md,
 The chain: start from the last response; before a request comes the
 latest request of the same thread that had ended (saved, or done when its
 file was saved elsewhere) by the time it started, else the run's t0. A
-sequential run's chain is every request; a concurrent run's, one request
+one-at-a-time run's chain is every request; a concurrent run's, one request
 per round of the server's delay.
 
 Every part but exit is measured in the traced run. Exit is estimated from
@@ -227,20 +227,20 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
 # ---------------------------------------------------------------- words
 
 
+def decimals(x: float, steps: Sequence[tuple[float, int]], rest: int) -> str:
+    """x with the decimals of the first (floor, decimals) step it reaches,
+    else rest: fewer decimals for larger numbers."""
+    return f"{x:.{next((d for floor, d in steps if x >= floor), rest)}f}"
+
+
 def ms(x: float) -> str:
-    """Seconds as a short duration: ms below 10 s."""
+    """Seconds as a short duration: ms below 1 s, µs below 0.1 ms."""
     v = x * 1e3
-    if x >= 10:
-        return f"{x:.1f} s"
     if x >= 1:
-        return f"{x:.2f} s"
-    if v >= 100:
-        return f"{v:.0f} ms"
-    if v >= 10:
-        return f"{v:.0f} ms"
+        return decimals(x, ((10, 1),), 2) + " s"
     if 0 < v < 0.1:
         return f"{v * 1e3:.0f} µs"
-    return f"{v:.1f} ms"
+    return decimals(v, ((10, 0),), 1) + " ms"
 
 
 def _plural(n: int, word: str) -> str:
@@ -259,7 +259,7 @@ def transfers_words(a: Account) -> str:
 
 
 def sentence(a: Account, wall_label: str = "") -> str:
-    """One sentence: "of uring's 163 ms: 14 ms starting the process, …"."""
+    """One sentence: "of B's 163 ms: 14 ms starting the process, …"."""
     p = a.parts
     total = a.measured_wall if a.measured_wall else a.total
     bits = [f"{ms(p['process'])} starting the process",

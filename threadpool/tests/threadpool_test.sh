@@ -33,6 +33,19 @@ run() {
     set -e
 }
 
+# run_vmem NAME KB STATUS ARGS... — run with at most KB KiB of address
+# space (the limit stays in a subshell); the exit status must be STATUS.
+run_vmem() {
+    local name=$1 kb=$2 want=$3
+    shift 3
+    # shellcheck disable=SC2030,SC2031 # ulimit only in the subshell
+    (
+        ulimit -v "$kb"
+        run "$name" "$@"
+        [[ $RC -eq $want ]] || fail "$name: exit $RC, expected $want: $(cat "$WORK/$name.err")"
+    )
+}
+
 # expect_ok NAME N: exit 0, N flags ok, every trace row queued before started.
 expect_ok() {
     [[ $RC -eq 0 ]] || fail "$1: exit $RC: $(head -5 "$WORK/$1.err")"
@@ -121,12 +134,7 @@ if [[ $(ldd "$client") == *lib[at]san* ]]; then
     echo "== thread start failures: skipped (sanitizer build)"
 else
     echo "== fewer threads than asked: a warning, and the run goes on"
-    # shellcheck disable=SC2030,SC2031 # ulimit only in the subshell
-    (
-        ulimit -v 3000000
-        run fewer -a -l 40 -m 10 --stack-size 1G
-        [[ $RC -eq 0 ]] || fail "fewer: exit $RC: $(cat "$WORK/fewer.err")"
-    )
+    run_vmem fewer 3000000 0 -a -l 40 -m 10 --stack-size 1G
     grep -q '^flags_threadpool: warning: started [1-9] of 10 worker threads' "$WORK/fewer.err" ||
         fail "fewer: no warning: $(cat "$WORK/fewer.err")"
     [[ $(wc -l <"$WORK/fewer.err") -eq 1 ]] || fail "fewer: more than one line: $(cat "$WORK/fewer.err")"
@@ -135,11 +143,7 @@ else
     [[ $threads -ge 2 && $threads -le 10 ]] || fail "fewer: threads $threads"
 
     echo "== no thread at all: a clear error, exit 4"
-    (
-        ulimit -v 800000
-        run none -a -l 40 -m 10 --stack-size 1G
-        [[ $RC -eq 4 ]] || fail "none: exit $RC, expected 4: $(cat "$WORK/none.err")"
-    )
+    run_vmem none 800000 4 -a -l 40 -m 10 --stack-size 1G
     grep -q "^flags_threadpool: error: can't start any of 10 worker threads" "$WORK/none.err" ||
         fail "none: $(cat "$WORK/none.err")"
     [[ $(count_files "$WORK/dest-none") -eq 0 ]] || fail "none: files saved"

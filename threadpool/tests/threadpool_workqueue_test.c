@@ -215,14 +215,21 @@ static size_t gate_free(struct gate *g) {
     return ran;
 }
 
+/* A queue of `workers` running `items` gate jobs, returned once every worker
+ * is blocked inside one. */
+static struct workqueue *gated_queue(struct gate *g, unsigned workers, size_t items) {
+    gate_init(g, workers, items);
+    struct workqueue *wq;
+    ck_assert_int_eq(workqueue_create(&wq, &(struct workqueue_config){.workers = workers}), 0);
+    ck_assert_int_eq(workqueue_submit_range(wq, gate_job, g, 0, items), 0);
+    gate_wait_blocked(g);
+    return wq;
+}
+
 START_TEST(test_cancel_with_work_left) {
     enum { WORKERS = 4, ITEMS = 1000 };
     struct gate g;
-    gate_init(&g, WORKERS, ITEMS);
-    struct workqueue *wq;
-    ck_assert_int_eq(workqueue_create(&wq, &(struct workqueue_config){.workers = WORKERS}), 0);
-    ck_assert_int_eq(workqueue_submit_range(wq, gate_job, &g, 0, ITEMS), 0);
-    gate_wait_blocked(&g); /* every worker is inside a job */
+    struct workqueue *wq = gated_queue(&g, WORKERS, ITEMS);
 
     workqueue_cancel(wq);
     ck_assert(workqueue_cancelled(wq));
@@ -252,11 +259,7 @@ static void *open_later(void *p) {
 START_TEST(test_destroy_cancel) {
     enum { WORKERS = 8, ITEMS = 10000 };
     struct gate g;
-    gate_init(&g, WORKERS, ITEMS);
-    struct workqueue *wq;
-    ck_assert_int_eq(workqueue_create(&wq, &(struct workqueue_config){.workers = WORKERS}), 0);
-    ck_assert_int_eq(workqueue_submit_range(wq, gate_job, &g, 0, ITEMS), 0);
-    gate_wait_blocked(&g);
+    struct workqueue *wq = gated_queue(&g, WORKERS, ITEMS);
 
     pthread_t opener;
     void *args[] = {wq, &g};
@@ -496,28 +499,13 @@ START_TEST(test_block_signals) {
 }
 END_TEST
 
-static Suite *workqueue_suite(void) {
-    Suite *s = suite_create("workqueue");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120); /* ThreadSanitizer is slow with 64 threads */
-    tcase_add_test(tc, test_each_item_once_many_workers);
-    tcase_add_test(tc, test_many_more_items_than_workers);
-    tcase_add_test(tc, test_single_jobs);
-    tcase_add_test(tc, test_zero_items);
-    tcase_add_test(tc, test_bad_config);
-    tcase_add_test(tc, test_cancel_with_work_left);
-    tcase_add_test(tc, test_destroy_cancel);
-    tcase_add_test(tc, test_cancel_from_job);
-    tcase_add_test(tc, test_worker_state_once_per_worker);
-    tcase_add_test(tc, test_init_failure_runs_with_fewer);
-    tcase_add_test(tc, test_init_failure_first_worker);
-    tcase_add_test(tc, test_thread_start_failure);
-    tcase_add_test(tc, test_stack_size);
-    tcase_add_test(tc, test_block_signals);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void) {
-    return check_run(workqueue_suite());
+    /* 120 s: ThreadSanitizer is slow with 64 threads. */
+    const TTest *const tests[] = {test_each_item_once_many_workers,
+        test_many_more_items_than_workers, test_single_jobs, test_zero_items, test_bad_config,
+        test_cancel_with_work_left, test_destroy_cancel, test_cancel_from_job,
+        test_worker_state_once_per_worker, test_init_failure_runs_with_fewer,
+        test_init_failure_first_worker, test_thread_start_failure, test_stack_size,
+        test_block_signals};
+    return check_run_case("workqueue", check_case("core", 120, tests, CHECK_COUNT(tests)));
 }
