@@ -20,6 +20,8 @@ Two measurements, for every directory of LIST (default: /dev/shm, tmpfs, and
    12 KiB (a median flag) saved by
      rename    open(.tmp, O_CREAT|O_EXCL) + write + close + rename
      tmpfile   open(dir, O_TMPFILE) + write + linkat(/proc/self/fd) + close
+     plain     open(final, O_CREAT|O_TRUNC) + write + close: not atomic (a
+               failed save leaves a partial file), what curl -o does
    CPU (user+sys) and wall time per file, the median of R rounds.
 
 2. The clients end to end: flagserver on a free port of 127.0.0.1 (--delay
@@ -118,16 +120,22 @@ def by_tmpfile(d, i):
         raise OSError(ctypes.get_errno(), "linkat")
     os.close(fd)
 
+def plain(d, i):
+    fd = os.open(f"{d}/f{i}.gif", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    os.write(fd, body)
+    os.close(fd)
+
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
-results = {"rename": ([], []), "tmpfile": ([], [])}
+methods = {"rename": by_rename, "tmpfile": by_tmpfile, "plain (not atomic)": plain}
+results = {name: ([], []) for name in methods}
 for r in range(rounds):
-    # Alternate the order: neither method always runs on a warmer cache.
-    for name in (["rename", "tmpfile"] if r % 2 == 0 else ["tmpfile", "rename"]):
-        fn = by_rename if name == "rename" else by_tmpfile
-        d = f"{where}/{name}{r}"
+    # Alternate the order: no method always runs on a warmer cache.
+    for name in (list(methods) if r % 2 == 0 else list(reversed(methods))):
+        fn = methods[name]
+        d = f"{where}/{name.split()[0]}{r}"
         os.mkdir(d)
         c0, w0 = cpu(), time.perf_counter()
         for i in range(files):
