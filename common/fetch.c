@@ -199,7 +199,7 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
  * the whole of its transfer, waiting included. 16 KiB takes a flag in one
  * or two reads; at thousands in flight those buffers were half the memory
  * (17 of 34 KiB per request at -m 10000). Sized so they take about 32 MiB
- * together, between 2 and 16 KiB. Measured (uring, 10,088 flags, 1 s
+ * together, between 2 and 16 KiB. Measured (io_uring back end, 10,088 flags, 1 s
  * delay, saves in the loop): at -m 10000, 2 KiB buffers took 14.7 KiB of
  * RSS per request in flight against 25.6 with 16 KiB, CPU within noise;
  * at -m 64 they cost 8% more CPU (more reads), so few transfers keep

@@ -60,6 +60,12 @@ parse_options() {
     done
 }
 
+# median_min_max — of the numbers on stdin, one a line: "MEDIAN MIN MAX".
+median_min_max() {
+    sort -g | awk '{a[NR] = $1}
+        END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[1], a[NR]}'
+}
+
 # alternate ROUND ITEM... — ORDER: the items as given in even rounds and
 # reversed in odd ones, so that neither side of a comparison always runs
 # first (a machine warming up or tiring would otherwise favour one).

@@ -65,21 +65,9 @@ EOF
 
 BUILD=$ROOT/build DELAY=1 SIZES=100,1000,10000 WITH_SEQ=0 STACK=64K TIMEOUT=120 REF_M=64
 RESULTS=$ROOT/results DESTP=
-while [[ $# -gt 0 ]]; do
-    case $1 in
-    --build) need "$@"; BUILD=$2; shift 2 ;;
-    --delay) need "$@"; DELAY=$2; shift 2 ;;
-    --sizes | --max-req) need "$@"; SIZES=$2; shift 2 ;;
-    --with-baseline) WITH_SEQ=1; shift ;;
-    --stack-size) need "$@"; STACK=$2; shift 2 ;;
-    --ref-max-req) need "$@"; REF_M=$2; shift 2 ;;
-    --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
-    --results) need "$@"; RESULTS=$2; shift 2 ;;
-    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (try --help)" ;;
-    esac
-done
+parse_options '--build=BUILD --delay=DELAY --sizes=SIZES --max-req=SIZES --with-baseline:WITH_SEQ
+    --stack-size=STACK --ref-max-req=REF_M --timeout=TIMEOUT --results=RESULTS
+    --dest-parent=DESTP' "$@"
 is_seconds "$DELAY" || die "--delay needs seconds (like 1), not '$DELAY'"
 is_seconds "$TIMEOUT" || die "--timeout needs seconds, not '$TIMEOUT'"
 { is_uint "$REF_M" && [[ $REF_M -ge 1 ]]; } || die "--ref-max-req needs a number of requests, not '$REF_M'"

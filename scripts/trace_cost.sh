@@ -46,22 +46,8 @@ EOF
 }
 
 BUILD=$ROOT/build BACKEND='' REPEAT=52 MAXREQ=50 RUNS=9 DELAY=0 CCPU=0 SCPU=1 OUTCSV='' DESTP=
-while [[ $# -gt 0 ]]; do
-    case $1 in
-    --build) need "$@"; BUILD=$2; shift 2 ;;
-    --backend) need "$@"; BACKEND=$2; shift 2 ;;
-    --repeat) need "$@"; REPEAT=$2; shift 2 ;;
-    --max-req) need "$@"; MAXREQ=$2; shift 2 ;;
-    --runs) need "$@"; RUNS=$2; shift 2 ;;
-    --delay) need "$@"; DELAY=$2; shift 2 ;;
-    --client-cpu) need "$@"; CCPU=$2; shift 2 ;;
-    --server-cpu) need "$@"; SCPU=$2; shift 2 ;;
-    --out) need "$@"; OUTCSV=$2; shift 2 ;;
-    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (try --help)" ;;
-    esac
-done
+parse_options '--build=BUILD --backend=BACKEND --repeat=REPEAT --max-req=MAXREQ --runs=RUNS
+    --delay=DELAY --client-cpu=CCPU --server-cpu=SCPU --out=OUTCSV --dest-parent=DESTP' "$@"
 { is_uint "$REPEAT" && ((REPEAT >= 1 && REPEAT <= 1000)); } || die "--repeat needs 1-1000"
 { is_uint "$MAXREQ" && ((MAXREQ >= 1 && MAXREQ <= 100000)); } || die "--max-req needs 1-100000"
 { is_uint "$RUNS" && ((RUNS >= 1 && RUNS <= 100)); } || die "--runs needs 1-100"
@@ -129,8 +115,7 @@ for ((r = 0; r < RUNS; r++)); do
 done
 
 stat_of() { # variant column -> "median min max"
-    awk -F, -v n="$1" -v c="$2" '$1 == n {print $c}' "$T/runs" | sort -g |
-        awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m, a[1], a[NR]}'
+    awk -F, -v n="$1" -v c="$2" '$1 == n {print $c}' "$T/runs" | median_min_max
 }
 echo "# $BACKEND, $NREQ requests, -m $MAXREQ, server delay $DELAY s; $RUNS rounds, order rotating"
 echo "# command: $CLIENT -a --repeat $REPEAT -m $MAXREQ -s URL -d DIR -q [--trace F] [--summary F]"

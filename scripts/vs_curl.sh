@@ -55,23 +55,9 @@ EOF
 
 BUILD=$ROOT/build ZIP='' REPEAT=52 MAXREQ=50 ROUNDS=3 BACKEND_LIST=''
 CCPU=0 SCPU=1 STRACE=0 OUTCSV='' DESTP=
-while [[ $# -gt 0 ]]; do
-    case $1 in
-    --build) need "$@"; BUILD=$2; shift 2 ;;
-    --zip) need "$@"; ZIP=$2; shift 2 ;;
-    --repeat) need "$@"; REPEAT=$2; shift 2 ;;
-    --max-req) need "$@"; MAXREQ=$2; shift 2 ;;
-    --rounds) need "$@"; ROUNDS=$2; shift 2 ;;
-    --backends) need "$@"; BACKEND_LIST=$2; shift 2 ;;
-    --client-cpu) need "$@"; CCPU=$2; shift 2 ;;
-    --server-cpu) need "$@"; SCPU=$2; shift 2 ;;
-    --strace) STRACE=1; shift ;;
-    --out) need "$@"; OUTCSV=$2; shift 2 ;;
-    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (try --help)" ;;
-    esac
-done
+parse_options '--build=BUILD --zip=ZIP --repeat=REPEAT --max-req=MAXREQ --rounds=ROUNDS
+    --backends=BACKEND_LIST --client-cpu=CCPU --server-cpu=SCPU --strace:STRACE
+    --out=OUTCSV --dest-parent=DESTP' "$@"
 { is_uint "$REPEAT" && ((REPEAT >= 1 && REPEAT <= 1000)); } || die "--repeat needs 1-1000"
 { is_uint "$MAXREQ" && ((MAXREQ >= 1 && MAXREQ <= 300)); } || die "--max-req needs 1-300 (curl's --parallel-max limit)"
 { is_uint "$ROUNDS" && ((ROUNDS >= 1 && ROUNDS <= 20)); } || die "--rounds needs 1-20"
@@ -158,12 +144,8 @@ NAMES=("${BACKENDS[@]}" curl)
 : >"$T/runs"
 [[ -z $OUTCSV || -s $OUTCSV ]] || echo "client,round,requests,max_req,wall_s,user_s,sys_s,cpu_s,req_per_cpu_s,req_per_s" >"$OUTCSV"
 for ((r = 0; r < ROUNDS; r++)); do
-    order=("${NAMES[@]}")
-    if ((r % 2 == 1)); then
-        order=()
-        for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do order+=("${NAMES[i]}"); done
-    fi
-    for name in "${order[@]}"; do
+    alternate "$r" "${NAMES[@]}"
+    for name in "${ORDER[@]}"; do
         run "$name"
         line=$(awk -v n="$name" -v r="$r" -v q="$NREQ" -v m="$MAXREQ" -v w="$WALL" -v u="$USER" -v s="$SYS" \
             'BEGIN {c = u + s; if (c <= 0) c = 0.005; printf "%s,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.0f,%.0f", n, r, q, m, w, u, s, u + s, q / c, (w > 0 ? q / w : 0)}')
@@ -174,8 +156,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 median_of() { # name column
-    awk -F, -v n="$1" -v c="$2" '$1 == n {print $c}' "$T/runs" | sort -g |
-        awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+    awk -F, -v n="$1" -v c="$2" '$1 == n {print $c}' "$T/runs" | median_min_max | cut -d" " -f1
 }
 echo "# $NREQ requests of real-sized flags, $MAXREQ in flight, no delay; medians of $ROUNDS runs"
 echo "# clients on CPU $CCPU (taskset), flagserver on CPU $SCPU; CPU = user + sys of the client (bash time: getrusage of children)"

@@ -43,21 +43,8 @@ EOF
 }
 
 BUILD=$ROOT/build ZIP='' DURATION=10 CONNS=100 ONE_URL=0 ROUNDS=1 SCPU=0 WCPU=1 OUTCSV=''
-while [[ $# -gt 0 ]]; do
-    case $1 in
-    --build) need "$@"; BUILD=$2; shift 2 ;;
-    --zip) need "$@"; ZIP=$2; shift 2 ;;
-    --duration) need "$@"; DURATION=$2; shift 2 ;;
-    --connections) need "$@"; CONNS=$2; shift 2 ;;
-    --one-url) ONE_URL=1; shift ;;
-    --rounds) need "$@"; ROUNDS=$2; shift 2 ;;
-    --server-cpu) need "$@"; SCPU=$2; shift 2 ;;
-    --wrk-cpu) need "$@"; WCPU=$2; shift 2 ;;
-    --out) need "$@"; OUTCSV=$2; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) die "unknown option '$1' (try --help)" ;;
-    esac
-done
+parse_options '--build=BUILD --zip=ZIP --duration=DURATION --connections=CONNS --one-url:ONE_URL
+    --rounds=ROUNDS --server-cpu=SCPU --wrk-cpu=WCPU --out=OUTCSV' "$@"
 { is_uint "$DURATION" && ((DURATION >= 1 && DURATION <= 3600)); } || die "--duration needs whole seconds (1-3600)"
 { is_uint "$CONNS" && ((CONNS >= 1 && CONNS <= 10000)); } || die "--connections needs 1-10000"
 { is_uint "$ROUNDS" && ((ROUNDS >= 1 && ROUNDS <= 20)); } || die "--rounds needs 1-20"
@@ -247,9 +234,9 @@ for ((r = 0; r < ROUNDS; r++)); do
         measure flagserver "$FS_URL"
     fi
 done
-median() { awk -v n="$1" '$1 == n {print $2}' "$T/rps" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-fs=$(median flagserver)
-ng=$(median nginx)
+median_of() { awk -v n="$1" '$1 == n {print $2}' "$T/rps" | median_min_max | cut -d" " -f1; }
+fs=$(median_of flagserver)
+ng=$(median_of nginx)
 echo "command: taskset -c $WCPU wrk -t1 -c$CONNS -d${DURATION}s -s rotate.lua URL ($([[ $ONE_URL -eq 1 ]] && echo '/flags/br/br.gif' || echo "${#CODES[@]} flag URLs in turn")); servers on CPU $SCPU, rounds $ROUNDS"
 echo "flagserver --root: $fs requests/s"
 echo "nginx (1 worker):  $ng requests/s"
