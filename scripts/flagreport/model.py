@@ -379,9 +379,6 @@ class BenchRun:
     # syscalls.csv: the one-thread back ends' system calls (none: not counted).
     syscalls: list[SyscallCount] = field(default_factory=list)
 
-    def palette_index(self, backend: str) -> int:
-        return self.backends.index(backend) if backend in self.backends else len(self.backends)
-
 
 def load_bench(d: str) -> BenchRun:
     plan = read_run_csv(d, "plan.csv")
