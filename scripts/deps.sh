@@ -2,6 +2,14 @@
 # Install the Debian packages named as arguments that are not installed yet.
 # A quick no-op when everything is present. Uses apt-get as root, else sudo.
 set -euo pipefail
+case ${1:-} in
+-h | --help)
+    echo "usage: scripts/deps.sh PKG...: install the Debian packages not installed yet"
+    echo "(apt-get as root, else through sudo; exit 1 when neither can). make deps"
+    echo "names the project's packages (the Makefile's DEB_PACKAGES, PEER_PACKAGES)."
+    exit 0
+    ;;
+esac
 
 missing=()
 for pkg in "$@"; do

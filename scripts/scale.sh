@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
     cat <<EOF
-usage: scripts/scale.sh [--build DIR] [--delay S] [--sizes LIST] [--with-sequential]
+usage: scripts/scale.sh [--build DIR] [--delay S] [--sizes LIST] [--with-baseline]
                         [--stack-size BYTES] [--timeout S] [--ref-max-req M]
                         [--dest-parent DIR]
                         [--results DIR] [-h]
@@ -27,6 +27,7 @@ runs with --stack-size BYTES. Writes to RESULTS/<UTC timestamp>-scale/
   wall.png, rss.png, cpu_per_request.png, rss_per_inflight.png
                    gnuplot plots against N (a run with errors: a cross)
   limits.txt       the limits that decide how many threads and sockets fit
+  env.json         the machine and its load over the runs (as make bench's)
 The table's 'listen overflows' column is the kernel's TcpExtListenOverflows
 counter (nstat) over the run: connections the server's accept queue dropped,
 each one a SYN retransmitted after 1 s or more (system-wide: other traffic on
@@ -41,7 +42,8 @@ options:
   --build DIR         CMake build directory with the binaries (default: build)
   --delay S           the server's delay per request in seconds (default: 1)
   --sizes LIST        requests in flight (default: 100,1000,10000)
-  --with-sequential   also run the sequential client, at N=100 only: it takes
+  --with-baseline     also run the baseline (the build's first back end, one
+                      request at a time), at N=100 only: it takes
                       N x delay seconds (100 s), so it is skipped by default
   --stack-size BYTES  thread-pool stack size (default: 64K, the floor)
   --timeout S         the clients' per-request timeout (default: 120)
@@ -68,7 +70,7 @@ while [[ $# -gt 0 ]]; do
     --build) need "$@"; BUILD=$2; shift 2 ;;
     --delay) need "$@"; DELAY=$2; shift 2 ;;
     --sizes | --max-req) need "$@"; SIZES=$2; shift 2 ;;
-    --with-sequential) WITH_SEQ=1; shift ;;
+    --with-baseline) WITH_SEQ=1; shift ;;
     --stack-size) need "$@"; STACK=$2; shift 2 ;;
     --ref-max-req) need "$@"; REF_M=$2; shift 2 ;;
     --timeout) need "$@"; TIMEOUT=$2; shift 2 ;;
@@ -94,7 +96,8 @@ use_build "$BUILD"
 use_dest_parent "$DESTP"
 command -v gnuplot >/dev/null || die "gnuplot is missing (apt-get install gnuplot-nox)"
 use_backends "$BUILD"
-# The baseline (the list's first) takes N x delay: only with --with-sequential.
+# The baseline (the list's first) takes N x delay: only with --with-baseline.
+BASE=${ALL_BACKENDS[0]}
 [[ $WITH_SEQ -eq 1 ]] || BACKENDS=("${BACKENDS[@]:1}")
 
 # File descriptors: a thread-pool worker holds its socket, libcurl's wakeup
@@ -157,6 +160,7 @@ listen_overflows() {
     fi
 }
 
+record_env start "$OUT/env.json"
 start_server "$WORK" --delay "$DELAY" --max-conns $((2 * NMAX + 100))
 CSV=$OUT/scale.csv
 HEADER=
@@ -170,17 +174,17 @@ for n in "${NS[@]}"; do
     workload_args "$n"
     for b in "${BACKENDS[@]}"; do
         extra=()
-        if [[ $b == sequential && $n -gt 100 ]]; then
-            record_failure "$b" "$n" - "skipped: sequential takes N x delay = $n x $DELAY s"
+        if [[ $b == "$BASE" && $n -gt 100 ]]; then
+            record_failure "$b" "$n" - "skipped: the baseline takes N x delay = $n x $DELAY s"
             continue
         fi
-        if [[ $b == threadpool ]]; then
+        if [[ $b != "$BASE" && -z ${ONE_THREAD[$b]:-} ]]; then # a thread per request
             # Run it anyway: the point is to see how it breaks. The client
             # reports a thread it cannot start or a descriptor it cannot open.
             reason=$(thread_limit_reason "$n")
             if [[ -n $reason ]]; then
-                say "warning: threadpool at N=$n will likely fail: $reason"
-                echo "threadpool,$n,predicted,\"$reason\"" >>"$OUT/failed.csv"
+                say "warning: $b at N=$n will likely fail: $reason"
+                echo "$b,$n,predicted,\"$reason\"" >>"$OUT/failed.csv"
             fi
             extra=(--stack-size "$STACK")
         fi
@@ -240,6 +244,7 @@ for b in "${BACKENDS[@]}"; do
     tail -n 1 "$WORK/row.csv" >>"$REF_CSV"
 done
 stop_server
+record_env end "$OUT/env.json"
 [[ -s $CSV ]] || {
     echo "$PROG: error: no back end finished a run (see $OUT/failed.csv)" >&2
     exit 1

@@ -10,13 +10,16 @@ usage() {
     cat <<EOF
 usage: scripts/sweep.sh [--build DIR] [--delays LIST] [--max-req LIST]
                         [--requests LIST] [--backends LIST] [--runs K]
-                        [--max-run S] [--wide] [--results DIR] [-h]
+                        [--max-run S] [--wide] [--dest-parent DIR]
+                        [--results DIR] [-h]
 
 For every server delay, request count N and max in flight m, run each back
-end (sequential once per delay and N, as m is always 1 for it) and append its
---summary row to RESULTS/<UTC timestamp>/sweep.csv; then plot speedup vs
+end (the baseline, the build's first back end, once per delay and N: it makes
+one request at a time) and append its --summary row to
+RESULTS/<UTC timestamp>/sweep.csv; then plot speedup over the baseline vs
 concurrency (speedup.png) and wall time vs delay (wall-vs-delay.png), each
 with the ideal ceil(N/m) x delay beside the measured, into report.md.
+env.json records the machine and its load over the runs (as make bench's).
 
 options:
   --build DIR        the CMake build directory with the binaries (default: build)
@@ -25,8 +28,8 @@ options:
                      replaced by N
   --requests LIST    request counts N (default: 20,194); up to 194 = the first
                      N flags, more = the first N/K flags K times (--repeat K)
-  --backends LIST    comma-separated subset of the back ends (default: all built)
-                     (default: all three)
+  --backends LIST    comma-separated subset of the back ends (default: all
+                     built); without the baseline, speedups divide N x delay
   --runs K           runs per point, each a row of sweep.csv (default: 1);
                      the plots use the fastest
   --max-run S        skip points whose ideal ceil(N/m) x delay exceeds S seconds
@@ -34,18 +37,21 @@ options:
   --wide             the big grid: --requests 20,194,1940,9700
                      --max-req 1,4,16,64,194,1000,4000 --max-run 60
                      (options after --wide override it)
+  --dest-parent DIR  where the downloads are written: a fresh temporary
+                     directory inside DIR (default: /dev/shm if it is tmpfs,
+                     else $TMPDIR or /tmp; pass /tmp to include the disk)
   --results DIR      where the timestamped run directory goes (default: results/)
   -h, --help         show this help and exit
 
 A run that fails (say, the thread pool can't start 4000 threads) is listed
-in failed.csv and the sweep goes on. The default grid takes about 3 minutes
+in failed.csv and the sweep goes on. The default grid takes about 4 minutes
 (--wide: about 15). Progress goes to stderr.
 Exit status: 0 done, 1 a step failed, 2 usage error.
 EOF
 }
 
 BUILD=$ROOT/build DELAYS=0,0.01,0.1,0.5 MAXREQS=1,4,16,64,194 REQUESTS=20,194
-BACKEND_LIST='' RUNS=1 MAX_RUN=20 RESULTS=$ROOT/results
+BACKEND_LIST='' RUNS=1 MAX_RUN=20 RESULTS=$ROOT/results DESTP=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -56,17 +62,18 @@ while [[ $# -gt 0 ]]; do
     --runs) need "$@"; RUNS=$2; shift 2 ;;
     --max-run) need "$@"; MAX_RUN=$2; shift 2 ;;
     --wide) REQUESTS=20,194,1940,9700 MAXREQS=1,4,16,64,194,1000,4000 MAX_RUN=60; shift ;;
+    --dest-parent) need "$@"; DESTP=$2; shift 2 ;;
     --results) need "$@"; RESULTS=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option '$1' (try --help)" ;;
     esac
 done
 
-IFS=, read -r -a DL <<<"$DELAYS"
+IFS=, read -r -a DLIST <<<"$DELAYS"
 IFS=, read -r -a ML <<<"$MAXREQS"
 IFS=, read -r -a NL <<<"$REQUESTS"
-[[ ${#DL[@]} -gt 0 && ${#ML[@]} -gt 0 && ${#NL[@]} -gt 0 ]] || die "empty --delays, --max-req or --requests"
-for d in "${DL[@]}"; do is_seconds "$d" || die "--delays needs seconds like 0,0.1, not '$DELAYS'"; done
+[[ ${#DLIST[@]} -gt 0 && ${#ML[@]} -gt 0 && ${#NL[@]} -gt 0 ]] || die "empty --delays, --max-req or --requests"
+for d in "${DLIST[@]}"; do is_seconds "$d" || die "--delays needs seconds like 0,0.1, not '$DELAYS'"; done
 for m in "${ML[@]}"; do
     { is_uint "$m" && [[ $m -ge 1 ]]; } || die "--max-req needs numbers from 1, not '$MAXREQS'"
 done
@@ -79,15 +86,18 @@ is_seconds "$MAX_RUN" || die "--max-run needs seconds, not '$MAX_RUN'"
 command -v gnuplot >/dev/null || die "gnuplot is not installed (make deps: gnuplot-nox)"
 use_build "$BUILD"
 use_backends "$BUILD" "$BACKEND_LIST"
+use_dest_parent "$DESTP"
 
-# The points: delay n backend m, with m clamped to n and deduplicated.
+# The points: delay n backend m, with m clamped to n and deduplicated; the
+# baseline (the list's first) makes one request at a time.
+BASE=${ALL_BACKENDS[0]}
 ideal() { awk -v n="$1" -v m="$2" -v d="$3" 'BEGIN { printf "%.6f", int((n + m - 1) / m) * d }'; }
 over() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 points=() skipped=() total=0
-for d in "${DL[@]}"; do
+for d in "${DLIST[@]}"; do
     for n in "${NL[@]}"; do
         for b in "${BACKENDS[@]}"; do
-            if [[ $b == sequential ]]; then
+            if [[ $b == "$BASE" ]]; then
                 ms=(1)
             else
                 declare -A seen=()
@@ -116,13 +126,7 @@ done
 raise_nofile
 new_results_dir "$RESULTS"
 OUT=$RESULTS_DIR
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/flagbench-sweep.XXXXXX")
-cleanup() {
-    stop_server
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_scratch sweep downloads
 {
     echo "delay_s,requests,backend,max_req,ideal_wall_s"
     for s in "${skipped[@]}"; do echo "$s"; done
@@ -132,6 +136,7 @@ say "${#points[@]} points x $RUNS run(s), ${#skipped[@]} skipped as over ${MAX_R
 
 CSV=$OUT/sweep.csv
 step=0 cur_delay=''
+record_env start "$OUT/env.json"
 for p in "${points[@]}"; do
     read -r d n b m <<<"$p"
     if [[ $d != "$cur_delay" ]]; then
@@ -145,7 +150,7 @@ for p in "${points[@]}"; do
     for ((k = 1; k <= RUNS; k++)); do
         rm -f "$WORK/row.csv"
         rc=0
-        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$m" -s "$BASE_URL" -d "$WORK/dl-$b" -q \
+        "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$m" -s "$BASE_URL" -d "$DL/$b" -q \
             --summary "$WORK/row.csv" || rc=$?
         if [[ $rc -gt 1 || ! -s $WORK/row.csv ]]; then
             # Say, no memory for thousands of threads: note it and go on.
@@ -161,9 +166,10 @@ for p in "${points[@]}"; do
         echo "$d,$m,$est,$k,$(tail -n 1 "$WORK/row.csv")" >>"$CSV"
     done
     # The downloaded files of a big N are not needed; keep the disk small.
-    rm -rf "${WORK:?}/dl-$b"
+    rm -rf "${DL:?}/$b"
 done
 stop_server
+record_env end "$OUT/env.json"
 
 say "writing the plots"
 python "$SCRIPTS/report.py" sweep "$OUT"

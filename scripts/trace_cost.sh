@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# trace_cost.sh — what the measuring costs: the uring back end with and
+# trace_cost.sh — what the measuring costs: a one-thread back end with and
 # without --trace and --summary, in the regime where it shows most (no
 # delay, CPU-bound), runs alternating, medians compared.
 set -euo pipefail
@@ -27,7 +27,8 @@ be more than noise).
 
 options:
   --build DIR        CMake build directory (default: build)
-  --backend B        sequential, threadpool or uring (default: uring)
+  --backend B        a back end of the build's list, build/backends.txt
+                     (default: its first that runs on one thread)
   --repeat K         every flag K times (default: 52 -> 10088 requests)
   --max-req N        requests in flight (default: 50)
   --runs R           rounds (default: 9)
@@ -44,7 +45,7 @@ Exit status: 0 measured, 1 a run failed, 2 usage error.
 EOF
 }
 
-BUILD=$ROOT/build BACKEND=uring REPEAT=52 MAXREQ=50 RUNS=9 DELAY=0 CCPU=0 SCPU=1 OUTCSV='' DESTP=
+BUILD=$ROOT/build BACKEND='' REPEAT=52 MAXREQ=50 RUNS=9 DELAY=0 CCPU=0 SCPU=1 OUTCSV='' DESTP=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --build) need "$@"; BUILD=$2; shift 2 ;;
@@ -69,6 +70,12 @@ check_cpus --client-cpu "$CCPU" --server-cpu "$SCPU"
 use_build "$BUILD"
 use_dest_parent "$DESTP"
 use_backends "$BUILD" "$BACKEND"
+if [[ -z $BACKEND ]]; then
+    for b in "${ALL_BACKENDS[@]}"; do
+        [[ -z ${ONE_THREAD[$b]:-} ]] || { BACKEND=$b; break; }
+    done
+    [[ -n $BACKEND ]] || fail "no back end in the build runs on one thread; pass --backend"
+fi
 CLIENT=${BIN[$BACKEND]}
 TIMEFORMAT='%3R %3U %3S'
 

@@ -24,12 +24,13 @@ client pinned to CPU --client-cpu:
   curl -s --parallel --parallel-max N -K CONFIG            (the same URLs;
                                                             url = / output =)
 each under bash's time, and prints the median wall time, CPU (user+sys),
-requests per CPU-second and requests per second of each, and the ratio
-uring/curl in requests per CPU-second (>= 1: uring is at least as frugal).
-With --strace, one more run of uring and of curl under 'strace -c -f' counts
-system calls per request (slow; the timed runs are not traced). io_uring
-submissions are not system calls: the uring count is of io_uring_enter and
-what libcurl calls directly, and the kernel's io-wq workers are not traced.
+requests per CPU-second and requests per second of each, and each back end's
+ratio to curl in both (>= 1: at least as frugal, or as fast).
+With --strace, one more run of each back end that runs on one thread and of
+curl under 'strace -c -f' counts system calls per request (slow; the timed
+runs are not traced). io_uring submissions are not system calls: a back end
+on io_uring counts its io_uring_enter calls and what libcurl calls directly,
+and the kernel's io-wq workers are not traced.
 
 options:
   --build DIR        CMake build directory (default: build)
@@ -40,7 +41,8 @@ options:
   --backends LIST    back ends besides curl (default: all built)
   --client-cpu C     CPU for the clients (default: 0)
   --server-cpu C     CPU for flagserver (default: 1)
-  --strace           also count system calls per request (uring and curl)
+  --strace           also count system calls per request (the one-thread
+                     back ends and curl)
   --dest-parent DIR  where the downloads are written: a fresh temporary
                      directory inside DIR (default: /dev/shm if it is tmpfs,
                      else \$TMPDIR or /tmp; pass /tmp to include the disk)
@@ -194,14 +196,15 @@ for name in "${BACKENDS[@]}"; do
 done
 
 if [[ $STRACE -eq 1 ]]; then
-    for name in uring curl; do
-        [[ $name == curl || -n ${BIN[uring]:-} ]] || continue
+    traced=()
+    for b in "${BACKENDS[@]}"; do [[ -z ${ONE_THREAD[$b]:-} ]] || traced+=("$b"); done
+    for name in "${traced[@]}" curl; do
         rm -rf "$D/dl" "$D/curl"
         mkdir -p "$D/curl"
         if [[ $name == curl ]]; then
             cmd=(curl -s --noproxy '*' --parallel --parallel-max "$MAXREQ" -K "$T/curl.cfg")
         else
-            cmd=("${BIN[uring]}" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" -d "$D/dl" -q)
+            cmd=("${BIN[$name]}" -a --repeat "$REPEAT" -m "$MAXREQ" -s "$BASE_URL" -d "$D/dl" -q)
         fi
         say "strace -c -f: $name"
         strace -c -f -o "$T/strace-$name" "${cmd[@]}" >/dev/null 2>"$T/err" ||
