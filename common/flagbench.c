@@ -125,7 +125,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     struct run run = {.opt = &opt, .backend = backend};
     int status = EXIT_SETUP;
 
-    switch (options_parse(&opt, argc, argv, prog, backend->default_max_req, stdout, stderr)) {
+    switch (options_parse(&opt, argc, argv, prog, backend->default_max_req,
+                          backend->max_max_req, stdout, stderr)) {
     case OPT_EXIT:
         return EXIT_ALL_OK;
     case OPT_USAGE:

@@ -41,7 +41,10 @@ static void usage_line(FILE *f, const char *prog) {
             prog);
 }
 
-static void help(FILE *f, const char *prog, unsigned default_max_req) {
+static void help(FILE *f, const char *prog, unsigned default_max_req, unsigned max_max_req) {
+    char cap[48] = "";
+    if (max_max_req)
+        snprintf(cap, sizeof cap, "; larger values act as %u", max_max_req);
     usage_line(f, prog);
     fprintf(f,
             "\nDownload country flags over HTTP and report how long it took.\n\n"
@@ -52,7 +55,7 @@ static void help(FILE *f, const char *prog, unsigned default_max_req) {
             "  -a, --all           all %d flags the server has\n"
             "  -e, --every         every code AA..ZZ (676 requests; most get 404)\n"
             "  -l N, --limit N     only the first N codes, after sorting\n"
-            "  -m N, --max-req N   most requests in flight (default %u)\n"
+            "  -m N, --max-req N   most requests in flight (default %u%s)\n"
             "  -s SERVER, --server SERVER\n"
             "                      LOCAL (%s), DELAY (%s),\n"
             "                      ERROR (%s), or a base URL (default LOCAL)\n"
@@ -72,7 +75,7 @@ static void help(FILE *f, const char *prog, unsigned default_max_req) {
             "Exit status: 0 all flags ok or not found, 1 some errors, 2 usage error,\n"
             "3 destination, trace or summary not writable (nothing requested), 4 setup failure,\n"
             "130 interrupted.\n",
-            FLAG_CODE_COUNT, default_max_req, server_url("LOCAL"), server_url("DELAY"),
+            FLAG_CODE_COUNT, default_max_req, cap, server_url("LOCAL"), server_url("DELAY"),
             server_url("ERROR"), DEFAULT_DEST, DEFAULT_TIMEOUT_S);
 }
 
@@ -163,7 +166,7 @@ enum {
 };
 
 int options_parse(struct options *opt, int argc, char **argv, const char *prog,
-                  unsigned default_max_req, FILE *out, FILE *err) {
+                  unsigned default_max_req, unsigned max_max_req, FILE *out, FILE *err) {
     static const struct option longopts[] = {
         {"all", no_argument, NULL, 'a'},
         {"every", no_argument, NULL, 'e'},
@@ -271,7 +274,7 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
             opt->no_reuse = true;
             break;
         case 'h':
-            help(out, prog, default_max_req);
+            help(out, prog, default_max_req, max_max_req);
             return OPT_EXIT;
         case OPT_VERSION:
             fprintf(out, "%s (flagbench) %s\n", prog, FLAGBENCH_VERSION);

@@ -40,10 +40,10 @@ enum { OPT_OK = 0, OPT_EXIT = 1, OPT_USAGE = 2, OPT_NOMEM = 3 };
 /* Parse argv into *opt. Returns OPT_OK; OPT_EXIT after --help/--version
  * (printed to out); OPT_USAGE after printing one line saying why and the
  * usage line to err; or OPT_NOMEM (exit EXIT_SETUP) after saying so on err.
- * Only OPT_OK leaves anything for options_free. default_max_req is shown
- * in --help. */
+ * Only OPT_OK leaves anything for options_free. default_max_req and
+ * max_max_req (the back end's cap on -m; 0 = none) are shown in --help. */
 int options_parse(struct options *opt, int argc, char **argv, const char *prog,
-                  unsigned default_max_req, FILE *out, FILE *err);
+                  unsigned default_max_req, unsigned max_max_req, FILE *out, FILE *err);
 void options_free(struct options *opt);
 
 /* The base URL a --server word names: LOCAL, DELAY, ERROR, or itself. */

@@ -134,7 +134,7 @@ void report_print(FILE *out, const struct figures *f) {
     fprintf(out, "Elapsed time: %.2fs\n", f->wall_s);
     fprintf(out,
             "%s: wall %.3f s, CPU %.3f s (%.0f%% of wall), in flight peak %u mean %.1f, "
-            "%u thread%s, RSS %.1f MB, %ld+%ld ctx switches, latency p50 %.1f ms p99 %.1f ms\n",
+            "%u thread%s, RSS %.1f MiB, %ld+%ld ctx switches, latency p50 %.1f ms p99 %.1f ms\n",
             f->backend, f->wall_s, f->cpu_s, 100 * f->cpu_per_wall, f->inflight_peak,
             f->inflight_mean, f->threads, f->threads == 1 ? "" : "s", (double)f->rss_kb / 1024.0,
             f->ctx_voluntary, f->ctx_involuntary, f->latency_p50_ms, f->latency_p99_ms);

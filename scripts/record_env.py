@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """record_env.py — where a driver run ran, and how busy the machine was.
 
   record_env.py start FILE --pid PID [--build DIR] [--dest-parent DIR]

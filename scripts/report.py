@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """report.py — turn a driver run's CSV and JSON into the answer: a table,
 sentences computed from the figures, report.md and gnuplot PNGs.
 

@@ -106,7 +106,7 @@ static int parse(struct options *opt, char *errtext, size_t errlen, ...) {
     size_t len = 0;
     FILE *err = open_memstream(&buf, &len);
     FILE *out = fopen("/dev/null", "w");
-    int rc = options_parse(opt, argc, argv, "flags_test", 30, out, err);
+    int rc = options_parse(opt, argc, argv, "flags_test", 30, 0, out, err);
     fclose(err);
     fclose(out);
     snprintf(errtext, errlen, "%s", buf ? buf : "");

@@ -105,10 +105,13 @@ def _span(lo: float, hi: float) -> str:
 
 
 def _compare(a: float, b: float) -> str:
-    """a against b in words: 'as fast as' within 5%, else 'N× faster than'."""
+    """Wall time a against b as a verb phrase: 'was as fast as' within 5%,
+    else 'was N× faster than' or 'took N× as long as' (never 'N× slower')."""
     if abs(a - b) <= 0.05 * max(a, b):
-        return "as fast as"
-    return f"{fmt_x(max(a, b) / min(a, b))}× {'faster than' if a < b else 'slower than'}"
+        return "was as fast as"
+    if a < b:
+        return f"was {fmt_x(b / a)}× faster than"
+    return f"took {fmt_x(a / b)}× as long as"
 
 
 def sentences(w: Workload, peers: list[PeerRun]) -> list[str]:
@@ -160,7 +163,7 @@ def sentences(w: Workload, peers: list[PeerRun]) -> list[str]:
         c_lo = min(r.cpu_per_request_ms for r in c_conc)
         c_hi = max(r.cpu_per_request_ms for r in c_conc)
         out.append(
-            f"The tools a user would pick took {spread}; the fastest, {tf.name}, was "
+            f"The tools a user would pick took {spread}; the fastest, {tf.name}, "
             f"{_compare(tf.wall, c_fast.wall)} the fastest back end. They spent "
             f"{cpu_lo:.2f}–{cpu_hi:.2f} ms of CPU a request, the concurrent back ends "
             f"{c_lo:.2f}–{c_hi:.2f} ms.")
