@@ -24,7 +24,7 @@
 
 struct pool {
     struct run *run;
-    struct workqueue *wq; /* set before the first job is submitted */
+    struct workqueue *wq; /* set before any worker exists */
 };
 
 /* Each worker's state: its own transfer, made before the thread starts. */
@@ -88,12 +88,32 @@ static int download_many(struct run *run) {
         .ctx = &pool,
         .block_signals = true, /* SIGINT reaches main; workers finish their flag */
     };
-    int err = workqueue_create(&pool.wq, &cfg);
+    int err = workqueue_new(&pool.wq, &cfg);
+    if (err < 0) {
+        fprintf(stderr, PROG ": error: can't make the work queue: %s\n", strerror(-err));
+        return err;
+    }
+
+    /* Like executor.submit() in a loop: every flag is queued at once, and
+     * before the workers exist, so each one starts a flag as soon as it
+     * runs instead of waiting for the other workers to be created. */
+    int64_t now = run_now_us(run);
+    for (size_t i = 0; i < run->nrecords; i++)
+        run->records[i].queued_us = now;
+    err = workqueue_submit_range(pool.wq, download_one, &pool, 0, run->nrecords);
+    if (err < 0) {
+        fprintf(stderr, PROG ": error: can't queue the flags: %s\n", strerror(-err));
+        workqueue_destroy(pool.wq, WQ_CANCEL, NULL);
+        return err;
+    }
+
+    err = workqueue_start(pool.wq);
     if (err < 0) {
         fprintf(stderr,
                 PROG ": error: can't start any of %u worker threads: %s (try a smaller -m or "
                      "--stack-size)\n",
                 want, strerror(-err));
+        workqueue_destroy(pool.wq, WQ_CANCEL, NULL);
         return err;
     }
     unsigned got = workqueue_workers(pool.wq);
@@ -102,18 +122,8 @@ static int download_many(struct run *run) {
                 got, want, strerror(-workqueue_start_error(pool.wq)), got);
     run->threads_peak = got + 1; /* the workers and main */
 
-    /* Like executor.submit() in a loop: every flag is queued at once. */
-    int64_t now = run_now_us(run);
-    for (size_t i = 0; i < run->nrecords; i++)
-        run->records[i].queued_us = now;
-    err = workqueue_submit_range(pool.wq, download_one, &pool, 0, run->nrecords);
-    if (err == -ECANCELED)
-        err = 0; /* interrupted: flagbench_main reports it */
-    else if (err < 0)
-        fprintf(stderr, PROG ": error: can't queue the flags: %s\n", strerror(-err));
-
     workqueue_destroy(pool.wq, run_interrupted() ? WQ_CANCEL : WQ_DRAIN, NULL);
-    return err;
+    return 0;
 }
 
 static const struct backend threadpool_backend = {
