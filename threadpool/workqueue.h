@@ -111,8 +111,8 @@ bool workqueue_cancelled(struct workqueue *wq);
 void workqueue_wait(struct workqueue *wq);
 
 /* Stop: drain or cancel (a queue with no worker always cancels), join every
- * worker, run cleanup for each worker's state, free. stats (may be NULL) gets the final counters. Must not be
- * called from a job. NULL wq is a no-op. */
+ * worker, run cleanup for each worker's state, free. stats (may be NULL) gets the final counters.
+ * Must not be called from a job. NULL wq is a no-op. */
 void workqueue_destroy(struct workqueue *wq, enum wq_shutdown how, struct workqueue_stats *stats);
 
 #endif
