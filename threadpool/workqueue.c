@@ -42,6 +42,8 @@ struct workqueue {
 
     size_t submitted, run, skipped;
 
+    struct workqueue_config cfg; /* kept for workqueue_start */
+    bool started;
     struct wq_worker *workers;
     unsigned nworkers;
     int start_error;
@@ -175,7 +177,7 @@ void workqueue_wait(struct workqueue *wq) {
 }
 
 unsigned workqueue_workers(const struct workqueue *wq) {
-    return wq->nworkers; /* set before create returns, never changed */
+    return wq->nworkers; /* set by workqueue_start before it returns, never changed */
 }
 
 int workqueue_start_error(const struct workqueue *wq) {
@@ -210,7 +212,7 @@ void workqueue_destroy(struct workqueue *wq, enum wq_shutdown how, struct workqu
     if (!wq)
         return;
     pthread_mutex_lock(&wq->lock);
-    if (how == WQ_CANCEL)
+    if (how == WQ_CANCEL || wq->nworkers == 0) /* no worker: nothing would run them */
         cancel_locked(wq);
     wq->closing = true;
     pthread_cond_broadcast(&wq->work);
@@ -238,7 +240,7 @@ static size_t stack_bytes(size_t want) {
     return (want + (size_t)page - 1) / (size_t)page * (size_t)page;
 }
 
-int workqueue_create(struct workqueue **out, const struct workqueue_config *cfg) {
+int workqueue_new(struct workqueue **out, const struct workqueue_config *cfg) {
     *out = NULL;
     if (!cfg || cfg->workers == 0)
         return -EINVAL;
@@ -251,21 +253,32 @@ int workqueue_create(struct workqueue **out, const struct workqueue_config *cfg)
         free(wq);
         return -ENOMEM;
     }
+    wq->cfg = *cfg;
     wq->cleanup = cfg->cleanup;
     wq->ctx = cfg->ctx;
     pthread_mutex_init(&wq->lock, NULL);
     pthread_cond_init(&wq->work, NULL);
     pthread_cond_init(&wq->idle, NULL);
+    *out = wq;
+    return 0;
+}
 
-    int err = 0;
+int workqueue_start(struct workqueue *wq) {
+    const struct workqueue_config *cfg = &wq->cfg;
+    if (wq->started)
+        return -EINVAL;
+    wq->started = true;
+
     pthread_attr_t attr;
-    err = -pthread_attr_init(&attr);
+    int err = -pthread_attr_init(&attr);
     if (err)
         goto fail;
     if (cfg->stack_size) {
         err = -pthread_attr_setstacksize(&attr, stack_bytes(cfg->stack_size));
-        if (err)
-            goto fail_attr;
+        if (err) {
+            pthread_attr_destroy(&attr);
+            goto fail;
+        }
     }
 
     /* New threads inherit the creator's signal mask: block while creating. */
@@ -279,6 +292,9 @@ int workqueue_create(struct workqueue **out, const struct workqueue_config *cfg)
     }
     pthread_sigmask(SIG_BLOCK, &block, &saved);
 
+    /* Each worker takes jobs as soon as it runs, while the next is created:
+     * with jobs queued before this call the first one starts after one
+     * thread's creation, not after all of them. */
     for (unsigned i = 0; i < cfg->workers; i++) {
         struct wq_worker *w = &wq->workers[i];
         w->wq = wq;
@@ -302,16 +318,25 @@ int workqueue_create(struct workqueue **out, const struct workqueue_config *cfg)
 
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
     pthread_attr_destroy(&attr);
-    if (wq->nworkers == 0) {
-        err = wq->start_error ? wq->start_error : -EAGAIN;
-        goto fail;
-    }
-    *out = wq;
-    return 0;
-
-fail_attr:
-    pthread_attr_destroy(&attr);
+    if (wq->nworkers > 0)
+        return 0;
+    err = wq->start_error ? wq->start_error : -EAGAIN;
 fail:
-    teardown(wq); /* no worker runs */
+    /* No worker will ever run what was queued: drop it, refuse more. */
+    if (!wq->start_error)
+        wq->start_error = err;
+    workqueue_cancel(wq);
+    return err;
+}
+
+int workqueue_create(struct workqueue **out, const struct workqueue_config *cfg) {
+    int err = workqueue_new(out, cfg);
+    if (err)
+        return err;
+    err = workqueue_start(*out);
+    if (err) {
+        teardown(*out); /* no worker runs */
+        *out = NULL;
+    }
     return err;
 }

@@ -18,6 +18,11 @@
  *     if (workqueue_workers(wq) < cfg.workers) warn ...
  *     workqueue_submit_range(wq, job, ctx, 0, n);          // job(state, ctx, 0..n-1)
  *     workqueue_destroy(wq, WQ_DRAIN, &stats);             // wait, join, clean up
+ *
+ * To have work start while the workers are still being created, queue it
+ * first: workqueue_new, workqueue_submit..., workqueue_start. Each worker
+ * then takes a job the moment it runs; creating hundreds of threads takes
+ * milliseconds, and with workqueue_create the first job waits for all of them.
  */
 #ifndef FLAGBENCH_WORKQUEUE_H
 #define FLAGBENCH_WORKQUEUE_H
@@ -63,11 +68,25 @@ struct workqueue_stats {
     int start_error;  /* why fewer workers than wanted started (-errno), or 0 */
 };
 
-/* Start the workers. Returns 0 when at least one worker started: fewer than
- * cfg->workers may have (see workqueue_workers, workqueue_start_error).
- * Returns -EINVAL for a bad config, or the error that stopped the first
- * worker (-EAGAIN, -ENOMEM, an init's error); *out is then NULL. */
+/* Start the workers: workqueue_new then workqueue_start. Returns 0 when at
+ * least one worker started: fewer than cfg->workers may have (see
+ * workqueue_workers, workqueue_start_error). Returns -EINVAL for a bad
+ * config, or the error that stopped the first worker (-EAGAIN, -ENOMEM, an
+ * init's error); *out is then NULL. */
 int workqueue_create(struct workqueue **out, const struct workqueue_config *cfg);
+
+/* A queue with no workers yet: jobs can be submitted (and cancelled), and
+ * nothing runs them until workqueue_start. 0; -EINVAL for a bad config
+ * (*out is then NULL); -ENOMEM. The config is copied. */
+int workqueue_new(struct workqueue **out, const struct workqueue_config *cfg);
+
+/* Start the workers of a queue made by workqueue_new, once. Each one takes
+ * jobs as soon as it runs, while the rest are still being created. 0 when
+ * at least one worker started (fewer than wanted may have, as with
+ * workqueue_create). Otherwise the error that stopped the first worker
+ * (-EINVAL if already started): the queue is then cancelled, with every
+ * job queued counted as skipped, and still needs workqueue_destroy. */
+int workqueue_start(struct workqueue *wq);
 
 /* Workers that started, and the error that stopped the rest (0 if none). */
 unsigned workqueue_workers(const struct workqueue *wq);
@@ -88,12 +107,12 @@ void workqueue_cancel(struct workqueue *wq);
 bool workqueue_cancelled(struct workqueue *wq);
 
 /* Block until the queue is empty and no job runs. Must not be called from
- * a job. */
+ * a job, nor with jobs queued before workqueue_start. */
 void workqueue_wait(struct workqueue *wq);
 
-/* Stop: drain or cancel, join every worker, run cleanup for each worker's
- * state, free. stats (may be NULL) gets the final counters. Must not be
- * called from a job. NULL wq is a no-op. */
+/* Stop: drain or cancel (a queue with no worker always cancels), join every
+ * worker, run cleanup for each worker's state, free. stats (may be NULL) gets the final counters.
+ * Must not be called from a job. NULL wq is a no-op. */
 void workqueue_destroy(struct workqueue *wq, enum wq_shutdown how, struct workqueue_stats *stats);
 
 #endif

@@ -407,6 +407,74 @@ START_TEST(test_init_failure_first_worker) {
 }
 END_TEST
 
+/* ---- jobs queued before the workers exist (workqueue_new, _start) ----------- */
+
+START_TEST(test_submit_before_start) {
+    static struct state_ctx sc;
+    sc.fail_at = -1;
+    struct workqueue *wq;
+    const struct workqueue_config cfg = {
+        .workers = STATE_WORKERS, .init = state_init, .cleanup = state_cleanup, .ctx = &sc};
+    ck_assert_int_eq(workqueue_new(&wq, &cfg), 0);
+    ck_assert_int_eq(workqueue_submit_range(wq, state_job, NULL, 0, 20000), 0);
+    ck_assert_uint_eq(atomic_load(&sc.init_calls[0]), 0); /* nothing started yet */
+    ck_assert_int_eq(workqueue_start(wq), 0);
+    ck_assert_int_eq(workqueue_start(wq), -EINVAL); /* once */
+    ck_assert_uint_eq(workqueue_workers(wq), STATE_WORKERS);
+    ck_assert_int_eq(workqueue_submit_range(wq, state_job, NULL, 0, 5000), 0);
+    struct workqueue_stats st;
+    workqueue_destroy(wq, WQ_DRAIN, &st);
+    ck_assert_uint_eq(st.submitted, 25000);
+    ck_assert_uint_eq(st.run, 25000);
+    ck_assert_uint_eq(st.skipped, 0);
+    ck_assert_uint_eq(atomic_load(&sc.jobs_total), 25000);
+    for (int i = 0; i < STATE_WORKERS; i++)
+        ck_assert_uint_eq(atomic_load(&sc.cleanup_calls[i]), 1);
+}
+END_TEST
+
+START_TEST(test_start_failure_skips_queued) {
+    /* No worker starts: what was queued is counted as skipped, and the queue
+     * refuses more until it is destroyed. */
+    static struct state_ctx sc;
+    sc.fail_at = 0;
+    struct workqueue *wq;
+    const struct workqueue_config cfg = {
+        .workers = 4, .init = state_init, .cleanup = state_cleanup, .ctx = &sc};
+    ck_assert_int_eq(workqueue_new(&wq, &cfg), 0);
+    ck_assert_int_eq(workqueue_submit_range(wq, state_job, NULL, 0, 100), 0);
+    ck_assert_int_eq(workqueue_start(wq), -ENOMEM);
+    ck_assert_uint_eq(workqueue_workers(wq), 0);
+    ck_assert(workqueue_cancelled(wq));
+    ck_assert_int_eq(workqueue_submit(wq, state_job, NULL), -ECANCELED);
+    struct workqueue_stats st;
+    workqueue_destroy(wq, WQ_DRAIN, &st);
+    ck_assert_uint_eq(st.run, 0);
+    ck_assert_uint_eq(st.skipped, 100);
+    ck_assert_int_eq(st.start_error, -ENOMEM);
+    ck_assert_uint_eq(atomic_load(&sc.cleanup_calls[0]), 0);
+}
+END_TEST
+
+START_TEST(test_destroy_never_started) {
+    /* Destroyed before start: nothing could run the jobs, so even a drain
+     * drops them, and says so in the counters. */
+    static struct counters c;
+    counters_init(&c, 10);
+    struct workqueue *wq;
+    ck_assert_int_eq(workqueue_new(&wq, &(struct workqueue_config){.workers = 2}), 0);
+    ck_assert_int_eq(workqueue_submit_range(wq, count_job, &c, 0, 10), 0);
+    struct workqueue_stats st;
+    workqueue_destroy(wq, WQ_DRAIN, &st);
+    ck_assert_uint_eq(st.workers, 0);
+    ck_assert_uint_eq(st.run, 0);
+    ck_assert_uint_eq(st.skipped, 10);
+    ck_assert_int_eq(workqueue_new(&wq, &(struct workqueue_config){.workers = 0}), -EINVAL);
+    ck_assert_ptr_null(wq);
+    free(c.hits);
+}
+END_TEST
+
 /* ---- threads: stack size, failures, signals ---------------------------------- */
 
 START_TEST(test_thread_start_failure) {
@@ -505,7 +573,8 @@ int main(void) {
         test_many_more_items_than_workers, test_single_jobs, test_zero_items, test_bad_config,
         test_cancel_with_work_left, test_destroy_cancel, test_cancel_from_job,
         test_worker_state_once_per_worker, test_init_failure_runs_with_fewer,
-        test_init_failure_first_worker, test_thread_start_failure, test_stack_size,
+        test_init_failure_first_worker, test_submit_before_start, test_start_failure_skips_queued,
+        test_destroy_never_started, test_thread_start_failure, test_stack_size,
         test_block_signals};
     return check_run_case("workqueue", check_case("core", 120, tests, CHECK_COUNT(tests)));
 }
