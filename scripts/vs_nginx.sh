@@ -21,9 +21,11 @@ pinned to CPU C with taskset, and runs
   taskset -c WRK_CPU wrk -t1 -cN -dS -s rotate.lua URL
 against each (a Lua script that walks through the 194 /flags/<cc>/<cc>.gif
 URLs; --one-url: always /flags/br/br.gif). A 2 s warm-up precedes each
-measurement; with --rounds K the pair is measured K times in alternating
-order and the medians are compared. Prints requests/s of each and the ratio
-flagserver/nginx (>= 1: flagserver is at least as fast).
+measurement. The pair is measured K times (--rounds), in alternating order
+so that neither server always goes first; each round gives one ratio
+flagserver/nginx. Prints the median requests/s of each, the median of the
+per-round ratios with their range (>= 1: flagserver is at least as fast),
+and /proc/loadavg before and after, since a busy machine skews both.
 
 options:
   --build DIR        CMake build directory with server/flagserver (default: build)
@@ -31,7 +33,7 @@ options:
   --duration S       seconds of each wrk measurement (default: 10)
   --connections N    wrk connections (default: 100)
   --one-url          request one URL instead of rotating through all 194
-  --rounds K         measurements of each server (default: 1)
+  --rounds K         measurements of each server (default: 5)
   --server-cpu C     the CPU both servers are pinned to (default: 0)
   --wrk-cpu C        the CPU wrk is pinned to (default: 1)
   --out FILE         also append a CSV row per measurement to FILE
@@ -42,7 +44,7 @@ Exit status: 0 measured, 1 a server or wrk failed, 2 usage error.
 EOF
 }
 
-BUILD=$ROOT/build ZIP='' DURATION=10 CONNS=100 ONE_URL=0 ROUNDS=1 SCPU=0 WCPU=1 OUTCSV=''
+BUILD=$ROOT/build ZIP='' DURATION=10 CONNS=100 ONE_URL=0 ROUNDS=5 SCPU=0 WCPU=1 OUTCSV=''
 parse_options '--build=BUILD --zip=ZIP --duration=DURATION --connections=CONNS --one-url:ONE_URL
     --rounds=ROUNDS --server-cpu=SCPU --wrk-cpu=WCPU --out=OUTCSV' "$@"
 { is_uint "$DURATION" && ((DURATION >= 1 && DURATION <= 3600)); } || die "--duration needs whole seconds (1-3600)"
@@ -218,6 +220,7 @@ measure() {
     [[ -n $rps ]] || { echo "$out" >&2; echo "$PROG: error: no Requests/sec from wrk" >&2; exit 1; }
     say "$name: $rps requests/s, $tput/s, latency p50 $p50 p99 $p99${non2xx:+, NON-2xx $non2xx}${errs:+, $errs}"
     echo "$name $rps" >>"$T/rps"
+    RPS[$name]=$rps
     if [[ -n $OUTCSV ]]; then
         [[ -s $OUTCSV ]] || echo "server,requests_per_s,transfer_per_s,latency_p50,latency_p99,non_2xx,connections,duration_s,urls" >"$OUTCSV"
         echo "$name,$rps,$tput,$p50,$p99,${non2xx:-0},$CONNS,$DURATION,$([[ $ONE_URL -eq 1 ]] && echo 1 || echo ${#CODES[@]})" >>"$OUTCSV"
@@ -225,19 +228,25 @@ measure() {
 }
 
 : >"$T/rps"
+: >"$T/ratios"
+declare -A RPS
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 0; r < ROUNDS; r++)); do
-    if ((r % 2 == 0)); then
-        measure flagserver "$FS_URL"
-        measure nginx "$NGINX_URL"
-    else
-        measure nginx "$NGINX_URL"
-        measure flagserver "$FS_URL"
-    fi
+    say "round $((r + 1))/$ROUNDS"
+    alternate "$r" flagserver nginx
+    for name in "${ORDER[@]}"; do
+        if [[ $name == flagserver ]]; then measure flagserver "$FS_URL"; else measure nginx "$NGINX_URL"; fi
+    done
+    awk -v a="${RPS[flagserver]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.4f\n", a / b}' >>"$T/ratios"
 done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 median_of() { awk -v n="$1" '$1 == n {print $2}' "$T/rps" | median_min_max | cut -d" " -f1; }
 fs=$(median_of flagserver)
 ng=$(median_of nginx)
-echo "command: taskset -c $WCPU wrk -t1 -c$CONNS -d${DURATION}s -s rotate.lua URL ($([[ $ONE_URL -eq 1 ]] && echo '/flags/br/br.gif' || echo "${#CODES[@]} flag URLs in turn")); servers on CPU $SCPU, rounds $ROUNDS"
-echo "flagserver --root: $fs requests/s"
-echo "nginx (1 worker):  $ng requests/s"
-awk -v a="$fs" -v b="$ng" 'BEGIN {printf "ratio flagserver/nginx: %.2f\n", a / b}'
+read -r ratio rmin rmax < <(median_min_max <"$T/ratios")
+echo "command: taskset -c $WCPU wrk -t1 -c$CONNS -d${DURATION}s -s rotate.lua URL ($([[ $ONE_URL -eq 1 ]] && echo '/flags/br/br.gif' || echo "${#CODES[@]} flag URLs in turn")); servers on CPU $SCPU, rounds $ROUNDS in alternating order"
+echo "load average (1, 5, 15 min): $LOAD_BEFORE before, $LOAD_AFTER after"
+echo "flagserver --root: $fs requests/s (median)"
+echo "nginx (1 worker):  $ng requests/s (median)"
+awk -v m="$ratio" -v lo="$rmin" -v hi="$rmax" -v k="$ROUNDS" \
+    'BEGIN {printf "ratio flagserver/nginx: %.2f (median of %d rounds, range %.2f-%.2f)\n", m, k, lo, hi}'

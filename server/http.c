@@ -2,14 +2,21 @@
 #include "http.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
-/* RFC 9110 5.6.2 token characters. */
+/* RFC 9110 5.6.2 token characters: a bit per byte value, since every byte
+ * of every method and header name is checked. */
+static const uint32_t tchar_bits[8] = {
+    0x00000000, /* 0x00-0x1f: controls */
+    0x03ff6cfa, /* 0x20-0x3f: ! # $ % & ' * + - . 0-9 */
+    0xc7fffffe, /* 0x40-0x5f: A-Z ^ _ */
+    0x57ffffff, /* 0x60-0x7f: ` a-z | ~ */
+};
+
 static bool is_tchar(unsigned char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    return tchar_bits[c >> 5] >> (c & 31) & 1;
 }
 
 /* The next line of buf[pos..len): its end (before CR LF or LF) and the
