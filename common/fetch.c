@@ -2,6 +2,7 @@
 #include "fetch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,9 +369,12 @@ void flag_download(struct transfer *t, size_t i) {
 
 void transfer_save(struct transfer *t) {
     char path[4096];
-    int err = save_path(path, sizeof path, t->run->opt->dest, t->rec, t->country);
+    const struct run *run = t->run;
+    int err = run->dest_fd > 0 ? save_name(path, sizeof path, t->rec, t->country)
+                               : save_path(path, sizeof path, run->opt->dest, t->rec, t->country);
     if (err == 0)
-        err = save_atomic(path, t->body.data, t->body.len);
+        err = save_atomic_at(run->dest_fd > 0 ? run->dest_fd : AT_FDCWD, path, t->body.data,
+                             t->body.len);
     transfer_saved(t, err);
 }
 

@@ -3,6 +3,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -164,6 +165,10 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     run.pid = (int)getpid();
     /* -m 10000 needs 10000 sockets and more: all the hard limit allows. */
     run.fd_limit = raise_fd_limit(0);
+    /* Blocking saves go by name under this descriptor (save_atomic_at).
+     * Should the open fail (or give 0), they go by path as before. */
+    int dest_fd = open(opt.dest, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    run.dest_fd = dest_fd > 0 ? dest_fd : 0;
     /* The report goes to stderr when stdout carries a CSV. */
     bool csv_on_stdout = (opt.trace && strcmp(opt.trace, "-") == 0) ||
                          (opt.summary && strcmp(opt.summary, "-") == 0);
@@ -218,6 +223,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     if (run_interrupted())
         status = EXIT_INTERRUPTED;
 out:
+    if (run.dest_fd > 0)
+        close(run.dest_fd);
     free(run.records);
     options_free(&opt);
     bodies_release_all();

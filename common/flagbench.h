@@ -32,6 +32,7 @@ struct run {
     unsigned threads_peak; /* threads the back end ran at once, main included */
     int pid;               /* getpid(), once: glibc doesn't cache it */
     size_t fd_limit;       /* descriptors the process may open (soft limit, raised to hard) */
+    int dest_fd;           /* --dest opened once (O_PATH), saves name files under it; 0 = by path */
     struct progress progress;
 };
 

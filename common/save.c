@@ -41,8 +41,7 @@ int dest_prepare(const char *dest) {
     return 0;
 }
 
-int save_path(char *out, size_t n, const char *dest, const struct record *rec,
-              const char *country) {
+int save_name(char *out, size_t n, const struct record *rec, const char *country) {
     char name[128];
     if (country && *country) {
         snprintf(name, sizeof name, "%s", country);
@@ -51,10 +50,20 @@ int save_path(char *out, size_t n, const char *dest, const struct record *rec,
         name[1] = (char)(rec->code[1] | 0x20);
         name[2] = '\0';
     }
+    int w = rec->repeat ? snprintf(out, n, "%s-%u.gif", name, rec->repeat)
+                        : snprintf(out, n, "%s.gif", name);
+    return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
+}
+
+int save_path(char *out, size_t n, const char *dest, const struct record *rec,
+              const char *country) {
+    char name[160];
+    int err = save_name(name, sizeof name, rec, country);
+    if (err)
+        return err;
     size_t len = strlen(dest);
     const char *sep = len && dest[len - 1] == '/' ? "" : "/";
-    int w = rec->repeat ? snprintf(out, n, "%s%s%s-%u.gif", dest, sep, name, rec->repeat)
-                        : snprintf(out, n, "%s%s%s.gif", dest, sep, name);
+    int w = snprintf(out, n, "%s%s%s", dest, sep, name);
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -71,6 +80,10 @@ static atomic_int temp_pid;
 static atomic_ullong temp_seq;
 
 int save_atomic(const char *path, const void *data, size_t len) {
+    return save_atomic_at(AT_FDCWD, path, data, len);
+}
+
+int save_atomic_at(int dirfd, const char *path, const void *data, size_t len) {
     char tmp[4200];
     int pid = atomic_load_explicit(&temp_pid, memory_order_relaxed);
     if (pid == 0) {
@@ -86,7 +99,7 @@ int save_atomic(const char *path, const void *data, size_t len) {
         int err = save_temp_path(tmp, sizeof tmp, path, pid, seq);
         if (err)
             return err;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0 && (errno != EEXIST || tries == 100))
             return -errno;
     }
@@ -105,10 +118,10 @@ int save_atomic(const char *path, const void *data, size_t len) {
     }
     if (close(fd) != 0 && rc == 0)
         rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
+    if (rc == 0 && renameat(dirfd, tmp, dirfd, path) != 0)
         rc = -errno;
     if (rc != 0)
-        unlink(tmp);
+        unlinkat(dirfd, tmp, 0);
     return rc;
 }
 

@@ -77,6 +77,12 @@ static void save_step(struct save *s);
 
 /* --- the save: openat -> write -> close -> renameat, unlinkat on failure --- */
 
+/* The directory the saves' names are relative to: the run's open --dest,
+ * as for blocking saves (save_atomic_at), else the paths are whole. */
+static int save_dir(const struct uring_run *u) {
+    return u->run->dest_fd > 0 ? u->run->dest_fd : AT_FDCWD;
+}
+
 static void submit_rename(struct save *s, struct io_uring_sqe *sqe);
 
 static void save_fail(struct save *s, int err) {
@@ -177,7 +183,7 @@ static void submit_tail(struct save *s) {
 }
 
 static void submit_rename(struct save *s, struct io_uring_sqe *sqe) {
-    io_uring_prep_renameat(sqe, AT_FDCWD, s->tmp, AT_FDCWD, s->path, 0);
+    io_uring_prep_renameat(sqe, save_dir(s->u), s->tmp, save_dir(s->u), s->path, 0);
     loop_sqe_set_op(s->u->loop, sqe, &s->op_rename);
 }
 
@@ -208,7 +214,7 @@ static void save_step(struct save *s) {
         if (s->opened && !s->renamed) {
             /* Created by us and not in place: leave nothing behind. */
             sqe = loop_sqe(l);
-            io_uring_prep_unlinkat(sqe, AT_FDCWD, s->tmp, 0);
+            io_uring_prep_unlinkat(sqe, save_dir(s->u), s->tmp, 0);
             loop_sqe_set_op(l, sqe, &s->op_unlink);
             s->unlinking = true;
             s->inflight = 1;
@@ -243,7 +249,9 @@ static bool save_start(struct save *s, struct transfer *t) {
     s->body = t->body;
     t->body = (struct buffer){0};
     s->rec = t->rec;
-    int err = save_path(s->path, u->path_max, u->run->opt->dest, s->rec, t->country);
+    int err = u->run->dest_fd > 0
+                  ? save_name(s->path, u->path_max, s->rec, t->country)
+                  : save_path(s->path, u->path_max, u->run->opt->dest, s->rec, t->country);
     if (!err)
         err = save_temp_path(s->tmp, u->path_max, s->path, u->run->pid, ++u->unique);
     if (err) {
@@ -259,7 +267,7 @@ static bool save_start(struct save *s, struct transfer *t) {
      * kernel refuses the flag for one. */
     if (u->direct) {
         struct io_uring_sqe *sqe = loop_sqe_chain(l, 4);
-        io_uring_prep_openat_direct(sqe, AT_FDCWD, s->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644,
+        io_uring_prep_openat_direct(sqe, save_dir(u), s->tmp, O_WRONLY | O_CREAT | O_EXCL, 0644,
                                     s->slot);
         loop_sqe_set_op(l, sqe, &s->op_open);
         sqe->flags |= IOSQE_IO_LINK;
@@ -267,7 +275,7 @@ static bool save_start(struct save *s, struct transfer *t) {
         s->inflight = 4;
     } else {
         struct io_uring_sqe *sqe = loop_sqe(l);
-        io_uring_prep_openat(sqe, AT_FDCWD, s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        io_uring_prep_openat(sqe, save_dir(u), s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         loop_sqe_set_op(l, sqe, &s->op_open);
         s->inflight = 1;
     }
