@@ -40,10 +40,10 @@ struct transfer {
     struct buffer meta;                 /* metadata.json (--metadata) */
     char country[COUNTRY_NAME_MAX + 1]; /* sanitised, from metadata.json */
     char errbuf[CURL_ERROR_SIZE];
-    int thread;         /* the thread using this transfer, found at its first flag */
-    size_t flags_begun; /* flags this transfer has started */
+    int thread;           /* the thread using this transfer, found at its first flag */
+    size_t flags_begun;   /* flags this transfer has started */
     bool reuse_forbidden; /* its connection closes after each request */
-    void *user;         /* the back end's own */
+    void *user;           /* the back end's own */
 };
 
 /* A new easy handle set up for run's options. 0, or -ENOMEM. */

@@ -126,8 +126,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     struct run run = {.opt = &opt, .backend = backend};
     int status = EXIT_SETUP;
 
-    switch (options_parse(&opt, argc, argv, prog, backend->default_max_req,
-                          backend->max_max_req, stdout, stderr)) {
+    switch (options_parse(&opt, argc, argv, prog, backend->default_max_req, backend->max_max_req,
+                          stdout, stderr)) {
     case OPT_EXIT:
         return EXIT_ALL_OK;
     case OPT_USAGE:
@@ -199,11 +199,10 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     if (rc < 0)
         fprintf(stderr, "%s: error: the %s back end failed: %s\n", prog, backend->name,
                 strerror(-rc));
-    struct figures fig = {
-        .backend = backend->name,
-        .max_req = run.max_req,
-        .threads = run.threads_peak,
-        .process_start_us = -age_ns / 1000};
+    struct figures fig = {.backend = backend->name,
+                          .max_req = run.max_req,
+                          .threads = run.threads_peak,
+                          .process_start_us = -age_ns / 1000};
     if (figures_compute(&fig, run.records, run.nrecords, wall_s, &ru) < 0) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto out;

@@ -8,9 +8,9 @@
 #include "record.h"
 
 #define BAR_MAX         40
-#define BAR_MIN         10     /* narrower than this says nothing: no bar */
-#define REDRAW_US       50000  /* 20 redraws a second at most */
-#define DEFAULT_COLUMNS 80     /* when the terminal won't say */
+#define BAR_MIN         10    /* narrower than this says nothing: no bar */
+#define REDRAW_US       50000 /* 20 redraws a second at most */
+#define DEFAULT_COLUMNS 80    /* when the terminal won't say */
 #define LINE_MAX_BYTES  256
 
 void progress_init(struct progress *p, size_t total, bool verbose) {
@@ -21,14 +21,15 @@ void progress_init(struct progress *p, size_t total, bool verbose) {
     p->verbose = verbose;
     p->bar = !verbose && isatty(STDERR_FILENO);
     struct winsize ws;
-    p->columns = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col
-                                                                          : DEFAULT_COLUMNS;
+    p->columns =
+        ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : DEFAULT_COLUMNS;
 }
 
 /* MM:SS, or H:MM:SS from an hour on, as tqdm writes durations. */
 static void clock_text(char *out, size_t n, int64_t s) {
     if (s >= 3600)
-        snprintf(out, n, "%lld:%02d:%02d", (long long)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
+        snprintf(out, n, "%lld:%02d:%02d", (long long)(s / 3600), (int)(s / 60 % 60),
+                 (int)(s % 60));
     else
         snprintf(out, n, "%02d:%02d", (int)(s / 60), (int)(s % 60));
 }

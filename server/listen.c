@@ -81,4 +81,3 @@ unsigned fit_max_conns(unsigned want, int verbosity) {
     }
     return want;
 }
-

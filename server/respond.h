@@ -66,18 +66,18 @@ enum after {
  * filled where it lives and never copied. */
 struct reply {
     struct iovec iov[5];
-    size_t niov;   /* 0: nothing to send (chaos stall) */
-    int status;    /* counted in /stats by_status; 0: not counted */
+    size_t niov; /* 0: nothing to send (chaos stall) */
+    int status;  /* counted in /stats by_status; 0: not counted */
     enum after after;
     enum chaos_mode chaos;
-    int64_t delay_ns;     /* before the reply is sent */
-    bool in_progress;     /* counted in stats.in_progress until respond_done() */
-    const uint8_t *rest;  /* chaos slow: body still to drip */
+    int64_t delay_ns;    /* before the reply is sent */
+    bool in_progress;    /* counted in stats.in_progress until respond_done() */
+    const uint8_t *rest; /* chaos slow: body still to drip */
     size_t rest_len;
-    size_t streamed;      /* chaos oversize: body bytes so far */
-    char *dyn;            /* a malloc'd body (/stats), freed by respond_done() */
+    size_t streamed; /* chaos oversize: body bytes so far */
+    char *dyn;       /* a malloc'd body (/stats), freed by respond_done() */
     char hdr[HDR_SIZE];
-    char tail[32];        /* chunk framing */
+    char tail[32]; /* chunk framing */
 };
 
 /* The counters GET /stats shows. The loop keeps the connection counts,
@@ -95,7 +95,7 @@ struct responder {
     uint64_t rng;       /* xorshift64* state: delays, errors and chaos */
     uint64_t redirects; /* the N of chaos redirect's ?r=N */
     struct stats st;
-    unsigned max_conns; /* for /stats */
+    unsigned max_conns;   /* for /stats */
     int64_t now, started; /* ns, for /stats uptime */
     const char *filler;   /* FILLER_SIZE bytes of 'a' */
 };

@@ -17,11 +17,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define RBUF_SIZE        16384 /* headers (8 KiB) + a small body + pipelined bytes */
-#define MAX_HEADER       8192
-#define RING_ENTRIES     4096
-#define DRAIN_NS         2000000000ll /* lingering close after an error */
-#define ACCEPT_RETRY_NS  50000000ll   /* after accept failed (EMFILE...) */
+#define RBUF_SIZE       16384 /* headers (8 KiB) + a small body + pipelined bytes */
+#define MAX_HEADER      8192
+#define RING_ENTRIES    4096
+#define DRAIN_NS        2000000000ll /* lingering close after an error */
+#define ACCEPT_RETRY_NS 50000000ll   /* after accept failed (EMFILE...) */
 
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_SIGNAL };
 
@@ -659,8 +659,7 @@ int server_run(const struct server_config *cfg) {
     while (!err && !srv.stop)
         err = process_events(&srv);
     if (cfg->verbosity >= 1 && !err)
-        fprintf(stderr, "flagserver: shutting down (%" PRIu64 " requests)\n",
-                srv.resp.st.requests);
+        fprintf(stderr, "flagserver: shutting down (%" PRIu64 " requests)\n", srv.resp.st.requests);
     server_free(&srv);
     return err;
 }

@@ -136,6 +136,6 @@ END_TEST
 
 int main(void) {
     const TTest *const tests[] = {encoder_roundtrip, encoder_rejects, builtin_images,
-        builtin_deterministic, builtin_metadata};
+                                  builtin_deterministic, builtin_metadata};
     return check_run_case("server_gif", check_case("gif", 120, tests, CHECK_COUNT(tests)));
 }

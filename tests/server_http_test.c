@@ -201,7 +201,10 @@ START_TEST(reasons) {
 END_TEST
 
 int main(void) {
-    const TTest *const tests[] = {valid_get, methods_and_versions, pipelined,
-        incomplete_every_prefix, malformed, oversized, paths, traversal, reasons};
+    const TTest *const tests[] = {valid_get, methods_and_versions,
+                                  pipelined, incomplete_every_prefix,
+                                  malformed, oversized,
+                                  paths,     traversal,
+                                  reasons};
     return check_run_case("server_http", check_case("parser", 0, tests, CHECK_COUNT(tests)));
 }

@@ -113,9 +113,9 @@ START_TEST(routes) {
     ck_assert_int_eq(rep.status, 200);
     respond_done(&r, &rep);
 
-    static const char *const missing[] = {"/flags/zz/zz.gif", "/flags/br/ar.gif", "/flags/br/",
-                                          "/flags/br",        "/",                "/br/br.gif",
-                                          "/flags/br/br.gifx"};
+    static const char *const missing[] = {
+        "/flags/zz/zz.gif", "/flags/br/ar.gif", "/flags/br/", "/flags/br", "/",
+        "/br/br.gif",       "/flags/br/br.gifx"};
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
         get(&r, missing[i], &rep);
         ck_assert_msg(rep.status == 404, "%s: %d", missing[i], rep.status);
@@ -504,8 +504,8 @@ START_TEST(chaos_options) {
     ck_assert_int_eq(chaos_parse("redirectloop:0.5", &rule), 0);
     ck_assert_int_eq(rule.mode, CHAOS_REDIRECTLOOP);
     ck_assert(rule.fraction == 0.5);
-    static const char *const bad[] = {"", "none", "slo", "slowx", "slow:", "slow:2",
-                                      "slow:-0.1", "slow:x", "slow:0.5x", ":0.5"};
+    static const char *const bad[] = {
+        "", "none", "slo", "slowx", "slow:", "slow:2", "slow:-0.1", "slow:x", "slow:0.5x", ":0.5"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(chaos_parse(bad[i], &rule) == -EINVAL, "accepted \"%s\"", bad[i]);
     for (int m = 0; m < CHAOS_COUNT; m++) {
@@ -518,9 +518,9 @@ START_TEST(chaos_options) {
 END_TEST
 
 int main(void) {
-    const TTest *const tests[] = {routes, methods_and_connections, chunked_images, stats,
-        delays_and_errors, chaos_selection, chaos_replies, chaos_redirects, unparsable,
-        chaos_options};
+    const TTest *const tests[] = {
+        routes,          methods_and_connections, chunked_images,  stats,      delays_and_errors,
+        chaos_selection, chaos_replies,           chaos_redirects, unparsable, chaos_options};
     TCase *tc = check_case("respond", 60, tests, CHECK_COUNT(tests));
     tcase_add_unchecked_fixture(tc, ds_setup, ds_teardown);
     return check_run_case("server_respond", tc);

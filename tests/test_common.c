@@ -190,7 +190,8 @@ START_TEST(options_server_site) {
     struct options o;
     char err[1024];
     for (size_t i = 0; i < sizeof spellings / sizeof *spellings; i++) {
-        ck_assert_int_eq(parse(&o, err, sizeof err, spellings[i][0], spellings[i][1], NULL), OPT_OK);
+        ck_assert_int_eq(parse(&o, err, sizeof err, spellings[i][0], spellings[i][1], NULL),
+                         OPT_OK);
         ck_assert_str_eq(o.site, "DELAY");
         ck_assert_str_eq(o.server, "http://127.0.0.1:8001/flags");
         options_free(&o);
@@ -453,15 +454,15 @@ END_TEST
 START_TEST(progress_bar_text) {
     char line[256];
     progress_format(line, sizeof line, 29, 194, 3000000, 80);
-    ck_assert_str_eq(line,
-                     " 14%|#####                                  | 29/194 [00:03<00:17, 9.7 flags/s]");
+    ck_assert_str_eq(
+        line, " 14%|#####                                  | 29/194 [00:03<00:17, 9.7 flags/s]");
     /* Nothing done yet: no rate, no estimate. */
     progress_format(line, sizeof line, 0, 194, 0, 80);
     ck_assert_str_eq(line,
                      "  0%|                                        | 0/194 [00:00<?, ? flags/s]");
     progress_format(line, sizeof line, 194, 194, 20100000, 80);
-    ck_assert_str_eq(line,
-                     "100%|######################################| 194/194 [00:20<00:00, 9.7 flags/s]");
+    ck_assert_str_eq(
+        line, "100%|######################################| 194/194 [00:20<00:00, 9.7 flags/s]");
     /* Hours, a slow rate, and no room for a bar. */
     progress_format(line, sizeof line, 3, 10, 3725000000LL, 40);
     ck_assert_str_eq(line, " 30% 3/10 [1:02:05<2:24:51, 0.00081 flags/s]");
@@ -587,12 +588,26 @@ START_TEST(process_age_follows_the_clock) {
 END_TEST
 
 int main(void) {
-    const TTest *const tests[] = {expand_cases, expand_default_is_sorted,
-        process_age_follows_the_clock, expand_rejects_bad_codes, options_defaults_and_values,
-        options_usage_errors, options_server_site, options_out_of_memory,
-        options_server_url_too_long, options_help_and_version_exit, url_building, classification,
-        save_paths, save_is_atomic_and_complete, save_full_disk_leaves_nothing, destination_prepare,
-        sanitized_names, metadata_names, progress_bar_text, figures_inflight_and_latency,
-        trace_and_summary_csv};
+    const TTest *const tests[] = {expand_cases,
+                                  expand_default_is_sorted,
+                                  process_age_follows_the_clock,
+                                  expand_rejects_bad_codes,
+                                  options_defaults_and_values,
+                                  options_usage_errors,
+                                  options_server_site,
+                                  options_out_of_memory,
+                                  options_server_url_too_long,
+                                  options_help_and_version_exit,
+                                  url_building,
+                                  classification,
+                                  save_paths,
+                                  save_is_atomic_and_complete,
+                                  save_full_disk_leaves_nothing,
+                                  destination_prepare,
+                                  sanitized_names,
+                                  metadata_names,
+                                  progress_bar_text,
+                                  figures_inflight_and_latency,
+                                  trace_and_summary_csv};
     return check_run_case("common", check_case("all", 0, tests, CHECK_COUNT(tests)));
 }

@@ -275,7 +275,8 @@ static bool save_start(struct save *s, struct transfer *t) {
         s->inflight = 4;
     } else {
         struct io_uring_sqe *sqe = loop_sqe(l);
-        io_uring_prep_openat(sqe, save_dir(u), s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        io_uring_prep_openat(sqe, save_dir(u), s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                             0644);
         loop_sqe_set_op(l, sqe, &s->op_open);
         s->inflight = 1;
     }
@@ -316,7 +317,9 @@ static void print_stats(const struct uring_run *u) {
             (unsigned long long)s->stale, (unsigned long long)s->cancel_retries,
             (unsigned long long)s->timeouts, s->sockets_peak,
             env_flag("FLAGBENCH_URING_MULTISHOT") ? "multishot" : "one-shot",
-            !u->nsaves ? "loop-thread" : u->direct ? "direct-descriptor" : "plain-descriptor");
+            !u->nsaves  ? "loop-thread"
+            : u->direct ? "direct-descriptor"
+                        : "plain-descriptor");
 }
 
 /* Whether flags are saved in the loop thread (the common blocking save:

@@ -235,8 +235,9 @@ START_TEST(nothing_to_wait_for) {
 END_TEST
 
 int main(void) {
-    const TTest *const tests[] = {readable, interest_changes, removed, stale_in_batch,
-        closed_without_remove, bad_descriptor, hangup_is_readable, deadline, nothing_to_wait_for};
+    const TTest *const tests[] = {
+        readable,       interest_changes,   removed,  stale_in_batch,     closed_without_remove,
+        bad_descriptor, hangup_is_readable, deadline, nothing_to_wait_for};
     TCase *tc = check_case("loop", 60, tests, CHECK_COUNT(tests));
     tcase_add_checked_fixture(tc, setup, teardown);
     return check_run_case("epoll_loop", tc);

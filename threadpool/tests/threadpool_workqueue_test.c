@@ -570,11 +570,21 @@ END_TEST
 int main(void) {
     /* 120 s: ThreadSanitizer is slow with 64 threads. */
     const TTest *const tests[] = {test_each_item_once_many_workers,
-        test_many_more_items_than_workers, test_single_jobs, test_zero_items, test_bad_config,
-        test_cancel_with_work_left, test_destroy_cancel, test_cancel_from_job,
-        test_worker_state_once_per_worker, test_init_failure_runs_with_fewer,
-        test_init_failure_first_worker, test_submit_before_start, test_start_failure_skips_queued,
-        test_destroy_never_started, test_thread_start_failure, test_stack_size,
-        test_block_signals};
+                                  test_many_more_items_than_workers,
+                                  test_single_jobs,
+                                  test_zero_items,
+                                  test_bad_config,
+                                  test_cancel_with_work_left,
+                                  test_destroy_cancel,
+                                  test_cancel_from_job,
+                                  test_worker_state_once_per_worker,
+                                  test_init_failure_runs_with_fewer,
+                                  test_init_failure_first_worker,
+                                  test_submit_before_start,
+                                  test_start_failure_skips_queued,
+                                  test_destroy_never_started,
+                                  test_thread_start_failure,
+                                  test_stack_size,
+                                  test_block_signals};
     return check_run_case("workqueue", check_case("core", 120, tests, CHECK_COUNT(tests)));
 }
