@@ -41,7 +41,9 @@ help:
 	@echo "                    (SWEEP_ARGS='--wide' or see scripts/sweep.sh --help)"
 	@echo "  make bench-scale  100, 1000 and 10000 requests in flight (SCALE_ARGS=...)"
 	@echo "  make bench-compare flagserver vs nginx (wrk), the clients vs curl --parallel,"
-	@echo "                    and what --trace costs (installs nginx-light, wrk, strace)"
+	@echo "                    what --trace costs, and the fast start at 194 flags beside"
+	@echo "                    the kernel's own time to open 194 connections"
+	@echo "                    (installs nginx-light, wrk, strace)"
 	@echo "  make bench-ci     short run gated against results/baseline.csv"
 	@echo "  make fuzz         the request parser under libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "  make clean        remove build directories"
@@ -94,6 +96,7 @@ bench-compare: deps
 	scripts/vs_nginx.sh --build $(BUILD)
 	scripts/vs_curl.sh --build $(BUILD)
 	scripts/trace_cost.sh --build $(BUILD)
+	scripts/fast_start.sh --build $(BUILD)
 
 bench-ci: deps
 	$(MAKE) build

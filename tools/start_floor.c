@@ -52,12 +52,11 @@ static const char help_text[] =
     "      socket() + blocking connect() + send(); from just before the first\n"
     "      pthread_create() to the latest send() (each thread reads the clock\n"
     "      after its send).\n"
-    "Like the clients, sockets have TCP_NODELAY, and the descriptor table is\n"
-    "grown before the clock starts. After each round, untimed, it waits until\n"
-    "every answer starts to arrive (so the server is done with the requests\n"
-    "before whatever runs next; at most 60 s), reads nothing and closes.\n"
-    "Prints one line per round: MODE,N,MS (MODE one_thread or threads, MS the\n"
-    "time in milliseconds).\n"
+    "Sockets have TCP_NODELAY, like libcurl's; the descriptor table is grown\n"
+    "before the clock starts. After each round, untimed, it waits (up to 60 s)\n"
+    "until every answer starts, so the server is done before whatever runs\n"
+    "next, reads nothing and closes. Prints one line a round: MODE,N,MS (MODE\n"
+    "one_thread or threads, MS the time in milliseconds).\n"
     "\n"
     "options:\n"
     "  -s, --server URL  http://HOST:PORT[/PATH] (required)\n"
@@ -97,6 +96,9 @@ static void parse_url(const char *url) {
         usage_error("--server needs http://HOST:PORT[/PATH], not", url);
     memcpy(h, host, hostlen), h[hostlen] = '\0';
     memcpy(p, port + 1, portlen), p[portlen] = '\0';
+    unsigned long long port_num;
+    if (parse_uint(p, 65535, &port_num) < 0)
+        usage_error("--server needs a port number, http://HOST:PORT[/PATH], not", url);
     if (h[0] == '[' && h[hostlen - 1] == ']') /* [IPv6] */
         memmove(h, h + 1, hostlen - 2), h[hostlen - 2] = '\0';
     const struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
@@ -273,7 +275,8 @@ int main(int argc, char **argv) {
     pthread_t *tid = calloc(n, sizeof *tid);
     if (!cs || !pfd || !tid)
         return fprintf(stderr, PROG ": error: out of memory\n"), 1;
-    for (unsigned long long r = 0; r < rounds; r++) {
+    int rc = 0;
+    for (unsigned long long r = 0; r < rounds && rc == 0; r++) {
         for (size_t i = 0; i < n; i++)
             cs[i] = (struct conn){.fd = -1, .req = request[i % NCODES]};
         int64_t ns = use_threads ? threads(cs, (int)n, tid) : one_thread(cs, (int)n, pfd);
@@ -284,14 +287,14 @@ int main(int argc, char **argv) {
                             strerror(cs[i].err));
                     break;
                 }
-            finish(cs, (int)n, pfd, false);
-            return 1;
+            rc = 1;
+        } else {
+            printf("%s,%llu,%.3f\n", use_threads ? "threads" : "one_thread", n, ns / 1e6);
+            fflush(stdout);
         }
-        printf("%s,%llu,%.3f\n", use_threads ? "threads" : "one_thread", n, ns / 1e6);
-        fflush(stdout);
-        finish(cs, (int)n, pfd, true);
+        finish(cs, (int)n, pfd, rc == 0);
     }
     freeaddrinfo(server);
     free(cs), free(pfd), free(tid);
-    return 0;
+    return rc;
 }
