@@ -11,6 +11,7 @@ usage() {
     cat <<EOF
 usage: scripts/scale.sh [--build DIR] [--delay S] [--sizes LIST] [--with-baseline]
                         [--stack-size BYTES] [--timeout S] [--ref-max-req M]
+                        [--ref-rounds R]
                         [--dest-parent DIR]
                         [--results DIR] [-h]
 
@@ -23,7 +24,8 @@ runs with --stack-size BYTES. Writes to RESULTS/<UTC timestamp>-scale/
   table.md         wall, peak RSS, RSS per in-flight request (and marginal),
                    CPU per request, threads, and the CPU ratio to the
                    reference (also printed on stdout)
-  reference.csv    the reference runs' --summary rows (--ref-max-req)
+  reference.csv    the reference runs' --summary rows (--ref-max-req), each
+                   after a column 'connections': kept or fresh
   wall.png, rss.png, cpu_per_request.png, rss_per_inflight.png
                    gnuplot plots against N (a run with errors: a cross)
   limits.txt       the limits that decide how many threads and sockets fit
@@ -49,9 +51,16 @@ options:
   --timeout S         the clients' per-request timeout (default: 120)
   --ref-max-req M     the reference for CPU per request (default: 64): after
                       the sizes, each back end runs the largest N's requests
-                      again with -m M from a server with no delay, and the
+                      again with -m M from a server with no delay, with its
+                      connections kept alive and with --no-reuse (a new
+                      connection per request, as at N in flight), and the
                       table ends with CPU per request at the largest N over
-                      that reference (the target is at most 1.3x)
+                      the first (the target is at most 1.3x), split into
+                      what a connection per request costs (fresh over kept)
+                      and what holding N at once costs beyond it (N over
+                      fresh)
+  --ref-rounds R      alternating kept/fresh reference runs per back end;
+                      the medians are used (default: 3)
   --dest-parent DIR   the flags are saved in a temporary directory inside DIR
                       (default: /dev/shm if it is tmpfs, else \$TMPDIR or /tmp;
                       pass /tmp to include the disk)
@@ -63,14 +72,15 @@ Progress goes to stderr. Exit status: 0 done, 1 no run finished, 2 usage.
 EOF
 }
 
-BUILD=$ROOT/build DELAY=1 SIZES=100,1000,10000 WITH_SEQ=0 STACK=64K TIMEOUT=120 REF_M=64
+BUILD=$ROOT/build DELAY=1 SIZES=100,1000,10000 WITH_SEQ=0 STACK=64K TIMEOUT=120 REF_M=64 REF_ROUNDS=3
 RESULTS=$ROOT/results DESTP=
 parse_options '--build=BUILD --delay=DELAY --sizes=SIZES --max-req=SIZES --with-baseline:WITH_SEQ
-    --stack-size=STACK --ref-max-req=REF_M --timeout=TIMEOUT --results=RESULTS
+    --stack-size=STACK --ref-max-req=REF_M --ref-rounds=REF_ROUNDS --timeout=TIMEOUT --results=RESULTS
     --dest-parent=DESTP' "$@"
 is_seconds "$DELAY" || die "--delay needs seconds (like 1), not '$DELAY'"
 is_seconds "$TIMEOUT" || die "--timeout needs seconds, not '$TIMEOUT'"
 { is_uint "$REF_M" && [[ $REF_M -ge 1 ]]; } || die "--ref-max-req needs a number of requests, not '$REF_M'"
+{ is_uint "$REF_ROUNDS" && [[ $REF_ROUNDS -ge 1 ]]; } || die "--ref-rounds needs a number >= 1, not '$REF_ROUNDS'"
 [[ $STACK =~ ^[0-9]+[KkMm]?$ ]] || die "--stack-size needs bytes (like 64K), not '$STACK'"
 IFS=, read -r -a NS <<<"$SIZES"
 [[ ${#NS[@]} -gt 0 ]] || die "--sizes needs at least one number"
@@ -212,24 +222,33 @@ for n in "${NS[@]}"; do
 done
 curl -s --noproxy '*' --max-time 5 "$BASE_URL/../stats" >"$OUT/server_stats.json" || true
 
-# The reference for CPU per request: the same requests, saved to the same
-# file system, with -m REF_M from a server with no delay (the connections
-# are kept alive and reused). The ratio is what holding NMAX in flight costs
-# per request; measured in this run, so it holds on any machine.
+# The references for CPU per request: the same requests, saved to the same
+# file system, with -m REF_M from a server with no delay, in REF_ROUNDS
+# alternating pairs: connections kept alive and reused (the reference the
+# target names), and a new connection for every request (--no-reuse), as
+# each of NMAX requests in flight must have. Their ratio is what a
+# connection per request costs; NMAX over the second is what holding NMAX
+# at once costs beyond that. Measured in this run, so it holds on any machine.
 REF_CSV=$OUT/reference.csv
 restart_server "$WORK" --delay 0 --max-conns $((2 * REF_M + 100))
 workload_args "$NMAX"
 for b in "${BACKENDS[@]}"; do
     grep -q "^$NMAX,0,.*,$b," "$CSV" 2>/dev/null || continue # no clean run at NMAX to compare
-    say "$b: reference, $NMAX requests, -m $REF_M, no delay"
-    rm -rf "$DL/dl" "$WORK/row.csv"
-    "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$REF_M" -s "$BASE_URL" -d "$DL/dl" -q \
-        --timeout "$TIMEOUT" --summary "$WORK/row.csv" >"$WORK/out" 2>"$WORK/err" ||
-        say "warning: $b reference run ended with exit status $? (see the row)"
-    rm -rf "$DL/dl"
-    [[ -s $WORK/row.csv ]] || continue
-    [[ -s $REF_CSV ]] || head -n 1 "$WORK/row.csv" >"$REF_CSV"
-    tail -n 1 "$WORK/row.csv" >>"$REF_CSV"
+    for ((r = 1; r <= REF_ROUNDS; r++)); do
+        for conns in kept fresh; do
+            reuse=()
+            [[ $conns == fresh ]] && reuse=(--no-reuse)
+            say "$b: reference $r/$REF_ROUNDS, $NMAX requests, -m $REF_M, no delay, connections $conns"
+            rm -rf "$DL/dl" "$WORK/row.csv"
+            "${BIN[$b]}" "${WORKLOAD_ARGS[@]}" -m "$REF_M" "${reuse[@]}" -s "$BASE_URL" -d "$DL/dl" -q \
+                --timeout "$TIMEOUT" --summary "$WORK/row.csv" >"$WORK/out" 2>"$WORK/err" ||
+                say "warning: $b reference run ended with exit status $? (see the row)"
+            rm -rf "$DL/dl"
+            [[ -s $WORK/row.csv ]] || continue
+            [[ -s $REF_CSV ]] || echo "connections,$(head -n 1 "$WORK/row.csv")" >"$REF_CSV"
+            echo "$conns,$(tail -n 1 "$WORK/row.csv")" >>"$REF_CSV"
+        done
+    done
 done
 stop_server
 record_env end "$OUT/env.json"
@@ -275,15 +294,29 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     fi
     if [[ -s $REF_CSV ]]; then
         echo
-        echo "CPU per request at N=$NMAX ($DELAY s delay) over CPU per request at -m $REF_M (no delay), the same $NMAX requests and file system, this run (target: at most 1.3x):"
+        echo "CPU per request at N=$NMAX ($DELAY s delay) over CPU per request at -m $REF_M (no delay), the same $NMAX requests and file system, this run; the references are medians of $REF_ROUNDS alternating runs each (target: at most 1.3x over connections kept alive):"
         echo
         # Both files by column name; the scale CSV's status field is quoted without commas.
-        awk -F, -v n="$NMAX" '
+        awk -F, -v n="$NMAX" -v m="$REF_M" '
+            function median(list,   k, m, v, i, j, t) {
+                m = split(list, v, " ")
+                for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+                return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+            }
             FNR == 1 { delete col; for (i = 1; i <= NF; i++) col[$i] = i; next }
             { b = $col["backend"]; cpu = 1e6 * $col["cpu_s"] / $col["requests"] }
             FILENAME == ARGV[1] { if ($col["n"] == n) big[b] = cpu; next }
-            (b in big) { printf "- %s: %.0f / %.0f µs = **%.2fx**\n", b, big[b], cpu, (cpu > 0 ? big[b] / cpu : 0) }
-        ' "$CSV" "$REF_CSV"
+            (b in big) { ref[b, $col["connections"]] = ref[b, $col["connections"]] " " cpu; seen[b] = 1 }
+            END {
+                for (b in seen) {
+                    kept = median(ref[b, "kept"]); fresh = median(ref[b, "fresh"])
+                    if (kept <= 0 || fresh <= 0) continue
+                    printf "- %s: %.0f / %.0f µs = **%.2fx** = %.2fx for a new connection per request (%.0f µs at -m %s with --no-reuse) x %.2fx for holding %d at once\n", b, big[b], kept, big[b] / kept, fresh / kept, fresh, m, big[b] / fresh, n
+                }
+            }
+        ' "$CSV" "$REF_CSV" | sort
+        echo
+        echo "At N=$NMAX every request in flight needs a connection of its own (HTTP/1.1 answers one request at a time per connection), so the first factor is the floor of the ratio for any client; on loopback the kernel runs the server's half of each handshake and close in the client's system calls, and that is charged to the client."
     fi
     echo
     echo "Ideal wall time: $DELAY s. Limits: $(paste -sd ';' "$OUT/limits.txt")"

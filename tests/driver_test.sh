@@ -8,7 +8,10 @@
 #     request: the same verdict a back end made slower (or changed) would get;
 #  3. bench.sh makes a small report with its table, CSVs and plots, for
 #     every back end in the build's list;
-#  4. usage errors exit 2 with one line.
+#  4. scale.sh runs a small size and splits its CPU ratio into a connection
+#     per request and holding N at once, for every back end but the
+#     baseline (which it skips past N=100);
+#  5. usage errors exit 2 with one line.
 # Back ends are named only by the build's list (BUILD/backends.txt) and the
 # measured figures.
 set -euo pipefail
@@ -90,13 +93,30 @@ done
 check "summary.csv has a header and a row per back end" \
     test "$(wc -l <"$run/summary.csv")" -eq $((${#backends[@]} + 1))
 
-# 4. Usage errors.
+# 4. scale.sh, small: the table and the CPU ratio's two factors.
+rc=0
+"$root/scripts/scale.sh" --build "$build" --sizes 8 --delay 0.05 --ref-max-req 4 --ref-rounds 1 \
+    --results "$tmp/scale" >"$tmp/scale.out" 2>"$tmp/scale.err" || rc=$?
+check "scale.sh exits 0" test "$rc" -eq 0
+for b in "${backends[@]:1}"; do
+    check "scale.sh's table has $b" grep -q "^| $b | 8 | 8/8 |" "$tmp/scale.out"
+    check "scale.sh splits $b's CPU ratio" \
+        grep -Eq "^- $b: .* for a new connection per request .* for holding 8 at once" "$tmp/scale.out"
+done
+check "scale.sh wrote reference.csv with kept and fresh rows" \
+    test "$(grep -c '^kept,' "$tmp/scale/latest/reference.csv")" -eq $((${#backends[@]} - 1)) -a \
+    "$(grep -c '^fresh,' "$tmp/scale/latest/reference.csv")" -eq $((${#backends[@]} - 1))
+
+# 5. Usage errors.
 for args in "--bogus" "--delay x" "--flags 20,x" "--backends seq"; do
     rc=0
     # shellcheck disable=SC2086 # the words are the arguments
     "$root/scripts/bench.sh" --build "$build" $args >/dev/null 2>"$tmp/err" || rc=$?
     check "bench.sh $args: exit 2, one line" test "$rc" -eq 2 -a "$(wc -l <"$tmp/err")" -eq 1
 done
+rc=0
+"$root/scripts/scale.sh" --build "$build" --ref-rounds 0 >/dev/null 2>"$tmp/err" || rc=$?
+check "scale.sh --ref-rounds 0: exit 2, one line" test "$rc" -eq 2 -a "$(wc -l <"$tmp/err")" -eq 1
 rc=0
 "$root/scripts/bench_ci.sh" --build "$build" --baseline "$tmp/none.csv" >/dev/null 2>"$tmp/err" || rc=$?
 check "bench_ci.sh without a baseline: exit 2" test "$rc" -eq 2
