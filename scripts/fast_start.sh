@@ -19,7 +19,7 @@ each round runs, in an order that reverses from round to round:
   floor   flags_B -a -l 1 -s URL -d DIR -q --summary S               (each B)
   kernel  start_floor -s URL -n 194, and the same with --threads
 and prints, per back end, medians (min-max) over the rounds of:
-  wall      the fast run's summary wall_s (its t0 to the last file saved)
+  wall      the fast run's summary wall_s (its t0 to the end of the downloads)
   process   the fast run's whole process, timed from outside
   ideal+fl  the ideal plus the floor, as scripts/flagreport/phases.py
             defines them: one server delay (194 requests, 194 in flight)
@@ -29,8 +29,8 @@ and prints, per back end, medians (min-max) over the rounds of:
   over      process - (ideal+fl), against the issue's target: 15 ms for a
             back end that runs on one thread (build/backends.txt), 30 ms
             otherwise
-  spread    the last trace row's started_us - the first's, target 5 ms
-  connect   the median connected_us - started_us of the trace
+  spread    the trace's latest started_us - its earliest, target 5 ms
+  connect   the trace's median connected_us - started_us (connections opened)
   kernel    start_floor's time for the back end's model (one thread, or a
             thread per connection): socket, connect and send of 194
             requests with nothing else around them
