@@ -37,7 +37,7 @@ and prints, per back end, medians (min-max) over the rounds of:
             thread per connection): socket, connect and send of 194
             requests with nothing else around them
 and a closing line per back end: its spread as a multiple of the kernel's
-own time to open 194 connections on one thread. Progress goes to stderr.
+own time to open 194 connections in the back end's model. Progress goes to stderr.
 
 options:
   --build DIR        CMake build directory (default: build)
@@ -227,11 +227,12 @@ for b, model in models.items():
                      f"{ideal:.1f}", mmm(over), f"{TARGET_OVER[model]:g}", mmm(spread),
                      f"{TARGET_SPREAD:g}", mmm(col("traced", b, "connect_ms"), 2).split()[0],
                      f"{model} {mmm(kernel[model])}"))
-    one = median(kernel["one_thread"])
+    own = median(kernel[model])
+    how = "on one thread" if model == "one_thread" else f"on {nreq} threads"
     closing.append(f"{b}: over {median(over):.1f} ms (target {TARGET_OVER[model]:g}: "
                    f"{verdict(median(over), TARGET_OVER[model])}); spread {median(spread):.1f} ms "
                    f"(target {TARGET_SPREAD:g}: {verdict(median(spread), TARGET_SPREAD)}) = "
-                   f"{median(spread) / one:.1f}× the kernel's own time to open {nreq} connections "
-                   f"on one thread ({one:.1f} ms)")
+                   f"{median(spread) / own:.1f}× the kernel's own time to open {nreq} connections "
+                   f"{how} ({own:.1f} ms)")
 print("\n".join(closing))
 EOF
