@@ -26,6 +26,11 @@ so that neither server always goes first; each round gives one ratio
 flagserver/nginx. Prints the median requests/s of each, the median of the
 per-round ratios with their range (>= 1: flagserver is at least as fast),
 and /proc/loadavg before and after, since a busy machine skews both.
+Each measurement also reads the server's CPU time (/proc/PID/stat: flagserver,
+or nginx's master and workers) and wrk's (bash time): requests per server
+CPU-second, their per-round ratio, and wrk's share of its core. When wrk
+uses 90% or more of its core, wrk sets the pace and requests/s measure it
+more than the servers; requests per server CPU-second still compare them.
 
 options:
   --build DIR        CMake build directory with server/flagserver (default: build)
@@ -200,15 +205,36 @@ cmp -s <(curl -s --noproxy '*' "$FS_URL/flags/br/br.gif") <(curl -s --noproxy '*
     say "warning: flagserver and nginx serve different bytes for br.gif"
 say "flagserver pid $FS_PID at $FS_URL, nginx pid $NGINX_PID at $NGINX_URL, both on CPU $SCPU; wrk on CPU $WCPU"
 
-# measure NAME URL -> appends "name rps" to $T/rps
+# cpu_ticks PID... — user + system clock ticks of those processes so far.
+cpu_ticks() {
+    local pid sum=0 f
+    for pid in "$@"; do
+        # Fields 14 and 15 after the command name, which may hold spaces.
+        f=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a f <<<"$f"
+        sum=$((sum + f[11] + f[12]))
+    done
+    echo "$sum"
+}
+TICKS=$(getconf CLK_TCK)
+
+# measure NAME URL PID... -> appends "name rps" to $T/rps, "name served/cpu
+# wrk-share" to $T/cpu. The PIDs are the server's processes: its CPU time
+# over the measurement says whether it, or wrk, was the bottleneck.
 measure() {
-    local name=$1 url=$2 out
+    local name=$1 url=$2 out c0 c1 wrk_cpu
+    shift 2
     taskset -c "$WCPU" wrk -t1 -c"$CONNS" -d2s -s "$T/rotate.lua" "$url" >/dev/null 2>&1 || true
-    out=$(taskset -c "$WCPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$T/rotate.lua" "$url" 2>&1) || {
-        echo "$out" >&2
+    c0=$(cpu_ticks "$@")
+    local TIMEFORMAT='%U %S %R'
+    { time taskset -c "$WCPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$T/rotate.lua" "$url" \
+        >"$T/wrk.out" 2>&1; } 2>"$T/wrk.time" || {
+        cat "$T/wrk.out" >&2
         echo "$PROG: error: wrk failed against $name" >&2
         exit 1
     }
+    c1=$(cpu_ticks "$@")
+    out=$(<"$T/wrk.out")
     echo "$out" >"$T/wrk-$name-$(wc -l <"$T/rps" 2>/dev/null || echo 0).txt"
     local rps non2xx errs p50 p99 tput
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -218,8 +244,15 @@ measure() {
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     [[ -n $rps ]] || { echo "$out" >&2; echo "$PROG: error: no Requests/sec from wrk" >&2; exit 1; }
-    say "$name: $rps requests/s, $tput/s, latency p50 $p50 p99 $p99${non2xx:+, NON-2xx $non2xx}${errs:+, $errs}"
+    # Requests served per CPU-second of the server, and wrk's share of its core.
+    read -r served wrk_cpu < <(awk -v t0="$c0" -v t1="$c1" -v hz="$TICKS" '
+        /requests in/ { n = $1 }
+        FILENAME ~ /time$/ { cpu = $1 + $2; wall = $3 }
+        END { printf "%.0f %.3f\n", (t1 > t0 ? n * hz / (t1 - t0) : 0), (wall > 0 ? cpu / wall : 0) }
+    ' "$T/wrk.out" "$T/wrk.time")
+    say "$name: $rps requests/s, $tput/s, latency p50 $p50 p99 $p99${non2xx:+, NON-2xx $non2xx}${errs:+, $errs}; $served requests per server CPU-second; wrk used ${wrk_cpu} of its core"
     echo "$name $rps" >>"$T/rps"
+    echo "$name $served $wrk_cpu" >>"$T/cpu"
     RPS[$name]=$rps
     if [[ -n $OUTCSV ]]; then
         [[ -s $OUTCSV ]] || echo "server,requests_per_s,transfer_per_s,latency_p50,latency_p99,non_2xx,connections,duration_s,urls" >"$OUTCSV"
@@ -229,15 +262,24 @@ measure() {
 
 : >"$T/rps"
 : >"$T/ratios"
+: >"$T/cpu_ratios"
+: >"$T/cpu"
 declare -A RPS
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 0; r < ROUNDS; r++)); do
     say "round $((r + 1))/$ROUNDS"
     alternate "$r" flagserver nginx
     for name in "${ORDER[@]}"; do
-        if [[ $name == flagserver ]]; then measure flagserver "$FS_URL"; else measure nginx "$NGINX_URL"; fi
+        if [[ $name == flagserver ]]; then
+            measure flagserver "$FS_URL" "$FS_PID"
+        else
+            # shellcheck disable=SC2046 # one word per worker pid
+            measure nginx "$NGINX_URL" "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true)
+        fi
     done
     awk -v a="${RPS[flagserver]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.4f\n", a / b}' >>"$T/ratios"
+    awk '{ s[$1] = $2 } END { if (s["nginx"] > 0) printf "%.4f\n", s["flagserver"] / s["nginx"] }' \
+        <(tail -n 2 "$T/cpu") >>"$T/cpu_ratios"
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 median_of() { awk -v n="$1" '$1 == n {print $2}' "$T/rps" | median_min_max | cut -d" " -f1; }
@@ -250,3 +292,14 @@ echo "flagserver --root: $fs requests/s (median)"
 echo "nginx (1 worker):  $ng requests/s (median)"
 awk -v m="$ratio" -v lo="$rmin" -v hi="$rmax" -v k="$ROUNDS" \
     'BEGIN {printf "ratio flagserver/nginx: %.2f (median of %d rounds, range %.2f-%.2f)\n", m, k, lo, hi}'
+cpu_of() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$T/cpu" | median_min_max | cut -d" " -f1; }
+echo "requests per server CPU-second (median): flagserver $(cpu_of flagserver 2), nginx $(cpu_of nginx 2)"
+read -r cratio cmin cmax < <(median_min_max <"$T/cpu_ratios")
+awk -v m="$cratio" -v lo="$cmin" -v hi="$cmax" -v k="$ROUNDS" \
+    'BEGIN {printf "ratio flagserver/nginx in requests per server CPU-second: %.2f (median of %d rounds, range %.2f-%.2f)\n", m, k, lo, hi}'
+wrk_share=$(awk '{print $3}' "$T/cpu" | median_min_max | cut -d" " -f1)
+awk -v w="$wrk_share" 'BEGIN {
+    printf "wrk used %.0f%% of its core (median)", 100 * w
+    if (w >= 0.9) print ": wrk, not the server, set the pace, so requests/s compare the client; requests per server CPU-second compare the servers"
+    else print ""
+}'
