@@ -1,5 +1,6 @@
-/* save.h — where a flag is saved and how: a temporary file in the
- * destination, renamed into place, so a failed flag leaves nothing behind. */
+/* save.h — where a flag is saved and how: a file with no name yet, or a
+ * temporary one, in the destination, named or renamed into place once
+ * whole, so a failed flag leaves nothing behind. */
 #ifndef FLAGBENCH_SAVE_H
 #define FLAGBENCH_SAVE_H
 
@@ -25,9 +26,18 @@ int save_name(char *out, size_t n, const struct record *rec, const char *country
  * apart, unique the saves of one run. 0, or -ENAMETOOLONG. */
 int save_temp_path(char *out, size_t n, const char *final, int pid, unsigned long long unique);
 
-/* Blocking atomic save: write data to a temporary beside path, then
- * rename over path. On failure nothing is left. 0, or -errno. */
+/* Blocking atomic save: write data to a file with no name in path's
+ * directory (O_TMPFILE) and link it as path, or to a temporary beside path
+ * and rename it over path, whichever the file system does cheaper (see
+ * save_use_method). A file that was at path is replaced at once. On failure
+ * nothing is left. 0, or -errno. */
 int save_atomic(const char *path, const void *data, size_t len);
+
+/* SAVE_AUTO (the default): the process picks the method at its first save
+ * from the destination's file system, rename on tmpfs, unnamed elsewhere,
+ * and renames for good if unnamed files are refused. Tests force one. */
+enum save_method { SAVE_AUTO, SAVE_UNNAMED, SAVE_RENAMED };
+void save_use_method(enum save_method how);
 
 /* The same with path relative to the directory dirfd (AT_FDCWD: as
  * save_atomic). Saving by name under a descriptor of dest opened once

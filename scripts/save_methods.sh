@@ -33,10 +33,11 @@ Two measurements, for every directory of LIST (default: /dev/shm, tmpfs, and
      saved p50/max ms  a flag's wait from its response (done_us) to saved
      tail ms           last flag saved - last response
      CPU µs/request    (user+sys) / requests
-   FLAGBENCH_SAVE=loop saves in the loop thread (open, write, close, rename:
-   a flag is saved before the loop goes on); ring hands the save to io_uring
-   (openat, write, close, renameat linked, run by the kernel's io-wq
-   workers) so the loop goes on at once.
+   FLAGBENCH_SAVE=loop saves in the loop thread with the blocking save of
+   common/save.c (rename on tmpfs, tmpfile elsewhere: the cheaper of the two
+   on each, as part 1 measures them), so a flag is saved before the loop goes
+   on; ring hands the save to io_uring (openat, write, close, renameat
+   linked, run by the kernel's io-wq workers) so the loop goes on at once.
 
 options:
   --build DIR       CMake build directory (default: build)

@@ -88,7 +88,8 @@ float_lt() {
 }
 
 # wait_for_files PID DIR N: wait while PID lives until DIR holds N saved
-# files (not hidden: the clients write a hidden temporary and rename it);
+# files (not hidden: the clients write a file with no name, or a hidden
+# temporary, and then name it);
 # status 1 if PID ended first. In place of a sleep, whose right length would
 # depend on the machine.
 wait_for_files() {

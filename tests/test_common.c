@@ -3,6 +3,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -341,43 +342,66 @@ START_TEST(save_paths) {
 }
 END_TEST
 
-START_TEST(save_is_atomic_and_complete) {
-    char *dir = tempdir(), path[128], data[5000];
-    for (size_t i = 0; i < sizeof data; i++)
-        data[i] = (char)i;
-    snprintf(path, sizeof path, "%s/br.gif", dir);
-    ck_assert_int_eq(save_atomic(path, data, sizeof data), 0);
-    ck_assert_int_eq(count_entries(dir), 1);
+static void check_file(const char *path, const char *data, size_t len) {
     FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
     char back[6000];
-    ck_assert_uint_eq(fread(back, 1, sizeof back, f), sizeof data);
+    ck_assert_uint_eq(fread(back, 1, sizeof back, f), len);
     fclose(f);
-    ck_assert_mem_eq(back, data, sizeof data);
+    ck_assert_mem_eq(back, data, len);
     struct stat st;
     stat(path, &st);
     ck_assert_int_eq(st.st_mode & 0777, 0644);
-    /* A missing directory fails cleanly. */
-    snprintf(path, sizeof path, "%s/missing/br.gif", dir);
-    ck_assert_int_eq(save_atomic(path, data, sizeof data), -ENOENT);
+}
+
+/* Each way of saving, forced, then the one the file system picks. */
+static const enum save_method save_methods[] = {SAVE_UNNAMED, SAVE_RENAMED, SAVE_AUTO};
+
+START_TEST(save_is_atomic_and_complete) {
+    for (size_t m = 0; m < sizeof save_methods / sizeof save_methods[0]; m++) {
+        save_use_method(save_methods[m]);
+        char *dir = tempdir(), path[128], data[5000];
+        for (size_t i = 0; i < sizeof data; i++)
+            data[i] = (char)i;
+        snprintf(path, sizeof path, "%s/br.gif", dir);
+        ck_assert_int_eq(save_atomic(path, data, sizeof data), 0);
+        ck_assert_int_eq(count_entries(dir), 1);
+        check_file(path, data, sizeof data);
+        /* Saved again: replaced whole, nothing beside it. */
+        ck_assert_int_eq(save_atomic(path, data + 1000, 3000), 0);
+        ck_assert_int_eq(count_entries(dir), 1);
+        check_file(path, data + 1000, 3000);
+        /* By name under an open directory, as the clients save. */
+        int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+        ck_assert_int_eq(save_atomic_at(dirfd, "bd.gif", data, 10), 0);
+        close(dirfd);
+        ck_assert_int_eq(count_entries(dir), 2);
+        /* A missing directory fails cleanly. */
+        snprintf(path, sizeof path, "%s/missing/br.gif", dir);
+        ck_assert_int_eq(save_atomic(path, data, sizeof data), -ENOENT);
+    }
 }
 END_TEST
 
 START_TEST(save_full_disk_leaves_nothing) {
     /* RLIMIT_FSIZE stands in for a full disk: the write fails part-way. */
-    char *dir = tempdir(), path[128];
-    snprintf(path, sizeof path, "%s/br.gif", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        signal(SIGXFSZ, SIG_IGN);
-        struct rlimit rl = {1000, 1000};
-        setrlimit(RLIMIT_FSIZE, &rl);
-        static char data[5000];
-        _exit(save_atomic(path, data, sizeof data) == -EFBIG ? 0 : 1);
+    for (size_t m = 0; m < sizeof save_methods / sizeof save_methods[0]; m++) {
+        char *dir = tempdir(), path[128];
+        snprintf(path, sizeof path, "%s/br.gif", dir);
+        pid_t pid = fork();
+        if (pid == 0) {
+            save_use_method(save_methods[m]);
+            signal(SIGXFSZ, SIG_IGN);
+            struct rlimit rl = {1000, 1000};
+            setrlimit(RLIMIT_FSIZE, &rl);
+            static char data[5000];
+            _exit(save_atomic(path, data, sizeof data) == -EFBIG ? 0 : 1);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ck_assert_int_eq(count_entries(dir), 0);
     }
-    int status;
-    waitpid(pid, &status, 0);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    ck_assert_int_eq(count_entries(dir), 0);
 }
 END_TEST
 

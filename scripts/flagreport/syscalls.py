@@ -26,9 +26,10 @@ README = "../README.md"
 # what to watch and when to wake it.
 LOOP_CALLS = ("io_uring_enter", "epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
               "timerfd_settime")
-# A save made with system calls creates a temporary file and renames it into
-# place: one of each per file, whatever else it does (writes, a close).
-SAVE_MARKS = ("openat", "rename", "renameat", "renameat2")
+# A save made with system calls opens a file and names it: a temporary
+# renamed into place, or a file with no name linked into place (common/save.c
+# picks by file system): one of each per file, whatever else it does.
+SAVE_MARKS = ("openat", "rename", "renameat", "renameat2", "linkat")
 
 
 def _x(v: float) -> str:
@@ -60,7 +61,7 @@ def interface(c: SyscallCount) -> str:
 
 def saves_in_process(c: SyscallCount) -> bool:
     """Whether c's saves were system calls of its own: a file created and
-    renamed per request, or near it (not through a ring)."""
+    named per request, or near it (not through a ring)."""
     marks = calls_per_request(c, SAVE_MARKS)
     return sum(marks.values()) >= 1.0
 
