@@ -7,7 +7,7 @@
 
 #define MAX_WAIT_MS 200  /* a signal between the check and the wait costs at most this */
 #define DRAIN_MS    2000 /* after an interrupt, how long saves and the loop may take */
-#define START_BATCH 8   /* transfers started per turn of the loop */
+#define START_BATCH 8    /* transfers started per turn of the loop */
 
 /* One transfer: an easy handle moving from flag to flag. */
 struct multi_job {

@@ -199,11 +199,12 @@ int save_atomic(const char *path, const void *data, size_t len) {
 }
 
 /* How this process saves, chosen once from the destination's file system
- * by measurement (scripts/save_methods.sh, and the clients end to end, 16
- * paired runs of 10,088 flags): on ext4 an unnamed file costs 33 µs a file
- * against a rename's 44, and the client 9% less CPU; on tmpfs it costs
- * 15.5 against 14.6, 2.9% more. A file system that refuses unnamed files,
- * or a machine without /proc, falls back to renames for good. */
+ * by measurement (scripts/save_methods.sh, and the client end to end in
+ * alternating runs of 10,088 flags): on ext4 an unnamed file costs 33 µs a
+ * file against a rename's 44, and the client 9-17% less CPU (8 and 12
+ * runs); on tmpfs it costs 15.5 against 14.6, and the client 2.9% more (16
+ * runs). A file system that refuses unnamed files, or a machine without
+ * /proc, falls back to renames for good. */
 static atomic_int save_how; /* enum save_method */
 
 void save_use_method(enum save_method how) {
