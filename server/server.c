@@ -526,6 +526,11 @@ static void server_free(struct server *s) {
     free(s->free_slots);
     free(s->heap);
     responder_free(&s->resp);
+    /* Stop listening now: the ring's multishot accept holds the socket
+     * open until the kernel tears the ring down, after the process has
+     * exited, and until then connections to the port were accepted. */
+    if (s->lfd >= 0)
+        shutdown(s->lfd, SHUT_RDWR);
     if (s->ring.ring_fd > 0)
         io_uring_queue_exit(&s->ring);
     if (s->lfd >= 0)
