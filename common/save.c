@@ -226,7 +226,9 @@ int save_atomic(const char *path, const void *data, size_t len) {
 static atomic_int save_how; /* enum save_method */
 
 void save_use_method(enum save_method how) {
-    atomic_store_explicit(&save_how, how, memory_order_relaxed);
+    atomic_store_explicit(&empty_path_ok, how != SAVE_UNNAMED_PROC, memory_order_relaxed);
+    atomic_store_explicit(&save_how, how == SAVE_UNNAMED_PROC ? SAVE_UNNAMED : how,
+                          memory_order_relaxed);
 }
 
 static enum save_method choose_how(int dirfd, const char *path) {

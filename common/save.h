@@ -35,8 +35,9 @@ int save_atomic(const char *path, const void *data, size_t len);
 
 /* SAVE_AUTO (the default): the process picks the method at its first save
  * from the destination's file system, rename on tmpfs, unnamed elsewhere,
- * and renames for good if unnamed files are refused. Tests force one. */
-enum save_method { SAVE_AUTO, SAVE_UNNAMED, SAVE_RENAMED };
+ * and renames for good if unnamed files are refused. Tests force one;
+ * SAVE_UNNAMED_PROC is SAVE_UNNAMED linked as kernels before 6.10 must. */
+enum save_method { SAVE_AUTO, SAVE_UNNAMED, SAVE_RENAMED, SAVE_UNNAMED_PROC };
 void save_use_method(enum save_method how);
 
 /* The same with path relative to the directory dirfd (AT_FDCWD: as

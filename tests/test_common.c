@@ -355,7 +355,8 @@ static void check_file(const char *path, const char *data, size_t len) {
 }
 
 /* Each way of saving, forced, then the one the file system picks. */
-static const enum save_method save_methods[] = {SAVE_UNNAMED, SAVE_RENAMED, SAVE_AUTO};
+static const enum save_method save_methods[] = {SAVE_UNNAMED, SAVE_UNNAMED_PROC, SAVE_RENAMED,
+                                                SAVE_AUTO};
 
 START_TEST(save_is_atomic_and_complete) {
     for (size_t m = 0; m < sizeof save_methods / sizeof save_methods[0]; m++) {
