@@ -197,13 +197,10 @@ time_rounds() {
 # process-walls.csv (the phase account's total; results/README.md). Returns
 # the client's exit status.
 timed_client() {
-    local kind=$1 wl=$2 b=$3 round=$4 t0 t1 rc=0
+    local kind=$1 wl=$2 b=$3 round=$4 rc=0
     shift 4
-    t0=$EPOCHREALTIME
-    "$@" || rc=$?
-    t1=$EPOCHREALTIME
-    echo "$kind,$wl,$b,$round,$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }'),$rc" \
-        >>"$OUT/process-walls.csv"
+    process_wall "$@" || rc=$?
+    echo "$kind,$wl,$b,$round,$PROCESS_WALL_S,$rc" >>"$OUT/process-walls.csv"
     return "$rc"
 }
 echo "kind,workload,backend,round,process_wall_s,exit_status" >"$OUT/process-walls.csv"

@@ -87,17 +87,15 @@ echo "$HEADER" >"$WORK/runs.csv"
 # timed NAME CMD... — runs CMD, its output in WORK/out, its errors in
 # WORK/err; PROC_MS: its whole process's wall in ms (as bench.sh times it).
 timed() {
-    local name=$1 t0 t1 rc=0
+    local name=$1 rc=0
     shift
     rm -rf "$DL/dl"
-    t0=$EPOCHREALTIME
-    "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
-    t1=$EPOCHREALTIME
+    process_wall "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
     if [[ $rc -ne 0 ]]; then
         head -n 3 "$WORK/err" >&2
         fail "$name exited with status $rc: $*"
     fi
-    PROC_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1e3 }')
+    PROC_MS=$(awk -v s="$PROCESS_WALL_S" 'BEGIN { printf "%.3f", s * 1e3 }')
 }
 
 # summary_ms FILE — "WALL_MS START_MS" from a summary: wall_s, and

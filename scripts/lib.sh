@@ -66,6 +66,17 @@ median_min_max() {
         END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[1], a[NR]}'
 }
 
+# process_wall CMD... — run CMD; PROCESS_WALL_S: its whole process's wall
+# time in seconds, measured from outside it. Returns CMD's exit status.
+process_wall() {
+    local t0 t1 rc=0
+    t0=$EPOCHREALTIME
+    "$@" || rc=$?
+    t1=$EPOCHREALTIME
+    PROCESS_WALL_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
+    return "$rc"
+}
+
 # alternate ROUND ITEM... — ORDER: the items as given in even rounds and
 # reversed in odd ones, so that neither side of a comparison always runs
 # first (a machine warming up or tiring would otherwise favour one).

@@ -257,6 +257,14 @@ record_env end "$OUT/env.json"
     exit 1
 }
 
+# cpu_us FILE COLUMN VALUE BACKEND: CPU µs per request of BACKEND's rows of
+# FILE whose COLUMN is VALUE, one a line (columns by name; the scale CSV's
+# quoted status field holds no commas).
+cpu_us() {
+    awk -F, -v k="$2" -v v="$3" -v b="$4" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        $c[k] == v && $c["backend"] == b { print 1e6 * $c["cpu_s"] / $c["requests"] }' "$1"
+}
+
 # The table and the data files for gnuplot, from the CSV by column name.
 awk -F, -v out="$OUT" '
 function unq(s) { gsub(/"/, "", s); return s }
@@ -296,25 +304,15 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
         echo
         echo "CPU per request at N=$NMAX ($DELAY s delay) over CPU per request at -m $REF_M (no delay), the same $NMAX requests and file system, this run; the references are medians of $REF_ROUNDS alternating runs each (target: at most 1.3x over connections kept alive):"
         echo
-        # Both files by column name; the scale CSV's status field is quoted without commas.
-        awk -F, -v n="$NMAX" -v m="$REF_M" '
-            function median(list,   k, m, v, i, j, t) {
-                m = split(list, v, " ")
-                for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
-                return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
-            }
-            FNR == 1 { delete col; for (i = 1; i <= NF; i++) col[$i] = i; next }
-            { b = $col["backend"]; cpu = 1e6 * $col["cpu_s"] / $col["requests"] }
-            FILENAME == ARGV[1] { if ($col["n"] == n) big[b] = cpu; next }
-            (b in big) { ref[b, $col["connections"]] = ref[b, $col["connections"]] " " cpu; seen[b] = 1 }
-            END {
-                for (b in seen) {
-                    kept = median(ref[b, "kept"]); fresh = median(ref[b, "fresh"])
-                    if (kept <= 0 || fresh <= 0) continue
-                    printf "- %s: %.0f / %.0f µs = **%.2fx** = %.2fx for a new connection per request (%.0f µs at -m %s with --no-reuse) x %.2fx for holding %d at once\n", b, big[b], kept, big[b] / kept, fresh / kept, fresh, m, big[b] / fresh, n
-                }
-            }
-        ' "$CSV" "$REF_CSV" | sort
+        for b in "${BACKENDS[@]}"; do
+            big=$(cpu_us "$CSV" n "$NMAX" "$b" | median_min_max | cut -d' ' -f1)
+            kept=$(cpu_us "$REF_CSV" connections kept "$b" | median_min_max | cut -d' ' -f1)
+            fresh=$(cpu_us "$REF_CSV" connections fresh "$b" | median_min_max | cut -d' ' -f1)
+            awk -v b="$b" -v big="$big" -v kept="$kept" -v fresh="$fresh" -v m="$REF_M" -v n="$NMAX" 'BEGIN {
+                if (big > 0 && kept > 0 && fresh > 0)
+                    printf "- %s: %.0f / %.0f µs = **%.2fx** = %.2fx for a new connection per request (%.0f µs at -m %s with --no-reuse) x %.2fx for holding %d at once\n", b, big, kept, big / kept, fresh / kept, fresh, m, big / fresh, n
+            }'
+        done
         echo
         echo "At N=$NMAX every request in flight needs a connection of its own (HTTP/1.1 answers one request at a time per connection), so the first factor is the floor of the ratio for any client; on loopback the kernel runs the server's half of each handshake and close in the client's system calls, and that is charged to the client."
     fi
