@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "codes.h"
+#include "fd_limit.h"
 #include "fetch.h"
 #include "procstart.h"
 #include "save.h"
@@ -59,24 +60,6 @@ static void rusage_delta(struct rusage *d, const struct rusage *a, const struct 
     d->ru_stime = tv_sub(b->ru_stime, a->ru_stime);
     d->ru_nvcsw = b->ru_nvcsw - a->ru_nvcsw;
     d->ru_nivcsw = b->ru_nivcsw - a->ru_nivcsw;
-}
-
-size_t raise_fd_limit(size_t wanted) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 1024;
-    if (rl.rlim_max != RLIM_INFINITY && wanted > rl.rlim_max) {
-        /* Past the hard limit only with CAP_SYS_RESOURCE (root, usually). */
-        struct rlimit more = {wanted, wanted};
-        if (setrlimit(RLIMIT_NOFILE, &more) == 0)
-            return wanted;
-    }
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_cur;
 }
 
 static unsigned effective_max_req(const struct options *opt, const struct backend *b, size_t n) {

@@ -47,11 +47,6 @@ int64_t run_now_us(const struct run *run);
  * system call per stamp is paid only by a run that asked for the trace). */
 int64_t run_thread_cpu_us(const struct run *run);
 
-/* Raise the open-descriptor soft limit to the hard limit, and past it to
- * wanted where the process may (CAP_SYS_RESOURCE). Returns the soft limit
- * now in force. */
-size_t raise_fd_limit(size_t wanted);
-
 /* True once SIGINT or SIGTERM arrived: back ends stop starting new work. */
 int run_interrupted(void);
 

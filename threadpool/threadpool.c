@@ -6,13 +6,12 @@
  * flag to flag; fetching, classifying and saving are common/fetch.h's
  * flag_download(). This file only decides *when* each flag runs. */
 #include <errno.h>
-#include <limits.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fd_limit.h"
 #include "fetch.h"
 #include "flagbench.h"
 #include "workqueue.h"
@@ -62,27 +61,6 @@ static void download_one(void *state, void *arg, size_t i) {
         return;
     }
     flag_download(state, i);
-}
-
-/* Grow the descriptor table to `fds` slots while only this thread runs, by
- * duplicating a descriptor to slot fds - 1 and closing it. Once threads
- * share the table the kernel waits an RCU grace period each time it grows
- * it (64, 128, 256 ... slots), and every thread opening a socket meanwhile
- * waits too: at 194 workers that was about half the time the run spent
- * over its one-request floor. Only a speed-up, so failures are ignored. */
-static void presize_fd_table(size_t fds) {
-    if (fds < 2 || fds > INT_MAX)
-        return;
-    int src = STDERR_FILENO, opened = -1;
-    if (fcntl(src, F_GETFD) < 0) /* stderr closed: any descriptor will do */
-        src = opened = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (src < 0)
-        return;
-    int high = fcntl(src, F_DUPFD_CLOEXEC, (int)fds - 1);
-    if (high >= 0)
-        close(high);
-    if (opened >= 0)
-        close(opened);
 }
 
 static int download_many(struct run *run) {

@@ -6,7 +6,6 @@
  * what opening N connections costs one thread, or N threads, on this
  * machine at this moment. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "fd_limit.h"
 #include "parse_num.h"
 
 #define PROG           "start_floor"
@@ -261,14 +260,8 @@ int main(int argc, char **argv) {
 
     /* N sockets need N descriptors; grow the table now, while one thread
      * runs: once threads share it, growing it waits an RCU grace period. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n + 16) {
-        rl.rlim_cur = rl.rlim_max < n + 16 ? rl.rlim_max : n + 16;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    int high = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, (int)n + 8);
-    if (high >= 0)
-        close(high);
+    raise_fd_limit(n + 16);
+    presize_fd_table(n + 16);
 
     struct conn *cs = calloc(n, sizeof *cs);
     struct pollfd *pfd = calloc(n, sizeof *pfd);
