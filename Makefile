@@ -9,14 +9,14 @@ MAXREQ    ?=
 RUNS      ?= 10
 FUZZ_SECONDS ?= 60
 
-DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
+DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev libgif-dev check \
                 hyperfine gnuplot-nox curl python3 python3-scipy valgrind strace clang libclang-rt-14-dev unzip \
                 iproute2 shellcheck
 
 # What bench-peers (and bench PEERS=1) times besides the back ends, and its
 # tests need: the Python clients' HTTP libraries, aria2c, wget2, and GNU time
 # for peak RSS. Installed by deps with the rest, so the peers' tests run.
-PEER_PACKAGES := python3-httpx python3-aiohttp aria2 wget2 time
+PEER_PACKAGES := python3-httpx python3-aiohttp python3-pil aria2 wget2 time
 
 .PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-ci fuzz clean help
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "save.h"
+#include "work.h"
 
 enum { STEP_IMAGE = 0, STEP_METADATA = 1 };
 
@@ -293,6 +294,22 @@ static int64_t info_us(CURL *e, CURLINFO what) {
     return (int64_t)v;
 }
 
+/* --work: the flag's CPU work, on the thread that handles its body, timed
+ * by that thread's CPU clock. An image giflib cannot read is the flag's
+ * error: it is not saved. */
+static void transfer_work(struct transfer *t) {
+    struct record *rec = t->rec;
+    struct work_result res;
+    char why[RECORD_ERROR_MAX - 8];
+    int64_t cpu0 = thread_cpu_us();
+    int rc = work_gif(t->body.data, t->body.len, t->run->opt->work, &res, why, sizeof why);
+    rec->work_cpu_us = thread_cpu_us() - cpu0;
+    if (rc < 0) {
+        rec->outcome = OUTCOME_ERROR;
+        snprintf(rec->error, sizeof rec->error, "work: %s", why);
+    }
+}
+
 bool transfer_step_done(struct transfer *t, CURLcode rc) {
     struct record *rec = t->rec;
     long status = 0;
@@ -331,6 +348,8 @@ bool transfer_step_done(struct transfer *t, CURLcode rc) {
         rec->outcome = OUTCOME_ERROR;
         snprintf(rec->error, sizeof rec->error, "metadata: no usable country name");
     }
+    if (rec->outcome == OUTCOME_OK && t->run->opt->work)
+        transfer_work(t);
     rec->done_us = run_now_us(t->run);
     rec->done_cpu_us = run_thread_cpu_us(t->run);
     return false;

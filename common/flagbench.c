@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -40,11 +41,23 @@ int64_t run_now_us(const struct run *run) {
     return (clock_now_ns() - run->t0_ns) / 1000;
 }
 
-int64_t run_thread_cpu_us(const struct run *run) {
+int64_t thread_cpu_us(void) {
     struct timespec ts;
-    if (!run->opt->trace || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
         return -1;
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t run_thread_cpu_us(const struct run *run) {
+    return run->opt->trace ? thread_cpu_us() : -1;
+}
+
+unsigned run_default_jobs(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? (unsigned)n : 1;
 }
 
 static struct timeval tv_sub(struct timeval a, struct timeval b) {
@@ -84,7 +97,7 @@ static int records_new(struct run *run) {
         r->repeat = (unsigned)(i / opt->ncodes);
         r->queued_us = 0;
         r->started_us = r->connected_us = r->first_byte_us = r->done_us = r->saved_us = -1;
-        r->started_cpu_us = r->done_cpu_us = -1;
+        r->started_cpu_us = r->done_cpu_us = r->work_cpu_us = -1;
     }
     return 0;
 }
@@ -185,7 +198,9 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     struct figures fig = {.backend = backend->name,
                           .max_req = run.max_req,
                           .threads = run.threads_peak,
-                          .process_start_us = -age_ns / 1000};
+                          .process_start_us = -age_ns / 1000,
+                          .work = opt.work,
+                          .loops = run.loops};
     if (figures_compute(&fig, run.records, run.nrecords, wall_s, &ru) < 0) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto out;

@@ -30,6 +30,7 @@ struct run {
     unsigned max_req;      /* requests in flight at most: min(-m, limit, nrecords) */
     int64_t t0_ns;         /* CLOCK_MONOTONIC origin of every *_us timestamp */
     unsigned threads_peak; /* threads the back end ran at once, main included */
+    unsigned loops;        /* event loops or processes it ran (-j); 0 for the others */
     int pid;               /* getpid(), once: glibc doesn't cache it */
     size_t fd_limit;       /* descriptors the process may open (soft limit, raised to hard) */
     int dest_fd;           /* --dest opened once (O_PATH), saves name files under it; 0 = by path */
@@ -46,6 +47,13 @@ int64_t run_now_us(const struct run *run);
 /* The calling thread's CPU time in µs when the run is traced, else -1 (a
  * system call per stamp is paid only by a run that asked for the trace). */
 int64_t run_thread_cpu_us(const struct run *run);
+
+/* The calling thread's CPU time in µs (-1 if the clock fails), always. */
+int64_t thread_cpu_us(void);
+
+/* -j's default: the CPUs this process may run on (sched_getaffinity), so
+ * that a run under taskset follows it. At least 1. */
+unsigned run_default_jobs(void);
 
 /* True once SIGINT or SIGTERM arrived: back ends stop starting new work. */
 int run_interrupted(void);

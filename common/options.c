@@ -19,6 +19,8 @@
 #define MAX_REQ_LIMIT      1000000u
 #define REPEAT_LIMIT       100000u
 #define REQUESTS_LIMIT     1000000u /* a record each: ~170 MB of them at most */
+#define WORK_LIMIT         100000u
+#define JOBS_LIMIT         1024u
 #define SERVER_URL_MAX     1900     /* a flag URL adds at most 22; fetch.c builds them in 2048 */
 
 const char *server_url(const char *word) {
@@ -37,7 +39,8 @@ static void usage_line(FILE *f, const char *prog) {
     fprintf(f,
             "usage: %s [-h] [--version] [-a | -e] [-l N] [-m N] [-s SERVER] [-d DIR] [-v]\n"
             "       [--timeout S] [--max-size BYTES] [--repeat K] [--metadata] [--no-reuse]\n"
-            "       [--stack-size BYTES] [--trace FILE] [--summary FILE] [-q] [CC ...]\n",
+            "       [--stack-size BYTES] [--work K] [-j N] [--trace FILE] [--summary FILE] [-q]\n"
+            "       [CC ...]\n",
             prog);
 }
 
@@ -68,6 +71,13 @@ static void help(FILE *f, const char *prog, unsigned default_max_req, unsigned m
             "  --metadata          also fetch metadata.json and name the file after the country\n"
             "  --no-reuse          a new connection for every request\n"
             "  --stack-size BYTES  thread-pool worker stack size (default 256K, at least 64K)\n"
+            "  --work K            CPU work per downloaded flag: decode the GIF and histogram\n"
+            "                      its colours K times (a fraction decodes that share of the\n"
+            "                      rows), where the back end handles the body (default 0 =\n"
+            "                      none); a flag that is not a GIF is then an error\n"
+            "  -j N, --jobs N      event loops or processes, for the back ends that run\n"
+            "                      several (others ignore it; default: the CPUs this\n"
+            "                      process may run on)\n"
             "  --trace FILE        write every request's record as CSV ('-' = stdout)\n"
             "  --summary FILE      append the run's figures as a CSV row ('-' = stdout)\n"
             "  -h, --help          show this help and exit\n"
@@ -163,6 +173,7 @@ enum {
     OPT_REPEAT,
     OPT_NO_REUSE,
     OPT_STACK_SIZE,
+    OPT_WORK,
 };
 
 int options_parse(struct options *opt, int argc, char **argv, const char *prog,
@@ -187,6 +198,8 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
         {"repeat", required_argument, NULL, OPT_REPEAT},
         {"no-reuse", no_argument, NULL, OPT_NO_REUSE},
         {"stack-size", required_argument, NULL, OPT_STACK_SIZE},
+        {"work", required_argument, NULL, OPT_WORK},
+        {"jobs", required_argument, NULL, 'j'},
         {NULL, 0, NULL, 0},
     };
     bool all = false, every = false;
@@ -203,7 +216,7 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
     optind = 0; /* reset, so the tests can parse many times */
     opterr = 0; /* our own messages */
     int c;
-    while ((c = getopt_long(argc, argv, ":aehl:m:s:d:vq", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":aehj:l:m:s:d:vq", longopts, NULL)) != -1) {
         switch (c) {
         case 'a':
             all = true;
@@ -254,6 +267,17 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
                 return usage_error(
                     err, prog, "--stack-size needs 64K to 1G bytes (like 256K), not '%s'", optarg);
             opt->stack_size = (size_t)v;
+            break;
+        case OPT_WORK:
+            if (parse_double(optarg, 0, WORK_LIMIT, &opt->work))
+                return usage_error(err, prog, "--work needs a number from 0 to %u, not '%s'",
+                                   WORK_LIMIT, optarg);
+            break;
+        case 'j':
+            if (parse_uint(optarg, JOBS_LIMIT, &v) || v == 0)
+                return usage_error(err, prog, "-j/--jobs needs a number from 1 to %u, not '%s'",
+                                   JOBS_LIMIT, optarg);
+            opt->jobs = (unsigned)v;
             break;
         case OPT_REPEAT:
             if (parse_uint(optarg, REPEAT_LIMIT, &v) || v == 0)

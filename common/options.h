@@ -33,6 +33,8 @@ struct options {
     bool no_reuse;       /* a new connection per request (CURLOPT_FORBID_REUSE) */
     size_t stack_size;   /* thread-pool worker stack, bytes */
     bool quiet;          /* no final report */
+    double work;         /* --work K: units of CPU work per downloaded flag (work.h); 0 = none */
+    unsigned jobs;       /* -j N: loops or processes of the back ends that use every core; 0 = default */
 };
 
 enum { OPT_OK = 0, OPT_EXIT = 1, OPT_USAGE = 2, OPT_NOMEM = 3 };

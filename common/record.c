@@ -58,8 +58,8 @@ int figures_compute(struct figures *f, const struct record *recs, size_t n, doub
         free(lat), free(ev), free(tids);
         return -ENOMEM;
     }
-    size_t nlat = 0, nev = 0, ntids = 0;
-    double busy_us = 0;
+    size_t nlat = 0, nev = 0, ntids = 0, nwork = 0;
+    double busy_us = 0, work_us = 0;
     for (size_t i = 0; i < n; i++) {
         const struct record *r = &recs[i];
         switch (r->outcome) {
@@ -77,6 +77,10 @@ int figures_compute(struct figures *f, const struct record *recs, size_t n, doub
             break;
         }
         f->bytes += (long long)r->bytes;
+        if (r->work_cpu_us >= 0 && r->outcome != OUTCOME_NONE) {
+            work_us += (double)r->work_cpu_us;
+            nwork++;
+        }
         if (!finished(r))
             continue;
         int64_t d = r->done_us - r->started_us;
@@ -118,6 +122,7 @@ int figures_compute(struct figures *f, const struct record *recs, size_t n, doub
     f->latency_p90_ms = percentile_ms(lat, nlat, 90);
     f->latency_p99_ms = percentile_ms(lat, nlat, 99);
     f->latency_max_ms = nlat ? (double)lat[nlat - 1] / 1000.0 : 0;
+    f->work_cpu_us = nwork ? work_us / (double)nwork : 0;
     free(lat), free(ev), free(tids);
     return 0;
 }
@@ -138,6 +143,13 @@ void report_print(FILE *out, const struct figures *f) {
             f->backend, f->wall_s, f->cpu_s, 100 * f->cpu_per_wall, f->inflight_peak,
             f->inflight_mean, f->threads, f->threads == 1 ? "" : "s", (double)f->rss_kb / 1024.0,
             f->ctx_voluntary, f->ctx_involuntary, f->latency_p50_ms, f->latency_p99_ms);
+    if (f->loops)
+        fprintf(out, "%s: %u event loops or processes (-j), each on its own thread\n", f->backend,
+                f->loops);
+    /* The calibration: what one unit of --work costs on this machine. */
+    if (f->work)
+        fprintf(out, "work: %g unit%s per flag, %.0f µs of CPU per flag in it, %.1f µs per unit\n",
+                f->work, f->work == 1 ? "" : "s", f->work_cpu_us, f->work_cpu_us / f->work);
 }
 
 /* A CSV field: quoted only when it must be, quotes doubled. */
@@ -217,16 +229,16 @@ int summary_write(FILE *out, const struct figures *f, int with_header) {
         fputs("backend,requests,ok,not_found,errors,not_run,max_req,wall_s,user_s,sys_s,cpu_s,"
               "cpu_per_wall,inflight_peak,inflight_mean,threads,rss_kb,ctx_voluntary,"
               "ctx_involuntary,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,"
-              "bytes,process_start_us\n",
+              "bytes,process_start_us,work,work_cpu_us,loops\n",
               out);
     fprintf(out,
             "%s,%zu,%zu,%zu,%zu,%zu,%u,%.6f,%.6f,%.6f,%.6f,%.4f,%u,%.3f,%u,%ld,%ld,%ld,%.3f,%.3f,"
-            "%.3f,%.3f,%lld,%lld\n",
+            "%.3f,%.3f,%lld,%lld,%g,%.1f,%u\n",
             f->backend, f->requests, f->ok, f->not_found, f->errors, f->not_run, f->max_req,
             f->wall_s, f->user_s, f->sys_s, f->cpu_s, f->cpu_per_wall, f->inflight_peak,
             f->inflight_mean, f->threads, f->rss_kb, f->ctx_voluntary, f->ctx_involuntary,
             f->latency_p50_ms, f->latency_p90_ms, f->latency_p99_ms, f->latency_max_ms, f->bytes,
-            (long long)f->process_start_us);
+            (long long)f->process_start_us, f->work, f->work_cpu_us, f->loops);
     return ferror(out) ? -EIO : 0;
 }
 

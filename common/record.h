@@ -26,6 +26,9 @@ struct record {
     /* The running thread's CPU time (µs) at started_us and done_us, with
      * --trace only: when a thread was busy, between its records. */
     int64_t started_cpu_us, done_cpu_us;
+    /* The CPU time (µs) the thread spent on the flag's --work (work.h); -1
+     * when it did none. */
+    int64_t work_cpu_us;
     char error[RECORD_ERROR_MAX]; /* short reason when outcome is OUTCOME_ERROR */
 };
 
@@ -41,6 +44,9 @@ struct figures {
     double latency_p50_ms, latency_p90_ms, latency_p99_ms, latency_max_ms;
     long long bytes;
     int64_t process_start_us; /* when the process started: µs before t0, <= 0 */
+    double work;              /* --work K: units of CPU work per flag */
+    double work_cpu_us;       /* mean CPU µs per flag spent in that work; 0 when none */
+    unsigned loops;           /* event loops or processes the back end ran (-j); 0 = n/a */
 };
 
 /* Derive the figures of a finished run. Allocates scratch; returns 0 or -ENOMEM. */

@@ -16,6 +16,31 @@ run_client() { # run_client ARGS...: sets RC, output in $WORK/out, $WORK/err
 }
 
 case $case in
+work_checks_images)
+    # --work decodes every image where the back end handles it: a real GIF
+    # is saved and its CPU counted; a body that is not a GIF, or is cut
+    # short, is that flag's error with the reason, and leaves no file.
+    start_server "$WORK"
+    mkdir -p "$WORK/root/ad" "$WORK/root/br" "$WORK/root/cn"
+    curl -sf "$BASE_URL/ad/ad.gif" -o "$WORK/root/ad/ad.gif" || fail "curl ad"
+    printf 'not a picture' >"$WORK/root/br/br.gif"
+    size=$(stat -c %s "$WORK/root/ad/ad.gif")
+    head -c $((size / 2)) "$WORK/root/ad/ad.gif" >"$WORK/root/cn/cn.gif"
+    restart_server "$WORK" --root "$WORK/root"
+    run_client AD BR CN --work 1.5 --summary "$WORK/s.csv" --trace "$WORK/t.csv"
+    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1: $(cat "$WORK/err")"
+    grep -q '^  2 errors\.$' "$WORK/out" || fail "report: $(cat "$WORK/out")"
+    grep -q '^work: 1.5 units per flag' "$WORK/out" || fail "no work line: $(cat "$WORK/out")"
+    [[ $(ls -A "$dest") == ad.gif ]] || fail "destination holds: $(ls -A "$dest")"
+    grep -q '^[^,]*,BR,.*,work: not a GIF' "$WORK/t.csv" || fail "BR's reason: $(grep BR "$WORK/t.csv")"
+    grep -q '^[^,]*,CN,.*,work: bad GIF' "$WORK/t.csv" || fail "CN's reason: $(grep CN "$WORK/t.csv")"
+    [[ $(csv_field "$WORK/s.csv" 1 work) == 1.5 ]] || fail "summary work"
+    float_lt 0 "$(csv_field "$WORK/s.csv" 1 work_cpu_us)" || fail "no CPU counted for the work"
+    # Without --work nothing is decoded: all three are saved as served.
+    rm -rf "$dest"
+    run_client AD BR CN
+    [[ $RC -eq 0 && $(count_files "$dest") -eq 3 ]] || fail "without --work: exit $RC, $(ls -A "$dest")"
+    ;;
 pop20_identical)
     # The 20 POP20 flags saved byte-identical to what the server serves.
     start_server "$WORK"
