@@ -75,6 +75,16 @@ static void rusage_delta(struct rusage *d, const struct rusage *a, const struct 
     d->ru_nivcsw = b->ru_nivcsw - a->ru_nivcsw;
 }
 
+/* The worker processes' share: so the run's CPU counts every process
+ * that did its work, and its memory theirs too. */
+static void rusage_add_children(struct rusage *ru, const struct rusage *c) {
+    timeradd(&ru->ru_utime, &c->ru_utime, &ru->ru_utime);
+    timeradd(&ru->ru_stime, &c->ru_stime, &ru->ru_stime);
+    ru->ru_maxrss += c->ru_maxrss;
+    ru->ru_nvcsw += c->ru_nvcsw;
+    ru->ru_nivcsw += c->ru_nivcsw;
+}
+
 static unsigned effective_max_req(const struct options *opt, const struct backend *b, size_t n) {
     unsigned m = opt->max_req ? opt->max_req : b->default_max_req;
     if (b->max_max_req && m > b->max_max_req)
@@ -147,7 +157,10 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
             return EXIT_DEST;
         }
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    /* A process pool's parent never starts libcurl: its workers do, after
+     * the fork, so no library state (locks, a TLS library's) crosses one. */
+    bool curl_here = !backend->workers_init_curl;
+    if (curl_here && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "%s: error: libcurl failed to start\n", prog);
         options_free(&opt);
         return EXIT_SETUP;
@@ -191,6 +204,7 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
     getrusage(RUSAGE_SELF, &ru1);
     progress_end(&run.progress);
     rusage_delta(&ru, &ru0, &ru1);
+    rusage_add_children(&ru, &run.children);
 
     if (rc < 0)
         fprintf(stderr, "%s: error: the %s back end failed: %s\n", prog, backend->name,
@@ -225,6 +239,7 @@ out:
     free(run.records);
     options_free(&opt);
     bodies_release_all();
-    curl_global_cleanup();
+    if (curl_here)
+        curl_global_cleanup();
     return status;
 }

@@ -6,8 +6,10 @@
 #ifndef FLAGBENCH_H
 #define FLAGBENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #include "options.h"
 #include "progress.h"
@@ -20,6 +22,9 @@ struct backend {
     int (*download_many)(struct run *run); /* fills run->records; 0, or -errno */
     unsigned default_max_req;              /* -m when not given */
     unsigned max_max_req;                  /* upper bound for -m; 0 = none */
+    /* Its worker processes start libcurl themselves, after fork(): the
+     * parent, which only supervises, never does (a process pool). */
+    bool workers_init_curl;
 };
 
 struct run {
@@ -35,6 +40,10 @@ struct run {
     size_t fd_limit;       /* descriptors the process may open (soft limit, raised to hard) */
     int dest_fd;           /* --dest opened once (O_PATH), saves name files under it; 0 = by path */
     struct progress progress;
+    /* Worker processes the back end reaped (wait4): CPU and context
+     * switches, and in ru_maxrss their memory (kB, the back end says how
+     * counted), added to the run's own figures. */
+    struct rusage children;
 };
 
 /* The whole program: parse argv, run the back end, print the report, write

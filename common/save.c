@@ -1,6 +1,7 @@
 /* save.c — naming and atomically saving flags. */
 #include "save.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -74,6 +75,41 @@ int save_temp_path(char *out, size_t n, const char *final, int pid, unsigned lon
     int dirlen = slash ? (int)(slash - final + 1) : 0;
     int w = snprintf(out, n, "%.*s.%s.%d-%llu.tmp", dirlen, final, final + dirlen, pid, unique);
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
+}
+
+/* Whether name is a temporary of process pid: ".NAME.<pid>-<digits>.tmp". */
+static bool is_temp_of(const char *name, int pid) {
+    size_t len = strlen(name);
+    if (name[0] != '.' || len < 5 || strcmp(name + len - 4, ".tmp") != 0)
+        return false;
+    const char *p = name + len - 4;
+    const char *digits_end = p;
+    while (p > name && p[-1] >= '0' && p[-1] <= '9')
+        p--;
+    if (p == digits_end || p == name || *--p != '-')
+        return false;
+    char mid[24];
+    int k = snprintf(mid, sizeof mid, ".%d", pid);
+    return p - name > k && memcmp(p - k, mid, (size_t)k) == 0;
+}
+
+int save_remove_temps(const char *dest, int pid) {
+    int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)))
+        if (is_temp_of(e->d_name, pid) && unlinkat(fd, e->d_name, 0) == 0)
+            removed++;
+    closedir(dir);
+    return removed;
 }
 
 /* save_atomic's temporary names: the process id, read once (glibc makes

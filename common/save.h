@@ -26,6 +26,11 @@ int save_name(char *out, size_t n, const struct record *rec, const char *country
  * apart, unique the saves of one run. 0, or -ENAMETOOLONG. */
 int save_temp_path(char *out, size_t n, const char *final, int pid, unsigned long long unique);
 
+/* Remove the temporaries save_temp_path named for process pid in dest
+ * (.NAME.<pid>-<n>.tmp): what a save left behind when its process was
+ * killed between writing and renaming. Returns how many, or -errno. */
+int save_remove_temps(const char *dest, int pid);
+
 /* Blocking atomic save: write data to a file with no name in path's
  * directory (O_TMPFILE) and link it as path, or to a temporary beside path
  * and rename it over path, whichever the file system does cheaper (see
