@@ -137,6 +137,10 @@ static _Noreturn void worker_main(struct pool *p, unsigned w) {
     close(p->results[0]);
 
     struct run *run = p->run;
+    /* Forked late on a busy machine, a worker may find every flag taken by
+     * the workers before it: then it ends without starting libcurl. */
+    if (atomic_load(&p->sh->next) >= run->nrecords)
+        exit(0);
     run->progress.bar = run->progress.verbose = false; /* the parent shows progress */
     run->pid = (int)getpid();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -418,11 +422,17 @@ static int download_many(struct run *run) {
     int64_t now = run_now_us(run);
     for (size_t i = 0; i < run->nrecords; i++)
         run->records[i].queued_us = now;
+    /* Like ProcessPoolExecutor, a worker is forked only while there is a
+     * flag for it: at no delay the first workers may take every flag
+     * before the last are forked. Results that arrive meanwhile are taken
+     * at once (the progress bar moves while the pool grows). */
     unsigned started = 0;
-    for (unsigned w = 0; w < n && !run_interrupted(); w++) {
+    for (unsigned w = 0; w < n && !queue_empty(&p); w++) {
         if ((err = worker_spawn(&p, w)) < 0)
             break;
         started++;
+        drain(&p);
+        reap(&p);
     }
     if (started == 0 && err < 0) {
         fprintf(stderr, PROG ": error: can't fork any of %u worker processes: %s\n", n,
