@@ -43,15 +43,23 @@ static void job_release(struct multi_job *j) {
     job_next(j);
 }
 
+/* The next record to start: the driver's own count, or the counter it
+ * shares with drivers on other threads (multi_init_shared). */
+static size_t take_next(struct multi_driver *m) {
+    return m->shared_next ? atomic_fetch_add_explicit(m->shared_next, 1, memory_order_relaxed)
+                          : m->next++;
+}
+
 static void job_next(struct multi_job *j) {
     struct multi_driver *m = j->m;
-    while (m->next < m->run->nrecords && !run_interrupted()) {
-        transfer_begin(&j->t, m->next++);
+    size_t i;
+    while (!run_interrupted() && (i = take_next(m)) < m->run->nrecords) {
+        transfer_begin(&j->t, i);
         /* Near the end, when fewer flags are left than transfers, most
          * connections will never be used again: close them as their flag
          * is done. Left in libcurl's pool, each curl_multi_remove_handle at
          * cleanup walks all of them, quadratic at -m 10000. */
-        bool tail = m->run->nrecords - m->next < m->njobs;
+        bool tail = m->run->nrecords - (i + 1) < m->njobs;
         transfer_forbid_reuse(&j->t, tail || m->run->opt->no_reuse);
         j->busy = true;
         m->busy++;
@@ -179,8 +187,12 @@ static void abandon(struct multi_driver *m) {
 }
 
 int multi_init(struct multi_driver *m, struct run *run) {
-    *m = (struct multi_driver){.run = run, .njobs = run->max_req};
-    run->threads_peak = 1;
+    return multi_init_shared(m, run, run->max_req, NULL);
+}
+
+int multi_init_shared(struct multi_driver *m, struct run *run, unsigned njobs,
+                      atomic_size_t *next) {
+    *m = (struct multi_driver){.run = run, .njobs = njobs, .shared_next = next};
     /* At least one of each, so that a run of no records needs no case. */
     m->jobs = calloc(m->njobs ? m->njobs : 1, sizeof *m->jobs);
     m->done = calloc(m->njobs ? m->njobs : 1, sizeof *m->done);

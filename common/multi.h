@@ -20,10 +20,12 @@
  *     transfer takes its next flag; an asynchronous saver takes the body and
  *     reports the end of the save later with multi_save_done().
  *
- * One thread: every function and callback runs on the thread of multi_run. */
+ * One thread: every function and callback runs on the thread of multi_run;
+ * drivers on other threads may share only the record counter. */
 #ifndef FLAGBENCH_MULTI_H
 #define FLAGBENCH_MULTI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <curl/curl.h>
 
@@ -76,11 +78,18 @@ struct multi_driver {
     unsigned saving;         /* saves in progress (MULTI_SAVE_STARTED) */
     struct multi_job *wait_head, *wait_tail; /* downloaded, waiting for the saver */
     size_t next;                             /* the next record to start */
+    atomic_size_t *shared_next;              /* or this, shared with other drivers; NULL */
 };
 
 /* run->max_req transfers and a multi handle keeping a connection per
  * transfer alive. 0, or -ENOMEM (call multi_cleanup either way). */
 int multi_init(struct multi_driver *m, struct run *run);
+
+/* The same with njobs transfers, taking records from the counter *next
+ * that drivers on other threads share (each takes the next record not yet
+ * taken), so none idles while another has a backlog (flags_loops). */
+int multi_init_shared(struct multi_driver *m, struct run *run, unsigned njobs,
+                      atomic_size_t *next);
 
 /* Download every record of the run, or until SIGINT. 0, or the reactor's
  * -errno. The reactor must stay attached until multi_cleanup. */

@@ -94,19 +94,20 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_seconds() { [[ $1 =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]]; }
 
 # The back ends come from the build's one list: CMakeLists.txt writes
-# BUILD/backends.txt, a name, a binary and "one_thread" or "threads" per
-# line, the baseline first.
+# BUILD/backends.txt, a name, a binary and a kind per line (one_thread,
+# threads, loops: -j N event loops), the baseline first.
 # use_backends BUILD [LIST] — sets BACKENDS (LIST, comma-separated, checked
 # against the list; empty = all, in the list's order), ALL_BACKENDS, BIN
-# (name -> absolute binary path) and ONE_THREAD (name -> 1 for the back ends
-# that run every transfer on one thread). Scripts never name a back end
-# themselves.
-declare -A BIN=() ONE_THREAD=()
+# (name -> absolute binary path), KIND (name -> its kind) and ONE_THREAD
+# (name -> 1 for the back ends that run every transfer on one thread).
+# Scripts never name a back end themselves.
+declare -A BIN=() ONE_THREAD=() KIND=()
 BACKENDS=() ALL_BACKENDS=()
 use_backends() {
     local list=$1/backends.txt name bin threads b
     [[ -r $list ]] || fail "$list is missing (run 'make build', or pass --build DIR)"
     while IFS=$'\t' read -r name bin threads; do
+        KIND[$name]=$threads
         [[ -n $name ]] || continue
         [[ -x $bin ]] || fail "$bin is not built (run 'make build', or pass --build DIR)"
         ALL_BACKENDS+=("$name")
