@@ -53,13 +53,16 @@ reset_stats() {
 # kernel's I/O workers (MOST_KERNEL: iou-wrk-*, which run blocking file
 # operations on the process's behalf). A worker is told by the kernel's
 # PF_IO_WORKER flag (0x10 in /proc/.../stat's flags), set before it first
-# runs, not by its name, which it takes only once running. Shell builtins
+# runs, not by its name, which it takes only once running. Also the most
+# child processes seen at once (MOST_CHILDREN) and every child's pid
+# (CHILDREN_SEEN: pid -> 1), for a process pool. Shell builtins
 # only: a sampler that forks competes with what it measures, and its rate
 # would depend on how fast this machine forks.
 sample_threads() {
-    local pid=$1 stat ours kernel task tick
+    local pid=$1 stat ours kernel task tick kids kid
     local -a fields
-    SAMPLES=0 MOST_OURS=0 MOST_KERNEL=0
+    SAMPLES=0 MOST_OURS=0 MOST_KERNEL=0 MOST_CHILDREN=0
+    declare -gA CHILDREN_SEEN=()
     # A pipe nobody writes: read -t on it sleeps without starting a process.
     exec {tick}<> <(:)
     while kill -0 "$pid" 2>/dev/null; do
@@ -72,6 +75,10 @@ sample_threads() {
             read -r -a fields <<<"${stat##*) }"
             if ((fields[6] & 0x10)); then kernel=$((kernel + 1)); else ours=$((ours + 1)); fi
         done
+        kids=() # the file ends with no newline: read fills kids and fails
+        { read -r -a kids <"/proc/$pid/task/$pid/children"; } 2>/dev/null || :
+        ((${#kids[@]} > MOST_CHILDREN)) && MOST_CHILDREN=${#kids[@]}
+        for kid in "${kids[@]}"; do CHILDREN_SEEN[$kid]=1; done
         if ((ours > 0)); then
             SAMPLES=$((SAMPLES + 1))
             ((ours > MOST_OURS)) && MOST_OURS=$ours

@@ -8,10 +8,18 @@
 # one_thread.sh CLIENT FLAGSERVER N, for a back end of kind loops: the same
 # with -j N, counted: N threads (N loops), and each of them ran transfers
 # (the trace's thread column).
+# one_thread.sh CLIENT FLAGSERVER procs, for a back end of kind procs: -m
+# 194 is 194 worker processes, counted: the client itself runs one thread,
+# /proc saw 194 children at once, and each of them (the trace's thread
+# column: a worker's one thread is its pid) ran one transfer.
 # The delay is long so that starting 194 requests takes a small part of it
 # however busy the machine is; the wall bound is a multiple of the delay.
 set -euo pipefail
 client=$1 FLAGSERVER=$2 LOOPS=${3:-}
+PROCS=
+if [[ $LOOPS == procs ]]; then
+    PROCS=194 LOOPS=
+fi
 threads=${LOOPS:-1}
 DELAY=${ONE_THREAD_DELAY:-2}
 # shellcheck source=tests/lib.sh
@@ -21,7 +29,7 @@ setup_work
 start_server "$WORK" --delay "$DELAY"
 reset_stats
 "$client" -s "$BASE_URL" -d "$WORK/dest" -q --summary "$WORK/one.csv" -a -m 194 \
-    ${LOOPS:+-j "$LOOPS" --trace "$WORK/one-trace.csv"} >"$WORK/one.out" 2>"$WORK/one.err" &
+    ${LOOPS:+-j "$LOOPS"} --trace "$WORK/one-trace.csv" >"$WORK/one.out" 2>"$WORK/one.err" &
 pid=$!
 sample_threads "$pid"
 rc=0
@@ -30,7 +38,10 @@ wait "$pid" || rc=$?
 ((SAMPLES >= 1)) || fail "the client was never seen in /proc"
 ((MOST_OURS == threads)) ||
     fail "/proc saw $MOST_OURS threads besides the kernel's I/O workers, not $threads"
-for want in ok:194 "threads:$threads" inflight_peak:194 ${LOOPS:+"loops:$LOOPS"}; do
+summary_threads=$threads
+[[ -z $PROCS ]] || summary_threads=$((PROCS + 1)) # the workers and the parent
+for want in ok:194 "threads:$summary_threads" inflight_peak:194 ${LOOPS:+"loops:$LOOPS"} \
+    ${PROCS:+"loops:$PROCS"}; do
     got=$(csv_field "$WORK/one.csv" 1 "${want%%:*}")
     [[ $got == "${want#*:}" ]] || fail "summary ${want%%:*} is $got, expected ${want#*:}"
 done
@@ -44,7 +55,19 @@ if [[ -n $LOOPS ]]; then
         { t[$c["thread"]] = 1 } END { print length(t) }' "$WORK/one-trace.csv")
     ((ran == LOOPS)) || fail "$ran threads ran transfers, not $LOOPS"
 fi
+if [[ -n $PROCS ]]; then
+    ((MOST_CHILDREN == PROCS)) || fail "/proc saw $MOST_CHILDREN worker processes at once, not $PROCS"
+    # Every transfer ran on a worker's one thread (its pid), one per worker.
+    ran=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+        { t[$c["thread"]] = 1 } END { print length(t) }' "$WORK/one-trace.csv")
+    ((ran == PROCS)) || fail "$ran processes ran transfers, not $PROCS"
+    while IFS= read -r tid; do
+        [[ -n ${CHILDREN_SEEN[$tid]:-} ]] || fail "thread $tid ran a transfer but was no worker process"
+    done < <(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { print $c["thread"] }' \
+        "$WORK/one-trace.csv" | sort -u)
+fi
 wall=$(csv_field "$WORK/one.csv" 1 wall_s)
 float_lt "$wall" "$(awk -v d="$DELAY" 'BEGIN { print 4 * d }')" ||
     fail "194 flags at $DELAY s took $wall s, over 4 delays (one at a time: $(awk -v d="$DELAY" 'BEGIN { print 194 * d }') s)"
+[[ -z $PROCS ]] || threads="$PROCS one-thread worker processes and 1"
 echo "ok: $threads thread(s) ($SAMPLES samples, at most $MOST_KERNEL kernel I/O workers), 194 in flight, wall $wall s of a $DELAY s delay"
