@@ -276,8 +276,13 @@ static void worker_ended(struct pool *p, unsigned w, pid_t pid, int status) {
     if (i != IDLE && (size_t)i < run->nrecords && !p->got[i]) {
         run->records[i].started_us = atomic_load(&p->sh->slots[w].started_us);
         decide(p, (size_t)i, "%s", why);
-    } else if (!run->opt->quiet && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP) {
-        fprintf(stderr, PROG ": warning: %s: it could not start libcurl\n", why);
+    } else {
+        /* No flag lost, but said: a worker that could not start libcurl,
+         * or one the sanitizers failed at its exit, must not pass unseen. */
+        fprintf(stderr, PROG ": warning: %s%s\n", why,
+                WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SETUP
+                    ? " (it could not start libcurl)"
+                    : "");
     }
     /* Keep the pool its size while there is work, but a worker that dies at
      * every flag must not be forked forever: at most nworkers replacements. */

@@ -75,6 +75,8 @@ pool_size)
         # shellcheck disable=SC2086
         run "$name" -a -l 12 $args
         [[ $RC -eq 0 ]] || fail "$args: exit $RC: $(cat "$WORK/$name.err")"
+        # Every worker ended well (under the sanitizers: clean at its exit).
+        [[ ! -s $WORK/$name.err ]] || fail "$args: $(head -5 "$WORK/$name.err")"
         for field in loops max_req; do
             got=$(csv_field "$WORK/$name.csv" 1 $field)
             [[ $got -eq $want ]] || fail "$args: $field $got, expected $want"
