@@ -220,7 +220,7 @@ for mode in "${MODE_LIST[@]}"; do
     restart_server "$WORK" --delay "$DELAY"
     say "mode $mode: server ${SERVER_PREFIX[*]:-on every CPU}, clients ${PIN[*]:-on every CPU} ($CPUS CPUs)"
     for ((r = 1; r <= ROUNDS; r++)); do
-        alternate "$r" "${ITEMS[@]}"
+        alternate "$((r - 1))" "${ITEMS[@]}"
         order=("${ORDER[@]}")
         for p in "${PTS[@]}"; do
             c=$(awk -v p="$p" -v d="$DELAY" -v n="$FLAGS" 'BEGIN { printf "%.1f", p * d / n * 1e6 }')
