@@ -14,11 +14,12 @@ DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libj
                 iproute2 shellcheck
 
 # What bench-peers (and bench PEERS=1) times besides the back ends, and its
-# tests need: the Python clients' HTTP libraries, aria2c, wget2, and GNU time
+# tests need: the Python clients' HTTP libraries, Pillow (their --work decodes
+# the GIFs, as giflib does for the C clients), aria2c, wget2, and GNU time
 # for peak RSS. Installed by deps with the rest, so the peers' tests run.
 PEER_PACKAGES := python3-httpx python3-aiohttp python3-pil aria2 wget2 time
 
-.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-ci fuzz clean help
+.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-crossover bench-ci fuzz clean help
 
 all: build
 
@@ -44,6 +45,9 @@ help:
 	@echo "                    what --trace costs, and the fast start at 194 flags beside"
 	@echo "                    the kernel's own time to open 194 connections"
 	@echo "                    (installs nginx-light, wrk, strace)"
+	@echo "  make bench-crossover every back end and the Python executors across CPU per"
+	@echo "                    flag (--work): where one loop stops keeping up, measured"
+	@echo "                    and predicted (CROSSOVER_ARGS=..., scripts/crossover.sh --help)"
 	@echo "  make bench-ci     short run gated against results/baseline.csv"
 	@echo "  make fuzz         the request parser under libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "  make clean        remove build directories"
@@ -97,6 +101,10 @@ bench-compare: deps
 	scripts/vs_curl.sh --build $(BUILD)
 	scripts/trace_cost.sh --build $(BUILD)
 	scripts/fast_start.sh --build $(BUILD)
+
+bench-crossover: deps
+	$(MAKE) build
+	scripts/crossover.sh --build $(BUILD) $(CROSSOVER_ARGS)
 
 bench-ci: deps
 	$(MAKE) build

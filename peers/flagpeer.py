@@ -10,9 +10,15 @@ asyncio event loop. They are written for flagbench in the shape of the
 Fluent Python examples, so that the book's own measurements (its "5x") can be
 set next to the C back ends on the same server.
 
-Debian 12 packages only: python3-httpx, python3-aiohttp (make deps).
+--work K gives each flag the C clients' CPU work (common/work.h), done
+where the client handles the body: Pillow decodes the GIF and counts its
+pixels by colour, K times.
+
+Debian 12 packages only: python3-httpx, python3-aiohttp, python3-pil (make deps).
 """
 import argparse
+import io
+import math
 import os
 import re
 import signal
@@ -70,11 +76,13 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_DEST, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 @dataclass
 class Download:
-    """One request: a code, which pass of --repeat, its URL and file."""
+    """One request: a code, which pass of --repeat, its URL and file, and its
+    place in the plan (which --work fractions use)."""
     code: str
     repeat: int
     url: str
     path: str
+    index: int = 0
 
 
 @dataclass
@@ -82,10 +90,15 @@ class Tally:
     ok: int = 0
     not_found: int = 0
     errors: list = field(default_factory=list)  # (code, reason)
+    work_s: float = 0.0  # CPU seconds the --work took, over the flags that did it
+    worked: int = 0
 
     def count(self, result, verbose=False):
         """Count one result of complete(); on one thread only."""
-        dl, outcome, reason = result
+        dl, outcome, reason, work_s = result
+        if work_s is not None:
+            self.work_s += work_s
+            self.worked += 1
         if outcome == "ok":
             self.ok += 1
         elif outcome == "not_found":
@@ -100,7 +113,7 @@ class Tally:
         return EXIT_ERRORS if self.errors else EXIT_OK
 
 
-def parse_args(prog, description, default_max_req):
+def parse_args(prog, description, default_max_req, add_args=None):
     p = argparse.ArgumentParser(
         prog=prog, description=description,
         epilog="Exit status: 0 all flags ok or not found, 1 some errors, 2 usage error, "
@@ -122,8 +135,14 @@ def parse_args(prog, description, default_max_req):
                    help="request every code K times; files cc-1.gif... after the first")
     p.add_argument("--timeout", type=float, default=10.0, metavar="S",
                    help="give up on a request after S seconds (default 10)")
+    p.add_argument("--work", type=float, default=0.0, metavar="K",
+                   help="CPU work per downloaded flag, as the C clients': decode the GIF "
+                        "(Pillow) and count its pixels by colour K times; a fraction K is "
+                        "spread over the flags, whole decodes (default 0 = none)")
     p.add_argument("-v", "--verbose", action="store_true", help="a line per flag")
     p.add_argument("-q", "--quiet", action="store_true", help="no final report")
+    if add_args:
+        add_args(p)  # the client's own options
     a = p.parse_args()
     if a.max_req < 1:
         p.error(f"--max-req needs a number from 1, not {a.max_req}")
@@ -131,6 +150,8 @@ def parse_args(prog, description, default_max_req):
         p.error(f"--limit needs a number from 0, not {a.limit}")
     if not 1 <= a.repeat <= 100_000:
         p.error(f"--repeat needs a number from 1 to 100000, not {a.repeat}")
+    if not 0 <= a.work <= 100_000:
+        p.error(f"--work needs a number from 0 to 100000, not {a.work}")
     if a.timeout <= 0:
         p.error(f"--timeout needs seconds above 0, not {a.timeout}")
     if a.all and a.codes:
@@ -177,7 +198,8 @@ def plan(codes, repeat, server, dest):
         for cc in codes:
             lc = cc.lower()
             name = f"{lc}-{k}.gif" if k else f"{lc}.gif"
-            out.append(Download(cc, k, f"{server}/{lc}/{lc}.gif", os.path.join(dest, name)))
+            out.append(Download(cc, k, f"{server}/{lc}/{lc}.gif", os.path.join(dest, name),
+                                len(out)))
     return out
 
 
@@ -209,20 +231,46 @@ def save(path, body):
         raise
 
 
-def complete(dl, status, body=None, error=None):
+def decodes(k, index):
+    """How many whole decodes flag number index does for --work k: int(k),
+    and the fraction spread over the flags (0.25: every fourth gets one
+    more), so k decodes a flag on average."""
+    frac = k - math.floor(k)
+    return math.floor(k) + math.floor((index + 1) * frac) - math.floor(index * frac)
+
+
+def work(dl, status, body, k):
+    """--work k on a downloaded flag, in the calling thread or process:
+    (CPU seconds, None) or (CPU seconds, reason) when Pillow can't read it.
+    (None, None) when there is nothing to do."""
+    if not k or status != 200:
+        return None, None
+    from PIL import Image  # only a run with --work needs Pillow
+    t0 = time.thread_time()
+    try:
+        for _ in range(decodes(k, dl.index)):
+            with Image.open(io.BytesIO(body)) as im:
+                im.load()
+                im.histogram()
+    except Exception as e:  # Pillow raises several kinds for a bad image
+        return time.thread_time() - t0, f"work: not a GIF Pillow can read ({type(e).__name__})"
+    return time.thread_time() - t0, None
+
+
+def complete(dl, status, body=None, error=None, work_s=None):
     """Finish one request where it ran: 200 = save the body; returns
-    (dl, outcome, reason) with outcome "ok", "not_found" (404: not an error,
-    as in the book) or "error"."""
+    (dl, outcome, reason, work_s) with outcome "ok", "not_found" (404: not an
+    error, as in the book) or "error", and the CPU its --work took."""
     if error is None and status == 200:
         try:
             save(dl.path, body)
         except OSError as e:
             error = f"save {dl.path}: {e.strerror}"
         else:
-            return dl, "ok", None
+            return dl, "ok", None, work_s
     if error is None and status == 404:
-        return dl, "not_found", None
-    return dl, "error", error or f"HTTP {status}"
+        return dl, "not_found", None, work_s
+    return dl, "error", error or f"HTTP {status}", work_s
 
 
 def finish(prog, args, tally, seconds):
@@ -236,6 +284,11 @@ def finish(prog, args, tally, seconds):
         if n_err:
             print(f"{n_err:3d} error{'' if n_err == 1 else 's'}.")
         print(f"Elapsed time: {seconds:.2f}s")
+        if args.work and tally.worked:
+            # The C clients' calibration line, from the same measurement.
+            per_flag = tally.work_s / tally.worked * 1e6
+            print(f"work: {args.work:g} unit{'' if args.work == 1 else 's'} per flag, "
+                  f"{per_flag:.0f} µs of CPU per flag in it, {per_flag / args.work:.1f} µs per unit")
     for code, reason in [] if args.verbose else tally.errors[:5]:
         print(f"{prog}: {code}: {reason}", file=sys.stderr)
     if len(tally.errors) > 5 and not args.verbose:
@@ -253,12 +306,13 @@ def run(prog, main):
         sys.exit(EXIT_INTERRUPTED)
 
 
-def client_main(prog, description, default_max_req, download_many):
-    """A client's whole program: parse the command line, make the
-    destination, call download_many(args, tally) — the one part that
-    differs from client to client — and report. Exits with the status."""
+def client_main(prog, description, default_max_req, download_many, add_args=None):
+    """A client's whole program: parse the command line (add_args(parser)
+    adds the client's own options), make the destination, call
+    download_many(args, tally) — the one part that differs from client to
+    client — and report. Exits with the status."""
     def main():
-        args = parse_args(prog, description, default_max_req)
+        args = parse_args(prog, description, default_max_req, add_args)
         prepare_dest(args, prog)
         tally = Tally()
         t0 = time.perf_counter()

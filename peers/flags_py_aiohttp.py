@@ -9,14 +9,15 @@ import aiohttp
 import flagpeer
 
 
-async def download_one(session, semaphore, dl):
+async def download_one(session, semaphore, dl, k):
     async with semaphore:
         try:
             async with session.get(dl.url) as r:
                 status, body = r.status, await r.read()
         except (aiohttp.ClientError, asyncio.TimeoutError) as e:
             return flagpeer.complete(dl, None, error=f"{type(e).__name__}: {e}")
-    return await asyncio.to_thread(flagpeer.complete, dl, status, body)
+    work_s, error = flagpeer.work(dl, status, body, k)  # on the loop, as CPU work is
+    return await asyncio.to_thread(flagpeer.complete, dl, status, body, error, work_s)
 
 
 async def supervisor(args, tally):
@@ -24,7 +25,7 @@ async def supervisor(args, tally):
     connector = aiohttp.TCPConnector(limit=args.max_req)
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        tasks = [download_one(session, semaphore, dl) for dl in args.downloads]
+        tasks = [download_one(session, semaphore, dl, args.work) for dl in args.downloads]
         for coro in asyncio.as_completed(tasks):
             tally.count(await coro, args.verbose)
 

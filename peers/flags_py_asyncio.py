@@ -2,7 +2,8 @@
 """flags_py_asyncio.py — one thread, an asyncio event loop and one
 httpx.AsyncClient, at most -m requests in flight (an asyncio.Semaphore), in
 the shape of the book's asyncio scripts: the body is saved off the loop with
-asyncio.to_thread, as the book's later version does."""
+asyncio.to_thread, as the book's later version does. --work runs on the
+loop, in its one thread, blocking it as CPU work does."""
 import asyncio
 
 import httpx
@@ -10,20 +11,21 @@ import httpx
 import flagpeer
 
 
-async def download_one(client, semaphore, dl):
+async def download_one(client, semaphore, dl, k):
     async with semaphore:
         try:
             r = await client.get(dl.url)
         except httpx.HTTPError as e:
             return flagpeer.complete(dl, None, error=f"{type(e).__name__}: {e}")
-    return await asyncio.to_thread(flagpeer.complete, dl, r.status_code, r.content)
+    work_s, error = flagpeer.work(dl, r.status_code, r.content, k)
+    return await asyncio.to_thread(flagpeer.complete, dl, r.status_code, r.content, error, work_s)
 
 
 async def supervisor(args, tally):
     semaphore = asyncio.Semaphore(args.max_req)
     limits = httpx.Limits(max_connections=args.max_req, max_keepalive_connections=args.max_req)
     async with httpx.AsyncClient(timeout=args.timeout, limits=limits, trust_env=False) as client:
-        tasks = [download_one(client, semaphore, dl) for dl in args.downloads]
+        tasks = [download_one(client, semaphore, dl, args.work) for dl in args.downloads]
         for coro in asyncio.as_completed(tasks):
             tally.count(await coro, args.verbose)
 

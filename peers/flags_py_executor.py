@@ -11,20 +11,22 @@ import httpx
 import flagpeer
 
 
-def download_one(client, dl):
-    """One flag on a worker thread: get it and save it, as the book does."""
+def download_one(client, dl, k):
+    """One flag on a worker thread: get it, work on it (--work), save it, as
+    the book does. The GIL lets one thread at a time run the work's Python."""
     try:
         r = client.get(dl.url)
     except httpx.HTTPError as e:
         return flagpeer.complete(dl, None, error=f"{type(e).__name__}: {e}")
-    return flagpeer.complete(dl, r.status_code, r.content)
+    work_s, error = flagpeer.work(dl, r.status_code, r.content, k)
+    return flagpeer.complete(dl, r.status_code, r.content, error, work_s)
 
 
 def download_many(args, tally):
     limits = httpx.Limits(max_connections=args.max_req, max_keepalive_connections=args.max_req)
     with httpx.Client(timeout=args.timeout, limits=limits, trust_env=False) as client, \
             ThreadPoolExecutor(max_workers=args.max_req) as pool:
-        futures = [pool.submit(download_one, client, dl) for dl in args.downloads]
+        futures = [pool.submit(download_one, client, dl, args.work) for dl in args.downloads]
         try:
             for fut in as_completed(futures):
                 tally.count(fut.result(), args.verbose)

@@ -17,7 +17,8 @@ def download_many(args, tally):
             except httpx.HTTPError as e:
                 result = flagpeer.complete(dl, None, error=f"{type(e).__name__}: {e}")
             else:
-                result = flagpeer.complete(dl, r.status_code, r.content)
+                work_s, error = flagpeer.work(dl, r.status_code, r.content, args.work)
+                result = flagpeer.complete(dl, r.status_code, r.content, error, work_s)
             tally.count(result, args.verbose)
 
 

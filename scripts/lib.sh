@@ -60,6 +60,14 @@ parse_options() {
     done
 }
 
+# csv_field FILE ROW COLUMN: a field of a CSV file by header name (row 1 =
+# first data row). Fields used here never hold commas.
+csv_field() {
+    awk -F, -v row="$2" -v col="$3" '
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+        NR == row + 1 { print $c }' "$1"
+}
+
 # median_min_max — of the numbers on stdin, one a line: "MEDIAN MIN MAX".
 median_min_max() {
     sort -g | awk '{a[NR] = $1}

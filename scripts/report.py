@@ -15,7 +15,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import env, gate, markdown, model, peers, phases, plots  # noqa: E402
+from flagreport import crossover, env, gate, markdown, model, peers, phases, plots  # noqa: E402
 
 
 def cmd_merge_rounds(args) -> int:
@@ -46,6 +46,17 @@ def cmd_sweep(args) -> int:
     pngs = plots.sweep_plots(sw)
     text, md = markdown.sweep_report(sw, pngs)
     markdown.write(sw.directory, "report.md", md)
+    print(text)
+    return 0
+
+
+def cmd_crossover(args) -> int:
+    left_out = [b for b in (args.left_out or "").split(",") if b]
+    try:
+        text, md = crossover.report(args.dir, args.delay, args.flags, args.baseline, left_out)
+    except ValueError as e:
+        raise model.ReportError(str(e)) from e
+    markdown.write(args.dir, "report.md", md)
     print(text)
     return 0
 
@@ -87,6 +98,14 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sweep", help="report a scripts/sweep.sh folder: sweep.csv, skipped.csv")
     s.add_argument("dir", metavar="DIR")
     s.set_defaults(func=cmd_sweep)
+    x = sub.add_parser("crossover", help="report a scripts/crossover.sh folder: crossover.csv, "
+                                         "calibration.csv (wall against CPU per flag)")
+    x.add_argument("dir", metavar="DIR")
+    x.add_argument("--delay", type=float, required=True, help="the server's delay (s)")
+    x.add_argument("--flags", type=int, required=True, help="flags, all in flight")
+    x.add_argument("--baseline", required=True, help="the one-loop back end to compare with")
+    x.add_argument("--left-out", metavar="LIST", help="back ends left out, comma-separated")
+    x.set_defaults(func=cmd_crossover)
     c = sub.add_parser("ci-figures", help="bench_ci.sh's measured figures as baseline CSV on stdout")
     c.add_argument("dir", metavar="DIR", help="bench_ci.sh's work folder")
     c.add_argument("requests", metavar="N", type=int, help="requests of the timed runs")

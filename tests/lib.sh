@@ -25,14 +25,6 @@ expect_usage_errors() {
     done
 }
 
-# csv_field FILE ROW COLUMN: a field of a CSV file by header name (row 1 =
-# first data row). Fields used here never hold commas.
-csv_field() {
-    awk -F, -v row="$2" -v col="$3" '
-        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
-        NR == row + 1 { print $c }' "$1"
-}
-
 # count_files DIR: entries in DIR, hidden ones too.
 count_files() {
     find "$1" -mindepth 1 | wc -l

@@ -10,7 +10,8 @@ file(GLOB PEER_CLIENTS ${PROJECT_SOURCE_DIR}/peers/flags_py_*.py)
 foreach(client ${PEER_CLIENTS})
   get_filename_component(name ${client} NAME_WE)
   # e2e:CASE: the C clients' own cases whose contract the Python clients keep.
-  foreach(case e2e:pop20_identical e2e:errors_leave_nothing not_found usage_errors repeat_names)
+  foreach(case e2e:pop20_identical e2e:errors_leave_nothing not_found usage_errors repeat_names
+               work)
     string(REPLACE "e2e:" "" case_name ${case})
     add_test(NAME peers_${name}_${case_name}
              COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/peers_test.sh ${FLAGSERVER} ${case} ${client})

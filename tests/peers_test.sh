@@ -33,6 +33,22 @@ run_client() { # run_client ARGS...: sets RC, output in $WORK/out, $WORK/err
 served() { curl -s "$SERVER_URL/stats" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$'; }
 
 case $case in
+work)
+    # --work decodes every image where the client handles it (Pillow): a
+    # real GIF is saved and its CPU reported; a body that is not a GIF is
+    # that flag's error, with the reason, and leaves no file.
+    /usr/bin/python3 -c 'import PIL' 2>/dev/null || skip "python3-pil is not installed (make deps)"
+    start_server "$WORK"
+    mkdir -p "$WORK/root/ad" "$WORK/root/br"
+    curl -sf "$BASE_URL/ad/ad.gif" -o "$WORK/root/ad/ad.gif" || fail "curl ad"
+    printf 'not a picture' >"$WORK/root/br/br.gif"
+    restart_server "$WORK" --root "$WORK/root"
+    run_client -v AD BR --work 1.5
+    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1: $(cat "$WORK/err")"
+    grep -q '^work: 1.5 units per flag, [0-9]* µs of CPU' "$WORK/out" || fail "report: $(cat "$WORK/out")"
+    grep -q '^BR error: work: not a GIF' "$WORK/err" || fail "-v: $(cat "$WORK/err")"
+    [[ $(ls -A "$dest") == ad.gif ]] || fail "files: $(ls -A "$dest")"
+    ;;
 not_found)
     # A code the server hasn't is not an error (the book's rule): exit 0.
     start_server "$WORK"

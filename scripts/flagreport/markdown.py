@@ -357,6 +357,11 @@ def nodelay_section(run: BenchRun) -> tuple[list[str], Optional[str]]:
              f"not from doing the work faster.")
     md = ["## The counterexample: nothing to wait for\n", words + "\n",
           md_table(["back end", "wall ms (median)", "CPU ms (median)", f"speedup over {base}"], rows), ""]
+    # The CPU-bound case, from the newest make bench-crossover beside this run.
+    from . import crossover  # it uses this module's tables
+    cpu_bound = crossover.latest_counterexample(run.directory)
+    md += [cpu_bound + "\n" if cpu_bound else "The CPU-bound counterexample, where one thread is "
+           "not enough: `make bench-crossover` (docs/cores.md).\n"]
     return md, words
 
 
