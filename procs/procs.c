@@ -275,6 +275,7 @@ static void worker_ended(struct pool *p, unsigned w, pid_t pid, int status) {
     int64_t i = atomic_load(&p->sh->slots[w].index);
     if (i != IDLE && (size_t)i < run->nrecords && !p->got[i]) {
         run->records[i].started_us = atomic_load(&p->sh->slots[w].started_us);
+        run->records[i].thread = (int)pid;
         decide(p, (size_t)i, "%s", why);
     } else {
         /* No flag lost, but said: a worker that could not start libcurl,
@@ -323,6 +324,13 @@ static void stop_workers(struct pool *p) {
     for (unsigned w = 0; w < p->nworkers; w++)
         if (p->workers[w].pid > 0)
             kill(p->workers[w].pid, SIGINT);
+}
+
+/* SIGINT or SIGTERM waiting while the parent has them blocked. */
+static bool stop_pending(void) {
+    sigset_t pending;
+    return sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
 }
 
 static void on_child(int sig) {
@@ -432,7 +440,7 @@ static int download_many(struct run *run) {
      * before the last are forked. Results that arrive meanwhile are taken
      * at once (the progress bar moves while the pool grows). */
     unsigned started = 0;
-    for (unsigned w = 0; w < n && !queue_empty(&p); w++) {
+    for (unsigned w = 0; w < n && !queue_empty(&p) && !stop_pending(); w++) {
         if ((err = worker_spawn(&p, w)) < 0)
             break;
         started++;
