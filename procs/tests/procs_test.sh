@@ -19,17 +19,6 @@ source "$(dirname "$0")/../../tests/lib.sh"
 setup_work
 dest=$WORK/dest
 
-# run NAME ARGS...: the client with a summary in $WORK/NAME.csv; sets RC.
-run() {
-    local name=$1
-    shift
-    set +e
-    "$client" -s "$BASE_URL" -d "$dest" -q --summary "$WORK/$name.csv" "$@" \
-        >"$WORK/$name.out" 2>"$WORK/$name.err"
-    RC=$?
-    set -e
-}
-
 # children PID: the worker processes of PID now, one a line.
 children() {
     local kids=()
@@ -69,11 +58,14 @@ no_temporaries() {
 case $case in
 pool_size)
     start_server "$WORK" --delay 0.05
-    # name ARGS... WANT: the pool has WANT worker processes.
+    # NAME:ARGS:WANT: with ARGS the pool has WANT worker processes. The
+    # run's summary is $WORK/NAME.csv; an empty stderr is checked.
     for spec in "m3:-m 3:3" "j5:-j 5:5" "jm:-j 2 -m 5:2" "mj:-m 2 -j 5:2" "m1:-m 1:1"; do
         IFS=: read -r name args want <<<"$spec"
+        RC=0
         # shellcheck disable=SC2086
-        run "$name" -a -l 12 $args
+        "$client" -s "$BASE_URL" -d "$dest" -q --summary "$WORK/$name.csv" -a -l 12 $args \
+            2>"$WORK/$name.err" || RC=$?
         [[ $RC -eq 0 ]] || fail "$args: exit $RC: $(cat "$WORK/$name.err")"
         # Every worker ended well (under the sanitizers: clean at its exit).
         [[ ! -s $WORK/$name.err ]] || fail "$args: $(head -5 "$WORK/$name.err")"
