@@ -70,6 +70,7 @@ sample_threads() {
         kids=() # the file ends with no newline: read fills kids and fails
         { read -r -a kids <"/proc/$pid/task/$pid/children"; } 2>/dev/null || :
         ((${#kids[@]} > MOST_CHILDREN)) && MOST_CHILDREN=${#kids[@]}
+        # shellcheck disable=SC2034 # read by the callers
         for kid in "${kids[@]}"; do CHILDREN_SEEN[$kid]=1; done
         if ((ours > 0)); then
             SAMPLES=$((SAMPLES + 1))
