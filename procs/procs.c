@@ -77,16 +77,16 @@ struct pool {
     struct run *run;
     struct shared *sh;
     size_t sh_size;
-    int results[2];        /* the pipe workers write results to */
+    int results[2]; /* the pipe workers write results to */
     struct worker *workers;
-    unsigned nworkers;     /* the pool's size */
-    unsigned alive;        /* forked and not yet reaped */
-    unsigned respawns;     /* replacements forked so far (at most nworkers) */
-    bool *got;             /* per record: its result arrived, or the parent decided it */
+    unsigned nworkers; /* the pool's size */
+    unsigned alive;    /* forked and not yet reaped */
+    unsigned respawns; /* replacements forked so far (at most nworkers) */
+    bool *got;         /* per record: its result arrived, or the parent decided it */
     char carry[sizeof(struct result_msg)];
-    size_t carry_len;      /* the start of a message whose rest is still in the pipe */
+    size_t carry_len; /* the start of a message whose rest is still in the pipe */
     pid_t parent;
-    sigset_t run_mask;     /* the mask workers run with (the parent's before the pool) */
+    sigset_t run_mask; /* the mask workers run with (the parent's before the pool) */
 };
 
 /* ---- the worker ---- */
@@ -253,8 +253,7 @@ static void death_text(char *out, size_t n, pid_t pid, int status) {
         snprintf(out, n, "worker process %d killed by SIG%s", (int)pid,
                  sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
     else
-        snprintf(out, n, "worker process %d exited with status %d", (int)pid,
-                 WEXITSTATUS(status));
+        snprintf(out, n, "worker process %d exited with status %d", (int)pid, WEXITSTATUS(status));
 }
 
 static bool queue_empty(const struct pool *p) {
@@ -363,17 +362,18 @@ static void settle_unsent(struct pool *p) {
     size_t taken = atomic_load(&p->sh->next);
     for (size_t i = 0; i < run->nrecords; i++)
         if (!p->got[i])
-            decide(p, i, i < taken ? "its worker process ended without a result"
-                                   : "no worker process was left to run it");
+            decide(p, i,
+                   i < taken ? "its worker process ended without a result"
+                             : "no worker process was left to run it");
 }
 
 /* The pool's size: one process per request in flight (see the top). */
 static unsigned pool_size(const struct run *run) {
     const struct options *opt = run->opt;
     size_t n = opt->jobs && opt->max_req ? (opt->jobs < opt->max_req ? opt->jobs : opt->max_req)
-               : opt->jobs                ? opt->jobs
-               : opt->max_req             ? opt->max_req
-                                          : run_default_jobs();
+               : opt->jobs               ? opt->jobs
+               : opt->max_req            ? opt->max_req
+                                         : run_default_jobs();
     if (n > MAX_PROCS)
         n = MAX_PROCS;
     if (n > run->nrecords)

@@ -342,6 +342,35 @@ START_TEST(save_paths) {
 }
 END_TEST
 
+/* A killed process's temporaries go, and nothing else: not another pid's
+ * (12345 and 234 share digits with 1234), not a flag, not a look-alike. */
+START_TEST(save_remove_temps_of_one_pid) {
+    const char *dir = tempdir();
+    const char *names[] = {".br.gif.1234-0.tmp",  ".Brazil-2.gif.1234-17.tmp",
+                           ".br.gif.12345-1.tmp", ".br.gif.234-1.tmp",
+                           ".br.gif.1234-.tmp",   ".br.gif.1234-1.tmpx",
+                           "br.gif.1234-1.tmp",   "br.gif"};
+    char path[256];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fclose(f);
+    }
+    ck_assert_int_eq(save_remove_temps(dir, 1234), 2);
+    ck_assert_int_eq(count_entries(dir), 6);
+    snprintf(path, sizeof path, "%s/.br.gif.1234-0.tmp", dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert_int_eq(save_remove_temps(dir, 1234), 0);
+    ck_assert_int_eq(save_remove_temps("/nonexistent/flagbench", 1234), -ENOENT);
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 static void check_file(const char *path, const char *data, size_t len) {
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
@@ -626,6 +655,7 @@ int main(void) {
                                   url_building,
                                   classification,
                                   save_paths,
+                                  save_remove_temps_of_one_pid,
                                   save_is_atomic_and_complete,
                                   save_full_disk_leaves_nothing,
                                   destination_prepare,
