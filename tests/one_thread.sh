@@ -5,14 +5,18 @@
 # DELAY seconds: the client runs on one thread (sampled from /proc while it
 # runs, and in its summary), has all 194 in flight at once (its summary and
 # the server's count agree), and takes a few delays, not 194 of them.
-# one_thread.sh CLIENT FLAGSERVER N, for a back end of kind loops: the same
-# with -j N, counted: N threads (N loops), and each of them ran transfers
-# (the trace's thread column).
+# one_thread.sh CLIENT FLAGSERVER KIND: KIND (backends.txt's) says what to
+# count. one_thread: the above. loops: the same with -j 2, counted: 2 threads
+# (2 loops), and each of them ran transfers (the trace's thread column).
 # The delay is long so that starting 194 requests takes a small part of it
 # however busy the machine is; the wall bound is a multiple of the delay.
 set -euo pipefail
-client=$1 FLAGSERVER=$2 LOOPS=${3:-}
-threads=${LOOPS:-1}
+client=$1 FLAGSERVER=$2 kind=${3:-one_thread}
+case $kind in
+one_thread) LOOPS='' threads=1 ;;
+loops) LOOPS=2 threads=2 ;;
+*) echo "one_thread: error: no check for back ends of kind '$kind'" >&2; exit 2 ;;
+esac
 DELAY=${ONE_THREAD_DELAY:-2}
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"
