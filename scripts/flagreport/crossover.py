@@ -254,6 +254,16 @@ def mode_section(m: Mode, base: str, n: int, delay: float, unit_us: float
                 sentences.append(f"At the CPU-bound point (c = {b.c_us:.0f} µs, N·c = "
                                  f"{n * b.c_us * 1e-6 / delay:.1f} delays) {c} runs at {sp:.2f}× "
                                  f"{base}'s speed: {stats.sentence(cmp)}")
+        shares = [(c, m.at(c, cx).cpu_s / m.at(c, cx).wall) for c in m.clients
+                  if m.at(c, cx) and m.at(c, cx).cpu_s and m.at(c, cx).wall > 0]
+        if shares:
+            most = max(s for _, s in shares)
+            sentences.append(
+                "There the C clients' CPU over their wall was "
+                + ", ".join(f"{c} {s:.2f}" for c, s in shares) + " cores"
+                + (f": at most {most:.2f} of the {m.cpus} CPUs — other processes held the rest, "
+                   f"so no client had an idle core to spread its work to."
+                   if most < 0.9 else "."))
         loops = [c for c in multi if m.kinds[c] == "loops"]
         pools = [c for c in multi if m.kinds[c] == "threads"]
         for lp in loops:
