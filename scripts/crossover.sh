@@ -11,7 +11,8 @@ usage() {
     cat <<EOF
 usage: scripts/crossover.sh [--build DIR] [--delay S] [--flags N] [--points LIST]
                             [--rounds R] [--modes LIST] [--backends LIST]
-                            [--no-peers] [--dest-parent DIR] [--results DIR] [-h]
+                            [--no-peers] [--nice N] [--dest-parent DIR]
+                            [--results DIR] [-h]
 
 N flags, all N in flight (-m N), against a flagserver that holds every
 response DELAY seconds, for every back end of the build's list that can hold
@@ -51,6 +52,10 @@ options:
                      2 CPUs or more)
   --backends LIST    comma-separated subset of the C back ends (default: all)
   --no-peers         leave the Python peers out
+  --nice N           run the server and the clients at this niceness (-20 to 19;
+                     default: as started). On a machine shared with other work,
+                     a negative N (as root) gives them the CPUs while they run;
+                     the report says which was used
   --dest-parent DIR  where the downloads are written: a fresh temporary
                      directory inside DIR (default: /dev/shm if it is tmpfs)
   --results DIR      where the timestamped run directory goes (default: results/)
@@ -61,16 +66,17 @@ yet: the clients and flagserver have no TLS options in this build. The hook
 is tls_point below; it says so in the report.
 
 Files in RESULTS/<UTC timestamp>-crossover/: calibration.csv, crossover.csv
-(one row a run), env.json, report.md, crossover.png (results/README.md).
+(one row a run), nice.txt, tls.txt, env.json, report.md, counterexample.md,
+crossover-<mode>.png (results/README.md).
 With the defaults a run takes about 10 minutes; progress goes to stderr.
 Exit status: 0 done, 1 a step failed, 2 usage error.
 EOF
 }
 
 BUILD=$ROOT/build DELAY=0.1 FLAGS=194 POINTS=0,0.5,1,1.5,2,3,4 ROUNDS=6 MODES=shared,apart
-BACKEND_LIST='' NO_PEERS='' RESULTS=$ROOT/results DESTP=''
+BACKEND_LIST='' NO_PEERS='' RESULTS=$ROOT/results DESTP='' NICE=''
 parse_options "--build=BUILD --delay=DELAY --flags=FLAGS --points=POINTS --rounds=ROUNDS
-    --modes=MODES --backends=BACKEND_LIST --no-peers:NO_PEERS --dest-parent=DESTP
+    --modes=MODES --backends=BACKEND_LIST --no-peers:NO_PEERS --nice=NICE --dest-parent=DESTP
     --results=RESULTS" "$@"
 
 { is_seconds "$DELAY" && awk -v d="$DELAY" 'BEGIN { exit !(d > 0) }'; } ||
@@ -80,6 +86,12 @@ parse_options "--build=BUILD --delay=DELAY --flags=FLAGS --points=POINTS --round
 IFS=, read -r -a PTS <<<"$POINTS"
 ((${#PTS[@]} > 0)) || die "--points needs at least one point"
 for p in "${PTS[@]}"; do is_seconds "$p" || die "--points needs numbers like 0,0.5,1, not '$POINTS'"; done
+PRIO=()
+if [[ -n $NICE ]]; then
+    { [[ $NICE =~ ^-?[0-9]+$ ]] && ((NICE >= -20 && NICE <= 19)); } || die "--nice needs -20 to 19, not '$NICE'"
+    nice -n "$NICE" true 2>/dev/null || die "--nice $NICE: not allowed here (a negative one needs root)"
+    PRIO=(nice -n "$NICE")
+fi
 NCPU=$(nproc)
 IFS=, read -r -a MODE_LIST <<<"$MODES"
 for m in "${MODE_LIST[@]}"; do
@@ -203,18 +215,19 @@ tls_point() {
     fi
 }
 tls_point
+echo "${NICE:-0}" >"$OUT/nice.txt"
 
 CSV=$OUT/crossover.csv
 echo "mode,client_cpus,round,point,c_target_us,work,client,kind,wall_s,cpu_s,work_cpu_us,server_cpu_s,ok,errors,threads,loops" >"$CSV"
 total=$((${#MODE_LIST[@]} * ROUNDS * ${#PTS[@]} * ${#ITEMS[@]})) step=0
 for mode in "${MODE_LIST[@]}"; do
     if [[ $mode == apart ]]; then
-        SERVER_PREFIX=(taskset -c 0)
-        PIN=(taskset -c "1-$((NCPU - 1))")
+        SERVER_PREFIX=("${PRIO[@]}" taskset -c 0)
+        PIN=("${PRIO[@]}" taskset -c "1-$((NCPU - 1))")
         CPUS=$((NCPU - 1))
     else
-        SERVER_PREFIX=()
-        PIN=()
+        SERVER_PREFIX=("${PRIO[@]}")
+        PIN=("${PRIO[@]}")
         CPUS=$NCPU
     fi
     restart_server "$WORK" --delay "$DELAY"

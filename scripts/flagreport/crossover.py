@@ -283,7 +283,9 @@ def mode_section(m: Mode, base: str, n: int, delay: float, unit_us: float
                                   if m.at(c, x) and m.at(c, x).wall > 0])) for c in m.clients]
     if srv:
         lo, hi = min(s for _, s in srv), max(s for _, s in srv)
-        sentences.append(f"The server used {100 * lo:.0f}–{100 * hi:.0f}% of one CPU during the "
+        used = f"{100 * lo:.0f}%" if round(100 * lo) == round(100 * hi) else \
+            f"{100 * lo:.0f}–{100 * hi:.0f}%"
+        sentences.append(f"The server used {used} of one CPU during the "
                          f"clients' runs (median over points; "
                          + ("on its own CPU" if m.name == "apart" else "on the clients' CPUs")
                          + ").")
@@ -357,20 +359,24 @@ def plot(d: str, m: Mode, base: str, n: int, delay: float) -> Optional[str]:
 
 def counterexample(mode: Mode, base: str, figures: dict, n: int, delay: float) -> str:
     """The paragraph make bench's counterexample section borrows."""
-    parts = [f"**The CPU-bound case: here one thread is not enough.** When each of {n} flags "
-             f"costs the client c µs of CPU (decoding the GIF, `--work`), one loop does all "
-             f"N·c of it on one core: once N·c passes the {delay:g} s delay it can no longer "
-             f"hide the work behind the wait, and its wall grows as N·c while a client on k "
-             f"cores grows as N·c/k."]
-    for c, (meas, pred, _, together, _) in figures.get("crossovers", {}).items():
-        if meas is not None:
-            parts.append(f"Measured (make bench-crossover, {mode.name} mode, clients on "
-                         f"{mode.cpus} CPUs): {c} pulls ahead of {base} from c ≈ {meas:.0f} µs "
-                         f"(the issue's model: {_us(pred)}; all answers arriving at once: "
-                         f"{_us(together)});")
-    for c, sp in figures.get("speedup", {}).items():
-        parts.append(f"at N·c ≈ 4 delays {c} is {sp:.2f}× as fast as {base}.")
-    return " ".join(parts)
+    text = (f"**The CPU-bound case: here one thread is not enough.** When each of {n} flags "
+            f"costs the client c µs of CPU (decoding the GIF, `--work`), one loop does all "
+            f"N·c of it on one core, and with every flag in flight at once it can only start "
+            f"when the answers arrive, after the {delay:g} s delay: its wall grows by N·c, a "
+            f"client's on k cores by N·c/k.")
+    cross = [f"{c} from c ≈ {meas:.0f} µs (predicted: {_us(pred)} by the issue's model, "
+             f"{_us(together)} with all answers at once)"
+             for c, (meas, pred, _, together, _) in figures.get("crossovers", {}).items()
+             if meas is not None]
+    if cross:
+        text += (f" Measured (make bench-crossover, {mode.name} mode, clients on {mode.cpus} "
+                 f"CPUs, one loop getting {mode.share:.2f} of a core): these pull ahead of "
+                 f"{base} by a tenth of the delay: " + "; ".join(cross) + ".")
+    sps = figures.get("speedup", {})
+    if sps:
+        text += (" At N·c ≈ 4 delays: " + ", ".join(f"{c} {sp:.2f}×" for c, sp in sps.items())
+                 + f" {base}'s speed.")
+    return text
 
 
 def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tuple[str, str]:
@@ -390,6 +396,13 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
               f"{delay / n * 1e6:.0f} µs. Load: {load_phrase(env)}.\n")
     if left_out:
         md.append(f"Left out (they cap requests in flight below {n}): {', '.join(left_out)}.\n")
+    nice = os.path.join(d, "nice.txt")
+    if os.path.exists(nice):
+        with open(nice) as f:
+            v = f.read().strip()
+        md.append("Priority: the server and the clients ran at niceness "
+                  f"{v}" + (" (above the machine's other work, which ran at 0)." if v.startswith("-")
+                            else " (as the machine's other work).") + "\n")
     tls = os.path.join(d, "tls.txt")
     if os.path.exists(tls):
         with open(tls) as f:
