@@ -26,7 +26,7 @@ left=$(grep -c 'left out' "$WORK/err" || true)
 rows=$(($(wc -l <"$dir/crossover.csv") - 1))
 # Every client of the list but those left out, at two points.
 ((rows == 2 * (clients - left))) || fail "$rows rows for $clients clients ($left left out)"
-grep -q '^Calibration: one unit of `--work`' "$dir/report.md" || fail "no calibration line"
+grep -q "^Calibration: one unit of \`--work\`" "$dir/report.md" || fail "no calibration line"
 grep -q '^## Targets' "$dir/report.md" || fail "no targets"
 [[ -s $dir/crossover-shared.png ]] || fail "no plot"
 awk -F, 'NR > 1 && $13 != 20 { bad = 1 } END { exit bad }' "$dir/crossover.csv" ||
