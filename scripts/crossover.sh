@@ -66,7 +66,7 @@ yet: the clients and flagserver have no TLS options in this build. The hook
 is tls_point below; it says so in the report.
 
 Files in RESULTS/<UTC timestamp>-crossover/: calibration.csv, crossover.csv
-(one row a run), nice.txt, tls.txt, env.json, report.md, counterexample.md,
+(one row a run), capacity.csv, nice.txt, tls.txt, env.json, report.md, counterexample.md,
 crossover-<mode>.png (results/README.md).
 With the defaults a run takes about 10 minutes; progress goes to stderr.
 Exit status: 0 done, 1 a step failed, 2 usage error.
@@ -197,6 +197,31 @@ UNIT_US=$(calibrate "$BASE")
 echo "client,unit_us,units_measured" >"$OUT/calibration.csv"
 echo "$BASE,$UNIT_US,4" >>"$OUT/calibration.csv"
 say "calibration: one unit of --work is $UNIT_US µs of CPU for the C clients ($BASE)"
+# How much CPU the machine gives a client here: with no delay and 4 units a
+# flag, the one loop's CPU over its wall, and that of each back end of kind
+# loops on every client CPU. On a machine shared with other work (or whose
+# host holds its CPUs back) a thread gets less than a core, and more
+# threads less than that many cores: the ceiling for any client's speedup.
+echo "client,threads_asked,cpu_per_wall" >"$OUT/capacity.csv"
+PROBED=() declare -A SHARES=()
+for item in "${CLIENTS[@]}"; do
+    [[ $item == "$BASE" || ${KIND[$item]} == loops ]] && PROBED+=("$item")
+done
+for r in 0 1 2; do # interleaved: a busy moment hits them alike
+    alternate "$r" "${PROBED[@]}"
+    for item in "${ORDER[@]}"; do
+        run_client "$item" 4
+        SHARES[$item]+=" $(awk -v c="$CPU" -v w="$WALL" 'BEGIN { printf "%.3f", (w > 0 ? c / w : 0) }')"
+    done
+done
+for item in "${PROBED[@]}"; do
+    # shellcheck disable=SC2086
+    share=$(printf '%s\n' ${SHARES[$item]} | median_min_max | awk '{ print $1 }')
+    threads=1
+    [[ $item == "$BASE" ]] || threads=$NCPU
+    echo "$item,$threads,$share" >>"$OUT/capacity.csv"
+    say "capacity: $item on $threads thread(s) used $share CPUs per second of wall"
+done
 PY_UNIT_US=''
 if ((${#PEER_NAMES[@]})); then
     PY_UNIT_US=$(calibrate py-asyncio)

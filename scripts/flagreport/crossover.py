@@ -261,8 +261,8 @@ def mode_section(m: Mode, base: str, n: int, delay: float, unit_us: float
             sentences.append(
                 "There the C clients' CPU over their wall was "
                 + ", ".join(f"{c} {s:.2f}" for c, s in shares) + " cores"
-                + (f": at most {most:.2f} of the {m.cpus} CPUs — other processes held the rest, "
-                   f"so no client had an idle core to spread its work to."
+                + (f": at most {most:.2f} of the {m.cpus} CPUs — the machine (its other work, or "
+                   f"its host) held the rest, so no client had an idle core to spread its work to."
                    if most < 0.9 else "."))
         loops = [c for c in multi if m.kinds[c] == "loops"]
         pools = [c for c in multi if m.kinds[c] == "threads"]
@@ -396,6 +396,17 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
               f"{delay / n * 1e6:.0f} µs. Load: {load_phrase(env)}.\n")
     if left_out:
         md.append(f"Left out (they cap requests in flight below {n}): {', '.join(left_out)}.\n")
+    cap = read_csv(os.path.join(d, "capacity.csv"), missing_ok=True)
+    if cap:
+        one = next((num(r["cpu_per_wall"]) for r in cap if r["threads_asked"] == "1"), None)
+        parts = [f"{r['client']} on {r['threads_asked']} thread(s) used "
+                 f"{num(r['cpu_per_wall']):.2f} CPUs per second of wall" for r in cap]
+        line = ("Capacity (no delay, 4 units a flag, median of 3): " + "; ".join(parts) + ".")
+        many = [num(r["cpu_per_wall"]) for r in cap if r["threads_asked"] != "1"]
+        if one and many:
+            line += (f" More threads got {max(many) / one:.2f}× one thread's CPU: the ceiling, "
+                     f"on this machine now, of any client's speedup from using more cores.")
+        md.append(line + "\n")
     nice = os.path.join(d, "nice.txt")
     if os.path.exists(nice):
         with open(nice) as f:
