@@ -47,7 +47,7 @@ ONE_CORE_KINDS = {"one_thread", "python_loop", "python_threads"}
 KIND_WORDS = {"one_thread": "one loop", "threads": "a thread per request",
               "loops": "a loop per core", "procs": "a process pool",
               "python_loop": "asyncio, work on the loop", "python_threads":
-              "ThreadPoolExecutor (GIL)", "python_procs": "asyncio + ProcessPoolExecutor"}
+              "ThreadPoolExecutor (1 core if the GIL held the work)", "python_procs": "asyncio + ProcessPoolExecutor"}
 
 
 @dataclass
