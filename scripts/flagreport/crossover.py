@@ -44,10 +44,15 @@ TARGET_CPU_POINT = 4.0     # N·c = 4 delays
 TARGET_SPEEDUP = 1.7       # loops over one loop there, on 2 cores
 TARGET_ERROR = 0.25        # a crossover's distance from its prediction
 ONE_CORE_KINDS = {"one_thread", "python_loop", "python_threads"}
-KIND_WORDS = {"one_thread": "one loop", "threads": "a thread per request",
-              "loops": "a loop per core", "procs": "a process pool",
-              "python_loop": "asyncio, work on the loop", "python_threads":
-              "ThreadPoolExecutor (1 core if the GIL held the work)", "python_procs": "asyncio + ProcessPoolExecutor"}
+KIND_WORDS = {
+    "one_thread": "one loop",
+    "threads": "a thread per request",
+    "loops": "a loop per core",
+    "procs": "a process pool",
+    "python_loop": "asyncio, work on the loop",
+    "python_threads": "ThreadPoolExecutor (1 core if the GIL held the work)",
+    "python_procs": "asyncio + ProcessPoolExecutor",
+}
 
 
 @dataclass
