@@ -49,7 +49,7 @@ class Crossover(unittest.TestCase):
             write_run(d, walls)
             (m,) = crossover.load(d)
             m.base = "one"
-            m.share = crossover.core_share(m, N)
+            crossover.core_share(m, N, [])
             self.assertAlmostEqual(m.share, 1.0, places=2)
             # "many" beats "one" by 10 ms where N·c/2 = 10 ms: c = 103 µs.
             meas, issue, together = crossover.crossover(m, "one", "many", N, DELAY)
@@ -61,6 +61,27 @@ class Crossover(unittest.TestCase):
             meas, _, together = crossover.crossover(m, "one", "pool", N, DELAY)
             self.assertAlmostEqual(together, 2 * 0.015 / N * 1e6, delta=1.0)
             self.assertAlmostEqual(meas, together, delta=0.02 * together)
+
+    def test_capacity_probe_sets_the_machine(self):
+        # The probe found one thread at half a core and two at 1.5× that:
+        # "many" (two loops) then beats "one" by 10 ms where
+        # N·c/0.5 × (1 - 1/1.5) = 10 ms.
+        def walls(client, c):
+            return 0.12 + N * c * 1e-6 / (0.5 * (1 if client == "one" else 1.5))
+        with tempfile.TemporaryDirectory() as d:
+            write_run(d, walls)
+            (m,) = crossover.load(d)
+            m.base = "one"
+            crossover.core_share(m, N, [{"client": "one", "threads_asked": "1",
+                                         "cpu_per_wall": "0.5"},
+                                        {"client": "many", "threads_asked": "2",
+                                         "cpu_per_wall": "0.75"}])
+            self.assertAlmostEqual(m.share, 0.5)
+            self.assertAlmostEqual(m.spread, 1.5)
+            meas, _, together = crossover.crossover(m, "one", "many", N, DELAY)
+            want = 0.01 * 0.5 / (1 - 1 / 1.5) / N * 1e6
+            self.assertAlmostEqual(together, want, delta=1.0)
+            self.assertAlmostEqual(meas, want, delta=0.03 * want)
 
     def test_targets_and_report(self):
         def walls(client, c):

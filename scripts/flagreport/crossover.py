@@ -84,6 +84,8 @@ class Mode:
     xs: list[float]
     base: str = ""
     share: float = 1.0  # g: the share of a core the one loop got for its work
+    spread: float = 0.0  # CPUs' worth many threads got, in g's (capacity probe); 0 = k
+    share_from: str = "slope"
 
     def at(self, client: str, x: float) -> Optional[Point]:
         return self.points.get((client, x))
@@ -137,17 +139,32 @@ def predicted_together(m: Mode, client: str, c_us: float, n: int, delay: float
     p = m.at(client, 0.0)
     if p is None:
         return None
-    return p.wall + n * c_us * 1e-6 / (m.cores(client) * m.share)
+    k = m.cores(client)
+    if k > 1 and m.spread:
+        k = min(k, m.spread)
+    return p.wall + n * c_us * 1e-6 / (k * m.share)
 
 
-def core_share(m: Mode, n: int) -> float:
-    """g: N·c over the wall the one loop's work added, between its first and
-    last point (capped at 1: a loop never gets more than one core)."""
+def core_share(m: Mode, n: int, capacity: list[dict]) -> None:
+    """g, and how far more threads spread: from the capacity probe (the one
+    loop's CPU over wall with no delay; a loop per core's over the one
+    loop's), measured before the rounds and apart from them; else g from the
+    one loop's own slope between its first and last point, and k cores
+    taken at their word. g is capped at 1: a loop never gets more than a
+    core."""
+    one = next((num(r["cpu_per_wall"]) for r in capacity if r["threads_asked"] == "1"), 0.0)
+    many = [num(r["cpu_per_wall"]) for r in capacity if r["threads_asked"] != "1"]
+    if one > 0 and m.name == "shared":
+        m.share, m.share_from = min(1.0, one), "capacity"
+        if many:
+            m.spread = max(1.0, max(many) / one)
+        return
     pts = [m.at(m.base, x) for x in m.xs if m.at(m.base, x)]
     if len(pts) < 2 or pts[-1].c_us <= 0:
-        return 1.0
+        return
     added = pts[-1].wall - pts[0].wall
-    return min(1.0, n * pts[-1].c_us * 1e-6 / added) if added > 0 else 1.0
+    if added > 0:
+        m.share = min(1.0, n * pts[-1].c_us * 1e-6 / added)
 
 
 def _cross(xs: list[float], gaps: list[float], need: float) -> Optional[float]:
@@ -229,9 +246,17 @@ def mode_section(m: Mode, base: str, n: int, delay: float, unit_us: float
     sentences: list[str] = []
     figures: dict = {"cpus": m.cpus}
     multi = [c for c in m.clients if m.cores(c) > 1 and not m.kinds[c].startswith("python")]
-    sentences.append(f"The one loop ({base}) got g = {m.share:.2f} of a core for its work "
-                     f"(N·c over the wall its work added at the last point; 1 on an idle "
-                     f"machine).")
+    if m.share_from == "capacity":
+        sentences.append(
+            f"The all-at-once model takes the machine as the capacity probe found it: one "
+            f"thread got g = {m.share:.2f} of a core (1 on an idle machine), and "
+            + (f"{m.cpus} threads {m.spread:.2f}× that" if m.spread else "more threads k× that")
+            + f" (so a client on {m.cpus} cores is predicted "
+            f"{min(m.cpus, m.spread or m.cpus):.2f}× one loop's speed at its work).")
+    else:
+        sentences.append(f"The one loop ({base}) got g = {m.share:.2f} of a core for its work "
+                         f"(N·c over the wall its work added at the last point; 1 on an idle "
+                         f"machine).")
     for c in multi:
         meas, pred, together = crossover(m, base, c, n, delay)
         err, err2 = _off(meas, pred), _off(meas, together)
@@ -428,7 +453,7 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
     paragraph = ""
     for m in modes:
         m.base = base
-        m.share = core_share(m, n)
+        core_share(m, n, read_csv(os.path.join(d, "capacity.csv"), missing_ok=True))
         lines, sentences, figures = mode_section(m, base, n, delay, unit)
         which = ("the report's figures: server and clients share every CPU; the server's CPU "
                  "is given per run" if m is primary else
