@@ -45,7 +45,7 @@ options:
   --build DIR        the CMake build directory with the binaries (default: build)
   --delay S          the server's delay (default: 0.1)
   --flags N          flags, all in flight at once (default: 194)
-  --points LIST      CPU per flag in units of DELAY / N (default: 0,0.5,1,1.5,2,3,4)
+  --points LIST      CPU per flag in units of DELAY / N (default: 0,0.25,0.5,1,2,3,4)
   --rounds R         interleaved rounds (default: 6; the report's paired tests
                      need 6)
   --modes LIST       shared, apart or both (default: shared,apart; apart needs
@@ -73,7 +73,7 @@ Exit status: 0 done, 1 a step failed, 2 usage error.
 EOF
 }
 
-BUILD=$ROOT/build DELAY=0.1 FLAGS=194 POINTS=0,0.5,1,1.5,2,3,4 ROUNDS=6 MODES=shared,apart
+BUILD=$ROOT/build DELAY=0.1 FLAGS=194 POINTS=0,0.25,0.5,1,2,3,4 ROUNDS=6 MODES=shared,apart
 BACKEND_LIST='' NO_PEERS='' RESULTS=$ROOT/results DESTP='' NICE=''
 parse_options "--build=BUILD --delay=DELAY --flags=FLAGS --points=POINTS --rounds=ROUNDS
     --modes=MODES --backends=BACKEND_LIST --no-peers:NO_PEERS --nice=NICE --dest-parent=DESTP
