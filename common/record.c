@@ -144,7 +144,7 @@ void report_print(FILE *out, const struct figures *f) {
             f->inflight_mean, f->threads, f->threads == 1 ? "" : "s", (double)f->rss_kb / 1024.0,
             f->ctx_voluntary, f->ctx_involuntary, f->latency_p50_ms, f->latency_p99_ms);
     if (f->loops)
-        fprintf(out, "%s: %u event loops or processes (-j), each on its own thread\n", f->backend,
+        fprintf(out, "%s: -j %u, event loops or worker processes running at once\n", f->backend,
                 f->loops);
     /* The calibration: what one unit of --work costs on this machine. */
     if (f->work)

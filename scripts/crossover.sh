@@ -11,7 +11,8 @@ usage() {
     cat <<EOF
 usage: scripts/crossover.sh [--build DIR] [--delay S] [--flags N] [--points LIST]
                             [--rounds R] [--modes LIST] [--backends LIST]
-                            [--no-peers] [--dest-parent DIR] [--results DIR] [-h]
+                            [--no-peers] [--nice N] [--dest-parent DIR]
+                            [--results DIR] [-h]
 
 N flags, all N in flight (-m N), against a flagserver that holds every
 response DELAY seconds, for every back end of the build's list that can hold
@@ -44,13 +45,17 @@ options:
   --build DIR        the CMake build directory with the binaries (default: build)
   --delay S          the server's delay (default: 0.1)
   --flags N          flags, all in flight at once (default: 194)
-  --points LIST      CPU per flag in units of DELAY / N (default: 0,0.5,1,1.5,2,3,4)
+  --points LIST      CPU per flag in units of DELAY / N (default: 0,0.25,0.5,1,2,3,4)
   --rounds R         interleaved rounds (default: 6; the report's paired tests
                      need 6)
   --modes LIST       shared, apart or both (default: shared,apart; apart needs
                      2 CPUs or more)
   --backends LIST    comma-separated subset of the C back ends (default: all)
   --no-peers         leave the Python peers out
+  --nice N           run the server and the clients at this niceness (-20 to 19;
+                     default: as started). On a machine shared with other work,
+                     a negative N (as root) gives them the CPUs while they run;
+                     the report says which was used
   --dest-parent DIR  where the downloads are written: a fresh temporary
                      directory inside DIR (default: /dev/shm if it is tmpfs)
   --results DIR      where the timestamped run directory goes (default: results/)
@@ -61,16 +66,17 @@ yet: the clients and flagserver have no TLS options in this build. The hook
 is tls_point below; it says so in the report.
 
 Files in RESULTS/<UTC timestamp>-crossover/: calibration.csv, crossover.csv
-(one row a run), env.json, report.md, crossover.png (results/README.md).
+(one row a run), capacity.csv, nice.txt, tls.txt, env.json, report.md, counterexample.md,
+crossover-<mode>.png (results/README.md).
 With the defaults a run takes about 10 minutes; progress goes to stderr.
 Exit status: 0 done, 1 a step failed, 2 usage error.
 EOF
 }
 
-BUILD=$ROOT/build DELAY=0.1 FLAGS=194 POINTS=0,0.5,1,1.5,2,3,4 ROUNDS=6 MODES=shared,apart
-BACKEND_LIST='' NO_PEERS='' RESULTS=$ROOT/results DESTP=''
+BUILD=$ROOT/build DELAY=0.1 FLAGS=194 POINTS=0,0.25,0.5,1,2,3,4 ROUNDS=6 MODES=shared,apart
+BACKEND_LIST='' NO_PEERS='' RESULTS=$ROOT/results DESTP='' NICE=''
 parse_options "--build=BUILD --delay=DELAY --flags=FLAGS --points=POINTS --rounds=ROUNDS
-    --modes=MODES --backends=BACKEND_LIST --no-peers:NO_PEERS --dest-parent=DESTP
+    --modes=MODES --backends=BACKEND_LIST --no-peers:NO_PEERS --nice=NICE --dest-parent=DESTP
     --results=RESULTS" "$@"
 
 { is_seconds "$DELAY" && awk -v d="$DELAY" 'BEGIN { exit !(d > 0) }'; } ||
@@ -80,6 +86,12 @@ parse_options "--build=BUILD --delay=DELAY --flags=FLAGS --points=POINTS --round
 IFS=, read -r -a PTS <<<"$POINTS"
 ((${#PTS[@]} > 0)) || die "--points needs at least one point"
 for p in "${PTS[@]}"; do is_seconds "$p" || die "--points needs numbers like 0,0.5,1, not '$POINTS'"; done
+PRIO=()
+if [[ -n $NICE ]]; then
+    { [[ $NICE =~ ^-?[0-9]+$ ]] && ((NICE >= -20 && NICE <= 19)); } || die "--nice needs -20 to 19, not '$NICE'"
+    nice -n "$NICE" true 2>/dev/null || die "--nice $NICE: not allowed here (a negative one needs root)"
+    PRIO=(nice -n "$NICE")
+fi
 NCPU=$(nproc)
 IFS=, read -r -a MODE_LIST <<<"$MODES"
 for m in "${MODE_LIST[@]}"; do
@@ -185,6 +197,31 @@ UNIT_US=$(calibrate "$BASE")
 echo "client,unit_us,units_measured" >"$OUT/calibration.csv"
 echo "$BASE,$UNIT_US,4" >>"$OUT/calibration.csv"
 say "calibration: one unit of --work is $UNIT_US µs of CPU for the C clients ($BASE)"
+# How much CPU the machine gives a client here: with no delay and 4 units a
+# flag, the one loop's CPU over its wall, and that of each back end of kind
+# loops on every client CPU. On a machine shared with other work (or whose
+# host holds its CPUs back) a thread gets less than a core, and more
+# threads less than that many cores: the ceiling for any client's speedup.
+echo "client,threads_asked,cpu_per_wall" >"$OUT/capacity.csv"
+PROBED=() declare -A SHARES=()
+for item in "${CLIENTS[@]}"; do
+    [[ $item == "$BASE" || ${KIND[$item]} == loops ]] && PROBED+=("$item")
+done
+for r in 0 1 2; do # interleaved: a busy moment hits them alike
+    alternate "$r" "${PROBED[@]}"
+    for item in "${ORDER[@]}"; do
+        run_client "$item" 4
+        SHARES[$item]+=" $(awk -v c="$CPU" -v w="$WALL" 'BEGIN { printf "%.3f", (w > 0 ? c / w : 0) }')"
+    done
+done
+for item in "${PROBED[@]}"; do
+    # shellcheck disable=SC2086
+    share=$(printf '%s\n' ${SHARES[$item]} | median_min_max | awk '{ print $1 }')
+    threads=1
+    [[ $item == "$BASE" ]] || threads=$NCPU
+    echo "$item,$threads,$share" >>"$OUT/capacity.csv"
+    say "capacity: $item on $threads thread(s) used $share CPUs per second of wall"
+done
 PY_UNIT_US=''
 if ((${#PEER_NAMES[@]})); then
     PY_UNIT_US=$(calibrate py-asyncio)
@@ -203,18 +240,19 @@ tls_point() {
     fi
 }
 tls_point
+echo "${NICE:-0}" >"$OUT/nice.txt"
 
 CSV=$OUT/crossover.csv
 echo "mode,client_cpus,round,point,c_target_us,work,client,kind,wall_s,cpu_s,work_cpu_us,server_cpu_s,ok,errors,threads,loops" >"$CSV"
 total=$((${#MODE_LIST[@]} * ROUNDS * ${#PTS[@]} * ${#ITEMS[@]})) step=0
 for mode in "${MODE_LIST[@]}"; do
     if [[ $mode == apart ]]; then
-        SERVER_PREFIX=(taskset -c 0)
-        PIN=(taskset -c "1-$((NCPU - 1))")
+        SERVER_PREFIX=("${PRIO[@]}" taskset -c 0)
+        PIN=("${PRIO[@]}" taskset -c "1-$((NCPU - 1))")
         CPUS=$((NCPU - 1))
     else
-        SERVER_PREFIX=()
-        PIN=()
+        SERVER_PREFIX=("${PRIO[@]}")
+        PIN=("${PRIO[@]}")
         CPUS=$NCPU
     fi
     restart_server "$WORK" --delay "$DELAY"

@@ -8,6 +8,12 @@ if(FLAGBENCH_SANITIZE STREQUAL "")
   # Alone on the machine: the gate's speedups are timings.
   set_tests_properties(driver PROPERTIES LABELS driver RUN_SERIAL TRUE TIMEOUT 400
                                          SKIP_RETURN_CODE 77)
+  # make bench-crossover's script on a small grid (timings are reported,
+  # never asserted).
+  add_test(NAME driver_crossover
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/crossover_test.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(driver_crossover PROPERTIES LABELS driver TIMEOUT 300
+                                                   RESOURCE_LOCK concurrency)
   find_program(SHELLCHECK shellcheck)
   if(SHELLCHECK)
     # The driver scripts and every test script, the back ends' own too.
@@ -25,4 +31,7 @@ find_program(PYTHON3 python3)
 if(PYTHON3)
   add_test(NAME report_phases COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_phases_test.py)
   set_tests_properties(report_phases PROPERTIES LABELS driver)
+  add_test(NAME report_crossover
+           COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_crossover_test.py)
+  set_tests_properties(report_crossover PROPERTIES LABELS driver)
 endif()

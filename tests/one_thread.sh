@@ -5,22 +5,22 @@
 # DELAY seconds: the client runs on one thread (sampled from /proc while it
 # runs, and in its summary), has all 194 in flight at once (its summary and
 # the server's count agree), and takes a few delays, not 194 of them.
-# one_thread.sh CLIENT FLAGSERVER N, for a back end of kind loops: the same
-# with -j N, counted: N threads (N loops), and each of them ran transfers
-# (the trace's thread column).
-# one_thread.sh CLIENT FLAGSERVER procs, for a back end of kind procs: -m
-# 194 is 194 worker processes, counted: the client itself runs one thread,
-# /proc saw 194 children at once, and each of them (the trace's thread
-# column: a worker's one thread is its pid) ran one transfer.
+# one_thread.sh CLIENT FLAGSERVER KIND: KIND (backends.txt's) says what to
+# count. one_thread: the above. loops: the same with -j 2, counted: 2 threads
+# (2 loops), and each of them ran transfers (the trace's thread column).
+# procs: -m 194 is 194 worker processes, counted: the client itself runs one
+# thread, /proc saw 194 children at once, and each of them (the trace's
+# thread column: a worker's one thread is its pid) ran one transfer.
 # The delay is long so that starting 194 requests takes a small part of it
 # however busy the machine is; the wall bound is a multiple of the delay.
 set -euo pipefail
-client=$1 FLAGSERVER=$2 LOOPS=${3:-}
-PROCS=
-if [[ $LOOPS == procs ]]; then
-    PROCS=194 LOOPS=
-fi
-threads=${LOOPS:-1}
+client=$1 FLAGSERVER=$2 kind=${3:-one_thread}
+case $kind in
+one_thread) LOOPS='' PROCS='' threads=1 ;;
+loops) LOOPS=2 PROCS='' threads=2 ;;
+procs) LOOPS='' PROCS=194 threads=1 ;;
+*) echo "one_thread: error: no check for back ends of kind '$kind'" >&2; exit 2 ;;
+esac
 DELAY=${ONE_THREAD_DELAY:-2}
 # shellcheck source=tests/lib.sh
 source "$(dirname "$0")/lib.sh"

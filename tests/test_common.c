@@ -126,6 +126,13 @@ START_TEST(options_defaults_and_values) {
     ck_assert_double_eq(o.timeout_s, 10.0);
     ck_assert_int_eq(o.max_size, 4 << 20);
     ck_assert_uint_eq(o.stack_size, 256 << 10);
+    ck_assert_double_eq(o.work, 0);
+    ck_assert_uint_eq(o.jobs, 0);
+    options_free(&o);
+
+    ck_assert_int_eq(parse(&o, err, sizeof err, "--work", "2.5", "-j", "3", NULL), OPT_OK);
+    ck_assert_double_eq(o.work, 2.5);
+    ck_assert_uint_eq(o.jobs, 3);
     options_free(&o);
 
     ck_assert_int_eq(parse(&o, err, sizeof err, "--max_req", "7", "-s", "DELAY", "-l", "5",
@@ -169,6 +176,11 @@ START_TEST(options_usage_errors) {
         {"-m"},
         {"--repeat", "0"},
         {"--stack-size", "1"},
+        {"--work", "-1"},
+        {"--work", "x"},
+        {"--work", "100001"},
+        {"-j", "0"},
+        {"--jobs", "1025"},
         {"-e", "--repeat", "2000"},
         {"BRA"},
         {"-d", ""},

@@ -44,10 +44,15 @@ TARGET_CPU_POINT = 4.0     # N·c = 4 delays
 TARGET_SPEEDUP = 1.7       # loops over one loop there, on 2 cores
 TARGET_ERROR = 0.25        # a crossover's distance from its prediction
 ONE_CORE_KINDS = {"one_thread", "python_loop", "python_threads"}
-KIND_WORDS = {"one_thread": "one loop", "threads": "a thread per request",
-              "loops": "a loop per core", "procs": "a process pool",
-              "python_loop": "asyncio, work on the loop", "python_threads":
-              "ThreadPoolExecutor (GIL)", "python_procs": "asyncio + ProcessPoolExecutor"}
+KIND_WORDS = {
+    "one_thread": "one loop",
+    "threads": "a thread per request",
+    "loops": "a loop per core",
+    "procs": "a process pool",
+    "python_loop": "asyncio, work on the loop",
+    "python_threads": "ThreadPoolExecutor (1 core if the GIL held the work)",
+    "python_procs": "asyncio + ProcessPoolExecutor",
+}
 
 
 @dataclass
@@ -79,6 +84,8 @@ class Mode:
     xs: list[float]
     base: str = ""
     share: float = 1.0  # g: the share of a core the one loop got for its work
+    spread: float = 0.0  # CPUs' worth many threads got, in g's (capacity probe); 0 = k
+    share_from: str = "slope"
 
     def at(self, client: str, x: float) -> Optional[Point]:
         return self.points.get((client, x))
@@ -132,17 +139,32 @@ def predicted_together(m: Mode, client: str, c_us: float, n: int, delay: float
     p = m.at(client, 0.0)
     if p is None:
         return None
-    return p.wall + n * c_us * 1e-6 / (m.cores(client) * m.share)
+    k = m.cores(client)
+    if k > 1 and m.spread:
+        k = min(k, m.spread)
+    return p.wall + n * c_us * 1e-6 / (k * m.share)
 
 
-def core_share(m: Mode, n: int) -> float:
-    """g: N·c over the wall the one loop's work added, between its first and
-    last point (capped at 1: a loop never gets more than one core)."""
+def core_share(m: Mode, n: int, capacity: list[dict]) -> None:
+    """g, and how far more threads spread: from the capacity probe (the one
+    loop's CPU over wall with no delay; a loop per core's over the one
+    loop's), measured before the rounds and apart from them; else g from the
+    one loop's own slope between its first and last point, and k cores
+    taken at their word. g is capped at 1: a loop never gets more than a
+    core."""
+    one = next((num(r["cpu_per_wall"]) for r in capacity if r["threads_asked"] == "1"), 0.0)
+    many = [num(r["cpu_per_wall"]) for r in capacity if r["threads_asked"] != "1"]
+    if one > 0 and m.name == "shared":
+        m.share, m.share_from = min(1.0, one), "capacity"
+        if many:
+            m.spread = max(1.0, max(many) / one)
+        return
     pts = [m.at(m.base, x) for x in m.xs if m.at(m.base, x)]
     if len(pts) < 2 or pts[-1].c_us <= 0:
-        return 1.0
+        return
     added = pts[-1].wall - pts[0].wall
-    return min(1.0, n * pts[-1].c_us * 1e-6 / added) if added > 0 else 1.0
+    if added > 0:
+        m.share = min(1.0, n * pts[-1].c_us * 1e-6 / added)
 
 
 def _cross(xs: list[float], gaps: list[float], need: float) -> Optional[float]:
@@ -224,9 +246,17 @@ def mode_section(m: Mode, base: str, n: int, delay: float, unit_us: float
     sentences: list[str] = []
     figures: dict = {"cpus": m.cpus}
     multi = [c for c in m.clients if m.cores(c) > 1 and not m.kinds[c].startswith("python")]
-    sentences.append(f"The one loop ({base}) got g = {m.share:.2f} of a core for its work "
-                     f"(N·c over the wall its work added at the last point; 1 on an idle "
-                     f"machine).")
+    if m.share_from == "capacity":
+        sentences.append(
+            f"The all-at-once model takes the machine as the capacity probe found it: one "
+            f"thread got g = {m.share:.2f} of a core (1 on an idle machine), and "
+            + (f"{m.cpus} threads {m.spread:.2f}× that" if m.spread else "more threads k× that")
+            + f" (so a client on {m.cpus} cores is predicted "
+            f"{min(m.cpus, m.spread or m.cpus):.2f}× one loop's speed at its work).")
+    else:
+        sentences.append(f"The one loop ({base}) got g = {m.share:.2f} of a core for its work "
+                         f"(N·c over the wall its work added at the last point; 1 on an idle "
+                         f"machine).")
     for c in multi:
         meas, pred, together = crossover(m, base, c, n, delay)
         err, err2 = _off(meas, pred), _off(meas, together)
@@ -254,6 +284,16 @@ def mode_section(m: Mode, base: str, n: int, delay: float, unit_us: float
                 sentences.append(f"At the CPU-bound point (c = {b.c_us:.0f} µs, N·c = "
                                  f"{n * b.c_us * 1e-6 / delay:.1f} delays) {c} runs at {sp:.2f}× "
                                  f"{base}'s speed: {stats.sentence(cmp)}")
+        shares = [(c, m.at(c, cx).cpu_s / m.at(c, cx).wall) for c in m.clients
+                  if m.at(c, cx) and m.at(c, cx).cpu_s and m.at(c, cx).wall > 0]
+        if shares:
+            most = max(s for _, s in shares)
+            sentences.append(
+                "There the C clients' CPU over their wall was "
+                + ", ".join(f"{c} {s:.2f}" for c, s in shares) + " cores"
+                + (f": at most {most:.2f} of the {m.cpus} CPUs — the machine (its other work, or "
+                   f"its host) held the rest, so no client had an idle core to spread its work to."
+                   if most < 0.9 else "."))
         loops = [c for c in multi if m.kinds[c] == "loops"]
         pools = [c for c in multi if m.kinds[c] == "threads"]
         for lp in loops:
@@ -273,7 +313,9 @@ def mode_section(m: Mode, base: str, n: int, delay: float, unit_us: float
                                   if m.at(c, x) and m.at(c, x).wall > 0])) for c in m.clients]
     if srv:
         lo, hi = min(s for _, s in srv), max(s for _, s in srv)
-        sentences.append(f"The server used {100 * lo:.0f}–{100 * hi:.0f}% of one CPU during the "
+        used = f"{100 * lo:.0f}%" if round(100 * lo) == round(100 * hi) else \
+            f"{100 * lo:.0f}–{100 * hi:.0f}%"
+        sentences.append(f"The server used {used} of one CPU during the "
                          f"clients' runs (median over points; "
                          + ("on its own CPU" if m.name == "apart" else "on the clients' CPUs")
                          + ").")
@@ -347,20 +389,24 @@ def plot(d: str, m: Mode, base: str, n: int, delay: float) -> Optional[str]:
 
 def counterexample(mode: Mode, base: str, figures: dict, n: int, delay: float) -> str:
     """The paragraph make bench's counterexample section borrows."""
-    parts = [f"**The CPU-bound case: here one thread is not enough.** When each of {n} flags "
-             f"costs the client c µs of CPU (decoding the GIF, `--work`), one loop does all "
-             f"N·c of it on one core: once N·c passes the {delay:g} s delay it can no longer "
-             f"hide the work behind the wait, and its wall grows as N·c while a client on k "
-             f"cores grows as N·c/k."]
-    for c, (meas, pred, _, together, _) in figures.get("crossovers", {}).items():
-        if meas is not None:
-            parts.append(f"Measured (make bench-crossover, {mode.name} mode, clients on "
-                         f"{mode.cpus} CPUs): {c} pulls ahead of {base} from c ≈ {meas:.0f} µs "
-                         f"(the issue's model: {_us(pred)}; all answers arriving at once: "
-                         f"{_us(together)});")
-    for c, sp in figures.get("speedup", {}).items():
-        parts.append(f"at N·c ≈ 4 delays {c} is {sp:.2f}× as fast as {base}.")
-    return " ".join(parts)
+    text = (f"**The CPU-bound case: here one thread is not enough.** When each of {n} flags "
+            f"costs the client c µs of CPU (decoding the GIF, `--work`), one loop does all "
+            f"N·c of it on one core, and with every flag in flight at once it can only start "
+            f"when the answers arrive, after the {delay:g} s delay: its wall grows by N·c, a "
+            f"client's on k cores by N·c/k.")
+    cross = [f"{c} from c ≈ {meas:.0f} µs (predicted: {_us(pred)} by the issue's model, "
+             f"{_us(together)} with all answers at once)"
+             for c, (meas, pred, _, together, _) in figures.get("crossovers", {}).items()
+             if meas is not None]
+    if cross:
+        text += (f" Measured (make bench-crossover, {mode.name} mode, clients on {mode.cpus} "
+                 f"CPUs, one loop getting {mode.share:.2f} of a core): these pull ahead of "
+                 f"{base} by a tenth of the delay: " + "; ".join(cross) + ".")
+    sps = figures.get("speedup", {})
+    if sps:
+        text += (" At N·c ≈ 4 delays: " + ", ".join(f"{c} {sp:.2f}×" for c, sp in sps.items())
+                 + f" {base}'s speed.")
+    return text
 
 
 def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tuple[str, str]:
@@ -380,6 +426,24 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
               f"{delay / n * 1e6:.0f} µs. Load: {load_phrase(env)}.\n")
     if left_out:
         md.append(f"Left out (they cap requests in flight below {n}): {', '.join(left_out)}.\n")
+    cap = read_csv(os.path.join(d, "capacity.csv"), missing_ok=True)
+    if cap:
+        one = next((num(r["cpu_per_wall"]) for r in cap if r["threads_asked"] == "1"), None)
+        parts = [f"{r['client']} on {r['threads_asked']} thread(s) used "
+                 f"{num(r['cpu_per_wall']):.2f} CPUs per second of wall" for r in cap]
+        line = ("Capacity (no delay, 4 units a flag, median of 3): " + "; ".join(parts) + ".")
+        many = [num(r["cpu_per_wall"]) for r in cap if r["threads_asked"] != "1"]
+        if one and many:
+            line += (f" More threads got {max(many) / one:.2f}× one thread's CPU: the ceiling, "
+                     f"on this machine now, of any client's speedup from using more cores.")
+        md.append(line + "\n")
+    nice = os.path.join(d, "nice.txt")
+    if os.path.exists(nice):
+        with open(nice) as f:
+            v = f.read().strip()
+        md.append("Priority: the server and the clients ran at niceness "
+                  f"{v}" + (" (above the machine's other work, which ran at 0)." if v.startswith("-")
+                            else " (as the machine's other work).") + "\n")
     tls = os.path.join(d, "tls.txt")
     if os.path.exists(tls):
         with open(tls) as f:
@@ -389,7 +453,7 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
     paragraph = ""
     for m in modes:
         m.base = base
-        m.share = core_share(m, n)
+        core_share(m, n, read_csv(os.path.join(d, "capacity.csv"), missing_ok=True))
         lines, sentences, figures = mode_section(m, base, n, delay, unit)
         which = ("the report's figures: server and clients share every CPU; the server's CPU "
                  "is given per run" if m is primary else

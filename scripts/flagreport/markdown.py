@@ -99,7 +99,9 @@ def bench_table(w: Workload) -> tuple[list[list[str]], list[list[str]]]:
             else f"{fmt_s(e.wall)} (1 run)",
             fmt_s(e.cpu),
             f"{100 * e.cpu / e.wall:.1f}%" if e.wall else "–",
-            str(s.threads),
+            # -j N: the loops or worker processes a back end counted itself.
+            str(s.threads) + (f" (-j {s.extra['loops']})" if s.extra.get("loops", "0") != "0"
+                              else ""),
             f"{s.inflight_peak}/{s.inflight_mean:.1f}",
             f"{s.rss_kb / 1024:.1f}",
             f"{s.ctx_voluntary}/{s.ctx_involuntary}",
