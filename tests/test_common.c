@@ -160,6 +160,8 @@ START_TEST(options_usage_errors) {
         {"-l", "1000"},
         {"--timeout", "-1"},
         {"--timeout", "abc"},
+        {"--timeout", "0.0009"}, /* under libcurl's millisecond: would mean never */
+        {"--timeout", "1e-9"},
         {"--max-size", "0"},
         {"--max-size", "4Q"},
         {"-s", "ftp://x"},
