@@ -142,7 +142,10 @@ sigint)
     # SIGINT mid-run: report what finished, exit 130, no temporary files.
     # Interrupted once the first flag is saved, whatever the machine's speed.
     start_server "$WORK" --delay 0.5
-    "$client" -s "$BASE_URL" -d "$dest" -a -m 4 --summary "$WORK/s.csv" >"$WORK/out" 2>"$WORK/err" &
+    # -v: a flag abandoned in flight is said to be interrupted, never "not
+    # found" (the server has every flag of -a).
+    "$client" -s "$BASE_URL" -d "$dest" -v -a -m 4 --summary "$WORK/s.csv" >"$WORK/out" \
+        2>"$WORK/err" &
     pid=$!
     wait_for_files "$pid" "$dest" 1 || fail "the client ended before saving a flag"
     kill -INT "$pid"
@@ -160,6 +163,8 @@ sigint)
     not_run=$(csv_field "$WORK/s.csv" 1 not_run)
     ((ok > 0 && not_run > 0)) || fail "$ok ok, $not_run not run"
     [[ $(count_files "$dest") -eq $ok ]] || fail "left: $(find "$dest" -name '.*')"
+    if grep -q 'not found' "$WORK/err"; then fail "-v: $(grep 'not found' "$WORK/err" | head -3)"; fi
+    [[ $(grep -c ' OK$' "$WORK/err") -eq $ok ]] || fail "-v: $(grep -c ' OK$' "$WORK/err") OK lines for $ok ok"
     ;;
 full_disk)
     # RLIMIT_FSIZE of 8 KiB stands in for a full disk: bigger flags fail to
