@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -189,6 +190,18 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
     return n;
 }
 
+/* libcurl's socket(), so that a failure keeps its reason: libcurl reports
+ * it as CURLE_COULDNT_CONNECT and leaves CURLINFO_OS_ERRNO at 0, which read
+ * as "connection refused" when the process was out of descriptors. */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr) {
+    struct transfer *t = arg;
+    (void)purpose;
+    curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
+    if (fd == CURL_SOCKET_BAD)
+        t->socket_errno = errno;
+    return fd;
+}
+
 /* Lets SIGINT abandon a blocking curl_easy_perform. */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow) {
@@ -236,6 +249,8 @@ int transfer_init(struct transfer *t, struct run *run) {
      * libcurl skips its per-transfer getenv() look-ups. */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, receive_buffer_size(run->max_req));
     transfer_forbid_reuse(t, opt->no_reuse);
     return 0;
@@ -260,6 +275,7 @@ static void set_url(struct transfer *t, const char *file) {
         curl_easy_setopt(t->easy, CURLOPT_URL, url);
     t->errbuf[0] = '\0';
     t->too_big = false;
+    t->socket_errno = 0;
 }
 
 void transfer_begin(struct transfer *t, size_t i) {
@@ -299,8 +315,11 @@ bool transfer_step_done(struct transfer *t, CURLcode rc) {
     char reason[RECORD_ERROR_MAX];
     long os_errno = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (rc == CURLE_COULDNT_CONNECT)
+    if (rc == CURLE_COULDNT_CONNECT) {
         curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+        if (t->socket_errno)
+            os_errno = t->socket_errno; /* socket() itself failed: say why */
+    }
     enum outcome o = classify(rc, status, (int)os_errno, t->too_big, t->run->opt->max_size,
                               t->errbuf, reason, sizeof reason);
     if (rc == CURLE_ABORTED_BY_CALLBACK && run_interrupted()) {

@@ -43,6 +43,7 @@ struct transfer {
     int thread;           /* the thread using this transfer, found at its first flag */
     size_t flags_begun;   /* flags this transfer has started */
     bool reuse_forbidden; /* its connection closes after each request */
+    int socket_errno;     /* why the request's socket() failed (EMFILE...); 0 if it didn't */
     void *user;           /* the back end's own */
 };
 

@@ -8,6 +8,10 @@
 #define MAX_WAIT_MS 200  /* a signal between the check and the wait costs at most this */
 #define DRAIN_MS    2000 /* after an interrupt, how long saves and the loop may take */
 #define START_BATCH 8    /* transfers started per turn of the loop */
+/* A transfer holds one socket at a time (libcurl closes a connection it
+ * won't keep before opening the next); past the open-file limit every
+ * socket() fails, so -m is capped to fit, MULTI_FDS_RESERVED kept aside. */
+#define FDS_PER_TRANSFER 1
 
 /* One transfer: an easy handle moving from flag to flag. */
 struct multi_job {
@@ -179,7 +183,8 @@ static void abandon(struct multi_driver *m) {
 }
 
 int multi_init(struct multi_driver *m, struct run *run) {
-    *m = (struct multi_driver){.run = run, .njobs = run->max_req};
+    *m = (struct multi_driver){.run = run};
+    m->njobs = run_fit_fd_limit(run, FDS_PER_TRANSFER, MULTI_FDS_RESERVED, "transfers");
     run->threads_peak = 1;
     /* At least one of each, so that a run of no records needs no case. */
     m->jobs = calloc(m->njobs ? m->njobs : 1, sizeof *m->jobs);

@@ -62,6 +62,13 @@ struct multi_saver {
     void *arg;
 };
 
+/* Descriptors multi_init keeps aside when it caps the transfers (-m) to
+ * the open-file limit: stdio, --dest, the reactor's own (epoll and timer,
+ * or the ring), libcurl's wake-up pair, a blocking save's file, the trace
+ * and summary at the end, and slack. A saver that holds descriptors of
+ * its own fits them in what is left. */
+#define MULTI_FDS_RESERVED 32
+
 struct multi_job;
 struct multi_done;
 
@@ -78,8 +85,10 @@ struct multi_driver {
     size_t next;                             /* the next record to start */
 };
 
-/* run->max_req transfers and a multi handle keeping a connection per
- * transfer alive. 0, or -ENOMEM (call multi_cleanup either way). */
+/* run->max_req transfers, capped (and run->max_req with them) to what the
+ * open-file limit allows, said once on stderr; and a multi handle keeping a
+ * connection per transfer alive. 0, or -ENOMEM (call multi_cleanup either
+ * way). */
 int multi_init(struct multi_driver *m, struct run *run);
 
 /* Download every record of the run, or until SIGINT. 0, or the reactor's

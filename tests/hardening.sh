@@ -183,6 +183,47 @@ full_disk)
     [[ $(count_files "$dest") -eq $ok ]] || fail "$(count_files "$dest") files for $ok ok flags"
     if find "$dest" -size +8k | grep -q .; then fail "a file over the limit exists"; fi
     ;;
+fd_exhausted)
+    # Out of descriptors, socket() fails with EMFILE: the reason says so,
+    # never "connection refused" (the server is up). Each limit from the
+    # fewest a back end can start with: the first that gets a flag line
+    # fails its socket, later ones its save or nothing.
+    start_server "$WORK"
+    said=0
+    for n in $(seq 4 24); do
+        # The limit set after the redirections, which bash needs descriptors for.
+        RC=0
+        (
+            ulimit -n "$n"
+            exec "$client" -s "$BASE_URL" -d "$dest" -v BR
+        ) >"$WORK/out" 2>"$WORK/err" || RC=$?
+        ((RC == 127)) && continue # too few for the loader to open the libraries
+        [[ $RC -le 4 ]] || fail "ulimit -n $n: exit $RC: $(tail -3 "$WORK/err")"
+        if grep -q 'connection refused' "$WORK/err"; then
+            fail "ulimit -n $n: $(grep error "$WORK/err")"
+        fi
+        grep -q '^BR error: Too many open files$' "$WORK/err" && said=$((said + 1))
+    done
+    ((said > 0)) || fail "no limit made socket() fail with its reason: $(cat "$WORK/err")"
+    ;;
+fd_cap)
+    # -m past what the descriptor limit allows: the event loops, as the
+    # thread pool, run as many transfers as fit, say so once, and lose no
+    # flag to a socket they could not open.
+    start_server "$WORK"
+    RC=0
+    (
+        ulimit -n 80
+        exec "$client" -s "$BASE_URL" -d "$dest" -v -a -m 150 --summary "$WORK/s.csv"
+    ) >"$WORK/out" 2>"$WORK/err" || RC=$?
+    expect_clean 194
+    [[ $(grep -c 'warning' "$WORK/err") -le 1 ]] || fail "$(grep warning "$WORK/err")"
+    m=$(csv_field "$WORK/s.csv" 1 max_req)
+    if ((m > 1)); then
+        grep -q "warning: .*limit (ulimit -n) is 80; running with $m " "$WORK/err" ||
+            fail "-m $m, no warning: $(head -3 "$WORK/err")"
+    fi
+    ;;
 *)
     fail "unknown case $case"
     ;;

@@ -403,6 +403,16 @@ static int download_many(struct run *run) {
     unsigned workers[2] = {IOWQ_BOUNDED, IOWQ_UNBOUNDED};
     io_uring_register_iowq_max_workers(loop_ring(u.loop), workers);
 
+    /* On plain descriptors each save in flight holds one: as many save
+     * contexts are free as the open-file limit leaves beside the transfers'
+     * sockets (multi_init fitted those), at least one. */
+    unsigned usable = u.nsaves;
+    if (!u.direct) {
+        size_t held = (size_t)njobs + MULTI_FDS_RESERVED;
+        size_t room = run->fd_limit > held ? run->fd_limit - held : 1;
+        if (room < usable)
+            usable = room ? (unsigned)room : 1;
+    }
     for (unsigned i = u.nsaves; i-- > 0;) {
         struct save *s = &u.saves[i];
         s->u = &u;
@@ -419,6 +429,8 @@ static int download_many(struct run *run) {
             rc = -ENOMEM;
             goto out;
         }
+        if (i >= usable)
+            continue; /* no descriptor to spare for it */
         s->next_free = u.free_saves;
         u.free_saves = s;
     }
