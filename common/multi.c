@@ -29,10 +29,12 @@ struct multi_done {
 
 static void job_next(struct multi_job *j);
 
+/* Add j's handle for its flag's next request; if libcurl refuses, the flag
+ * is an error with libcurl's reason (the caller finishes it). */
 static int multi_add(struct multi_job *j) {
     CURLMcode mc = curl_multi_add_handle(j->m->multi, j->t.easy);
     if (mc != CURLM_OK) {
-        snprintf(j->t.rec->error, sizeof j->t.rec->error, "%s", curl_multi_strerror(mc));
+        transfer_fail(&j->t, curl_multi_strerror(mc));
         return -ENOMEM;
     }
     j->in_multi = true;
@@ -61,8 +63,6 @@ static void job_next(struct multi_job *j) {
         m->busy++;
         if (multi_add(j) == 0)
             return;
-        j->t.rec->outcome = OUTCOME_ERROR;
-        j->t.rec->done_us = run_now_us(m->run);
         transfer_finish(&j->t);
         j->busy = false;
         m->busy--;
@@ -106,7 +106,7 @@ void multi_save_done(struct multi_driver *m) {
     saves_feed(m);
 }
 
-/* j's flag downloaded OK: save it now, or queue it behind the others. */
+/* j's flag is downloaded: save it now, or queue it behind the others. */
 static void save_queue(struct multi_job *j) {
     struct multi_driver *m = j->m;
     if (!m->wait_head && job_save(j)) {
@@ -126,14 +126,16 @@ static void on_done(struct multi_driver *m, CURL *easy, CURLcode rc) {
     struct multi_job *j = t->user;
     curl_multi_remove_handle(m->multi, easy);
     j->in_multi = false;
-    if (transfer_step_done(t, rc)) {
+    switch (transfer_request_done(t, rc)) {
+    case FLAG_REQUEST_AGAIN:
         if (multi_add(j) == 0)
             return;
-        t->rec->outcome = OUTCOME_ERROR;
-    }
-    if (t->rec->outcome == OUTCOME_OK) {
+        break; /* failed: finished as an error */
+    case FLAG_SAVE:
         save_queue(j);
         return;
+    case FLAG_DONE:
+        break;
     }
     transfer_finish(t);
     job_release(j);

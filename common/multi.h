@@ -54,7 +54,8 @@ enum multi_save {
 };
 
 struct multi_saver {
-    /* Save t's downloaded flag (t->rec OK, t->body, t->country). Unless it
+    /* Save t's downloaded flag (t->rec STAGE_SAVING, t->body, t->country): its
+     * record_saved() makes it OK or an error. Unless it
      * answers MULTI_SAVE_FULL, t is free again as soon as it returns and
      * takes its next flag: a save in progress must own the body it writes
      * (take t->body, leaving it empty). */

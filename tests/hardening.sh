@@ -166,6 +166,42 @@ sigint)
     if grep -q 'not found' "$WORK/err"; then fail "-v: $(grep 'not found' "$WORK/err" | head -3)"; fi
     [[ $(grep -c ' OK$' "$WORK/err") -eq $ok ]] || fail "-v: $(grep -c ' OK$' "$WORK/err") OK lines for $ok ok"
     ;;
+sigint_metadata)
+    # SIGINT while flags whose images are in wait for their metadata.json
+    # (--metadata): none of them is saved, so none is OK. Interrupted once
+    # the server has seen more requests than the client runs at once: by
+    # then one at least is a metadata request, with the delay still to run.
+    start_server "$WORK" --delay 2
+    reset_stats
+    "$client" -s "$BASE_URL" -d "$dest" -v -a -l 10 -m 10 --metadata --summary "$WORK/s.csv" \
+        --trace "$WORK/t.csv" >"$WORK/out" 2>"$WORK/err" &
+    pid=$!
+    exec {tick}<> <(:)
+    until [[ -s $WORK/out ]] && grep -q 'concurrent connection' "$WORK/out"; do
+        kill -0 "$pid" 2>/dev/null || fail "the client ended early: $(cat "$WORK/err")"
+        read -r -t 0.01 -u "$tick" _ || true
+    done
+    m=$(grep -o '^[0-9]* concurrent' "$WORK/out" | grep -o '^[0-9]*')
+    until (($(stats_field requests) > m)); do
+        kill -0 "$pid" 2>/dev/null || fail "the client ended before a metadata request"
+        read -r -t 0.01 -u "$tick" _ || true
+    done
+    kill -INT "$pid"
+    RC=0
+    wait "$pid" || RC=$?
+    [[ $RC -eq 130 ]] || fail "exit $RC, expected 130: $(tail -3 "$WORK/err")"
+    ok=$(csv_field "$WORK/s.csv" 1 ok)
+    not_run=$(csv_field "$WORK/s.csv" 1 not_run)
+    files=$(count_files "$dest")
+    [[ $ok -eq $files ]] || fail "$ok flags ok, $files files: $(cat "$WORK/out")"
+    ((not_run > 0)) || fail "nothing interrupted: $ok ok, $not_run not run"
+    [[ $(grep -c ' OK$' "$WORK/err") -eq $ok ]] || fail "-v: $(grep -c ' OK$' "$WORK/err") OK lines for $ok ok"
+    # The trace: every ok flag has its save stamped.
+    if awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                $c["outcome"] == "ok" && $c["saved_us"] < 0 { bad = 1 } END { exit !bad }' "$WORK/t.csv"; then
+        fail "an ok flag without a save in the trace"
+    fi
+    ;;
 full_disk)
     # RLIMIT_FSIZE of 8 KiB stands in for a full disk: bigger flags fail to
     # save, with no partial file; smaller ones are saved.
