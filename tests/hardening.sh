@@ -166,6 +166,26 @@ sigint)
     if grep -q 'not found' "$WORK/err"; then fail "-v: $(grep 'not found' "$WORK/err" | head -3)"; fi
     [[ $(grep -c ' OK$' "$WORK/err") -eq $ok ]] || fail "-v: $(grep -c ' OK$' "$WORK/err") OK lines for $ok ok"
     ;;
+watch_fails)
+    # A socket the reactor cannot watch (FLAGBENCH_FAIL_WATCH=5: every 5th
+    # watch fails with ENOSPC, as epoll_ctl past fs.epoll.max_user_watches):
+    # that flag fails with the reason, the others go on, nothing crashes.
+    # Back ends that watch no sockets themselves get every flag.
+    start_server "$WORK"
+    FLAGBENCH_FAIL_WATCH=5 run_client --timeout 10 -a -m 20 --summary "$WORK/s.csv"
+    [[ $RC -le 1 ]] || fail "exit $RC: $(tail -3 "$WORK/err")"
+    ok=$(csv_field "$WORK/s.csv" 1 ok)
+    errors=$(csv_field "$WORK/s.csv" 1 errors)
+    ((ok + errors == 194)) || fail "$ok ok + $errors errors"
+    [[ $(count_files "$dest") -eq $ok ]] || fail "$(count_files "$dest") files for $ok ok flags"
+    if grep -E '^[A-Z]{2} error: ' "$WORK/err" | grep -v 'error: cannot watch socket: No space left on device$'; then
+        fail "another reason"
+    fi
+    # One thread with many transfers is an event loop over libcurl's sockets.
+    if (($(csv_field "$WORK/s.csv" 1 threads) == 1 && $(csv_field "$WORK/s.csv" 1 max_req) > 1)); then
+        ((errors > 0 && ok > 0)) || fail "an event loop: $ok ok, $errors errors"
+    fi
+    ;;
 sigint_metadata)
     # SIGINT while flags whose images are in wait for their metadata.json
     # (--metadata): none of them is saved, so none is OK. Interrupted once

@@ -389,7 +389,13 @@ static int download_many(struct run *run) {
                   env_flag("FLAGBENCH_URING_MULTISHOT") ? LOOP_MULTISHOT : 0);
     if (rc < 0)
         goto out;
-    rc = loop_attach_curl(u.loop, u.multi.multi);
+    const struct loop_curl_hooks hooks = {
+        .on_event = multi_socket_event,
+        .on_timeout = multi_timeout,
+        .on_watch_error = multi_watch_failed,
+        .arg = &u.multi,
+    };
+    rc = loop_attach_curl(u.loop, u.multi.multi, &hooks);
     if (rc < 0)
         goto out;
     /* One direct descriptor per save context; plain descriptors if refused. */
