@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 /* The events to wait for on what libcurl asked (CURL_POLL_IN, _OUT, _INOUT). */
@@ -35,16 +36,19 @@ static inline int curl_cselect(unsigned asked, unsigned got) {
  * with ENOSPC before it reaches the kernel, as epoll_ctl does past
  * fs.epoll.max_user_watches, which only root can lower. 0, or -ENOSPC. */
 static inline int curl_watch_fault(int what) {
-    static long every = -1, count;
-    if (every < 0) {
+    /* Atomic: the loops of flags_loops call this from several threads. */
+    static _Atomic long every = -1, count;
+    long n = atomic_load_explicit(&every, memory_order_relaxed);
+    if (n < 0) {
         const char *v = getenv("FLAGBENCH_FAIL_WATCH");
-        every = v ? strtol(v, NULL, 10) : 0;
-        if (every < 0)
-            every = 0;
+        n = v ? strtol(v, NULL, 10) : 0;
+        if (n < 0)
+            n = 0;
+        atomic_store_explicit(&every, n, memory_order_relaxed);
     }
-    if (!every || what == CURL_POLL_REMOVE)
+    if (!n || what == CURL_POLL_REMOVE)
         return 0;
-    return ++count % every == 0 ? -ENOSPC : 0;
+    return (atomic_fetch_add_explicit(&count, 1, memory_order_relaxed) + 1) % n == 0 ? -ENOSPC : 0;
 }
 
 #endif
