@@ -64,6 +64,14 @@ int64_t thread_cpu_us(void);
  * that a run under taskset follows it. At least 1. */
 unsigned run_default_jobs(void);
 
+/* Fit run->max_req users (workers, transfers) of per_user descriptors each,
+ * beside reserved others, under the open-file limit: raise the limit if it
+ * can be, else lower run->max_req to what fits (at least 1) and say so once
+ * on stderr, naming the users units. Past the limit every socket() fails.
+ * Call before any thread starts. Returns run->max_req. */
+unsigned run_fit_fd_limit(struct run *run, unsigned per_user, unsigned reserved,
+                          const char *units);
+
 /* True once SIGINT or SIGTERM arrived: back ends stop starting new work. */
 int run_interrupted(void);
 

@@ -5,7 +5,7 @@
  * histogram of it (how many pixels of each of 4,096 colours, 4 bits per
  * channel). K units do it K times, from the compressed bytes each time:
  * what a client that checks or thumbnails every image would spend. The work runs wherever the back
- * end handles a downloaded body (fetch.c's transfer_step_done): in the
+ * end handles a downloaded body (fetch.c's transfer_request_done): in the
  * loop thread, in a worker thread, in a worker process. */
 #ifndef FLAGBENCH_WORK_H
 #define FLAGBENCH_WORK_H

@@ -51,7 +51,13 @@ static void *loop_main(void *arg) {
     rc = loop_new(&loop, m.njobs + m.njobs / 4 + 16, 0);
     if (rc < 0)
         goto out;
-    rc = loop_attach_curl(loop, m.multi);
+    const struct loop_curl_hooks hooks = {
+        .on_event = multi_socket_event,
+        .on_timeout = multi_timeout,
+        .on_watch_error = multi_watch_failed,
+        .arg = &m,
+    };
+    rc = loop_attach_curl(loop, m.multi, &hooks);
     if (rc < 0)
         goto out;
     const struct multi_reactor reactor = {
@@ -70,6 +76,9 @@ out:
 
 static int download_many(struct run *run) {
     unsigned n = run->opt->jobs ? run->opt->jobs : run_default_jobs();
+    /* Before any thread: -m capped to the open-file limit, each loop's
+     * own descriptors kept aside. */
+    multi_fit_fd_limit(run, n);
     if (n > run->max_req)
         n = run->max_req; /* every loop keeps at least one request in flight */
     struct loop_thread *lts = calloc(n, sizeof *lts);

@@ -46,6 +46,18 @@ run 3 30 -a -l 30 --work 0.5
 [[ $(csv_field "$WORK/s-3-30.csv" 1 threads) -eq 3 ]] || fail "-j 3: not 3 threads"
 float_lt 0 "$(csv_field "$WORK/s-3-30.csv" 1 work_cpu_us)" || fail "-j 3: no work counted"
 
+# Sockets that cannot be watched, from both loops at once (the fault
+# counter is shared by the threads): those flags fail with the reason, the
+# others are saved.
+rm -rf "$WORK/dest"
+rc=0
+FLAGBENCH_FAIL_WATCH=5 "$client" -s "$BASE_URL" -d "$WORK/dest" -q -j 2 -m 20 -a \
+    --summary "$WORK/s-fault.csv" >"$WORK/out" 2>"$WORK/err" || rc=$?
+((rc <= 1)) || fail "watch faults: exit $rc: $(head -3 "$WORK/err")"
+ok=$(csv_field "$WORK/s-fault.csv" 1 ok) errors=$(csv_field "$WORK/s-fault.csv" 1 errors)
+((ok + errors == 194 && ok > 0 && errors > 0)) || fail "watch faults: $ok ok, $errors errors"
+[[ $(count_files "$WORK/dest") -eq $ok ]] || fail "watch faults: files for $ok ok flags"
+
 # -j 0 and -j junk are usage errors; nothing is requested.
 for bad in 0 x; do
     rc=0
