@@ -441,9 +441,10 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
     if os.path.exists(nice):
         with open(nice) as f:
             v = f.read().strip()
-        md.append("Priority: the server and the clients ran at niceness "
-                  f"{v}" + (" (above the machine's other work, which ran at 0)." if v.startswith("-")
-                            else " (as the machine's other work).") + "\n")
+        md.append("Priority: the measurement ran in a session of its own whose scheduling group "
+                  f"had niceness {v}, the server and clients too"
+                  + (" (above the machine's other work, at 0)." if v.startswith("-")
+                     else " (as the machine's other work).") + "\n")
     tls = os.path.join(d, "tls.txt")
     if os.path.exists(tls):
         with open(tls) as f:
