@@ -454,6 +454,9 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
     paragraph = ""
     for m in modes:
         m.base = base
+        if base in m.clients:  # the one loop first: the table's top row, the plot's grey
+            m.clients.remove(base)
+            m.clients.insert(0, base)
         core_share(m, n, read_csv(os.path.join(d, "capacity.csv"), missing_ok=True))
         lines, sentences, figures = mode_section(m, base, n, delay, unit)
         which = ("the report's figures: server and clients share every CPU; the server's CPU "
