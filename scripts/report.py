@@ -41,6 +41,18 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_in_range(args) -> int:
+    """Exit 0 when seconds lies within the back end's timed runs' range on
+    the workload, else print why and exit 1 (bench.sh then traces again)."""
+    path = os.path.join(args.dir, f"hyperfine-{args.workload}-{args.backend}.json")
+    t = model.Timing.load(path)
+    lo, hi = min(t.times or [t.mean]), max(t.times or [t.mean])
+    if lo <= args.seconds <= hi:
+        return 0
+    print(f"took {args.seconds:.3f} s, outside its timed runs' {lo:.3f}–{hi:.3f} s")
+    return 1
+
+
 def cmd_sweep(args) -> int:
     sw = model.load_sweep(args.dir)
     pngs = plots.sweep_plots(sw)
@@ -84,6 +96,13 @@ def parser() -> argparse.ArgumentParser:
                                             "hyperfine-<workload>-<label>.{json,csv,md}")
     r.add_argument("dir", metavar="DIR")
     r.set_defaults(func=cmd_merge_rounds)
+    g = sub.add_parser("in-range", help="exit 0 when SECONDS lies within the timed runs' "
+                                        "min–max of BACKEND on WORKLOAD, else say so, exit 1")
+    g.add_argument("dir", metavar="DIR")
+    g.add_argument("workload", metavar="WORKLOAD")
+    g.add_argument("backend", metavar="BACKEND")
+    g.add_argument("seconds", metavar="SECONDS", type=float)
+    g.set_defaults(func=cmd_in_range)
     s = sub.add_parser("sweep", help="report a scripts/sweep.sh folder: sweep.csv, skipped.csv")
     s.add_argument("dir", metavar="DIR")
     s.set_defaults(func=cmd_sweep)
