@@ -47,7 +47,7 @@ def cmd_in_range(args) -> int:
     path = os.path.join(args.dir, f"hyperfine-{args.workload}-{args.backend}.json")
     t = model.Timing.load(path)
     lo, hi = min(t.times or [t.mean]), max(t.times or [t.mean])
-    if lo <= args.seconds <= hi:
+    if model.in_range(args.seconds, t.times or [t.mean]):
         return 0
     print(f"took {args.seconds:.3f} s, outside its timed runs' {lo:.3f}–{hi:.3f} s")
     return 1
