@@ -331,7 +331,7 @@ def answer_plot(d: str, w, term: str, present: dict[str, list[int]]) -> Optional
            "set key off\nset grid x\n"]
     top = 0.88
     for i, e in enumerate(pair):
-        bottom = top - 0.34
+        bottom = top - 0.32
         book = f", the book's {e.book}" if e.book else ""
         label = (f"{e.backend}{book}: one request after another, {traced_wall_words(e)}"
                  if e is w.baseline else
@@ -345,7 +345,7 @@ def answer_plot(d: str, w, term: str, present: dict[str, list[int]]) -> Optional
                    + ("set xlabel 'seconds since the run began (the same axis for both)'\n"
                       if i == 1 else "unset xlabel\n")
                    + f"plot {', '.join(plots)}\n")
-        top = bottom - 0.08
+        top = bottom - 0.12
     out.append("unset multiplot\nset autoscale\nunset xlabel\n")
     return "".join(out)
 
