@@ -20,10 +20,10 @@ each back end once a round, the order rotated every round. Then run each once
 more with --trace and --summary, and print a table and sentences computed
 from the figures: means with 95% confidence intervals, speedups over the
 first back end with theirs, and a rank test for each other pair. Everything
-goes to RESULTS/<UTC timestamp>/ (RESULTS/latest points to it): env.json
-(the machine and its load over the run), rounds/, hyperfine-<workload>-
-<backend>.{json,csv,md}, summary.csv, trace-<backend>-<workload>.csv,
-report.md and PNG plots. The traced runs are timed from outside as well
+goes to RESULTS/<UTC timestamp>/ (RESULTS/latest points to it): command.txt
+(this command line), env.json (the machine and its load over the run),
+rounds/, hyperfine-<workload>-<backend>.{json,csv,md}, summary.csv,
+trace-<backend>-<workload>.csv, report.md and PNG plots. The traced runs are timed from outside as well
 (process-walls.csv); one whose wall falls outside its timed runs' range is
 run again (up to $TRACED_TRIES tries when it is under 2 s; the report flags
 one still outside), and two small sets of runs give the report its floor
@@ -68,6 +68,8 @@ Exit status: 0 done, 1 a step failed, 2 usage error.
 EOF
 }
 
+# How this run was asked for, kept in command.txt (make readme-figures quotes it).
+COMMAND_LINE="scripts/bench.sh${*:+ $(printf '%q ' "$@")}"
 BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=10 MAXREQ='' BACKEND_LIST=''
 MAX_SECONDS=40 RESULTS=$ROOT/results DESTP='' PEERS=0
 parse_options '--build=BUILD --delay=DELAY --flags=FLAGS --runs=RUNS --max-req=MAXREQ
@@ -91,6 +93,7 @@ DEST_FS=$(stat -f -c %T "$DESTP" 2>/dev/null || echo unknown)
 raise_nofile
 new_results_dir "$RESULTS"
 OUT=$RESULTS_DIR
+echo "${COMMAND_LINE% }" >"$OUT/command.txt"
 make_scratch bench downloads
 
 # m for a back end on a workload of n requests: the baseline (the list's

@@ -20,7 +20,7 @@ from typing import Optional
 
 from . import stats
 from .markdown import fmt_s, fmt_x, md_table, text_table
-from .model import BenchRun, PeerRun, Workload, ideal_speedup, speedup
+from .model import BenchRun, PeerRun, Workload, speedup
 from .plots import gnuplot_terminal, gp_str
 
 GROUPS = ["C back end", "python", "tool"]
@@ -81,7 +81,7 @@ def table(w: Workload, peers: list[PeerRun]):
     pybase = _python_baseline(rows)
     header = [["client", "how", "m", "wall s", "CPU s", "CPU/req", "peak RSS", "speedup",
                "vs own"],
-              ["", "", "", "mean [95% CI]", "user+sys", "ms", "MiB", "vs " + w.baseline.backend,
+              ["", "", "", "mean [95% CI]", "user+sys", "ms, all ÷ N", "MiB", "vs " + w.baseline.backend,
                "1-at-a-time"]]
     out = []
     for r in rows:
@@ -138,7 +138,7 @@ def sentences(w: Workload, peers: list[PeerRun]) -> list[str]:
             f"one request at a time ({fmt_s(pybase.wall)} s for {n} requests), the concurrent "
             f"Python clients were {', '.join(parts)} faster. The book reports about 5× for its "
             f"concurrent scripts over the internet; on this local server with {delay:g} s of "
-            f"delay and up to {m} requests in flight (ideal {fmt_x(ideal_speedup(n, m))}×), "
+            f"delay and up to {m} requests in flight (the ideal: the table above), "
             f"the C back ends were {_span(min(c_sp), max(c_sp))}× faster than their "
             f"own baseline.")
     py_conc = [r for r in py if r is not pybase]
