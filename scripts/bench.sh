@@ -69,7 +69,7 @@ EOF
 }
 
 # How this run was asked for, kept in command.txt (make readme-figures quotes it).
-COMMAND_LINE="scripts/bench.sh${*:+ $(printf '%q ' "$@")}"
+COMMAND_LINE="scripts/bench.sh${*:+ $*}"
 BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=10 MAXREQ='' BACKEND_LIST=''
 MAX_SECONDS=40 RESULTS=$ROOT/results DESTP='' PEERS=0
 parse_options '--build=BUILD --delay=DELAY --flags=FLAGS --runs=RUNS --max-req=MAXREQ
@@ -93,7 +93,7 @@ DEST_FS=$(stat -f -c %T "$DESTP" 2>/dev/null || echo unknown)
 raise_nofile
 new_results_dir "$RESULTS"
 OUT=$RESULTS_DIR
-echo "${COMMAND_LINE% }" >"$OUT/command.txt"
+echo "$COMMAND_LINE" >"$OUT/command.txt"
 make_scratch bench downloads
 
 # m for a back end on a workload of n requests: the baseline (the list's

@@ -57,13 +57,13 @@ def label(e: BackendRun) -> str:
     return f"{e.backend} ({e.book})" if e.book else e.backend
 
 
-def book_line() -> str:
+def book_line(busy: bool = False) -> str:
     base = BOOK_SECONDS[BOOK_BASELINE]
     others = ", ".join(f"{k} {v:.2f} s ({base / v:.1f}×)" for k, v in BOOK_SECONDS.items()
                        if k != BOOK_BASELINE)
     return (f"*Fluent Python*'s 20 flags over the internet: {BOOK_BASELINE} {base:.2f} s, "
             f"{others}. Ours, on a local server with a fixed delay (timed means, 95% "
-            f"intervals):")
+            f"intervals{'; the machine was busy: see the warning below' if busy else ''}):")
 
 
 def workload_line(w: Workload, ideal: Optional[dict[str, float]] = None) -> str:
@@ -130,7 +130,8 @@ def limit_line(run: BenchRun) -> Optional[str]:
 
 def lines(run: BenchRun, ideals: Optional[dict[str, dict[str, float]]] = None) -> list[str]:
     """The answer block: at most MAX_LINES lines, the question first."""
-    out = [f"# {QUESTION}", book_line()]
+    busy = bool(((run.env or {}).get("load") or {}).get("busy"))
+    out = [f"# {QUESTION}", book_line(busy)]
     budget = MAX_LINES - 2 - 2  # the reason and the limit lines
     for w in run.workloads[:budget]:
         out.append(workload_line(w, (ideals or {}).get(w.name)))

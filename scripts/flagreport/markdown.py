@@ -546,6 +546,9 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Opti
         cph, cprows = pairs_table(w)
         runs = ", ".join(f"{e.backend} {e.runs}" for e in w.entries)
         text += ["", head, text_table(th, trows), ""] + [f"  {s}" for s in sentences]
+        if prows:
+            text += ["", "  Where the time went (the phase account of the traced runs):",
+                     text_table([ph], prows)]
         md_th = [f"{h} ({u})" if u else h for h, u in zip(th[0], th[1])]
         md_xh = [f"{h} ({u})" if u else h for h, u in zip(xh[0], xh[1])]
         md += [f"## {head}\n", md_table(md_th, trows),
@@ -567,7 +570,7 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Opti
             md += [md_table(ph, prows), ""]
             off = [a for a in acc.values() if not a.adds_up()]
             if off:
-                md.append("⚠ " + "; ".join(phases.sentence(a) for a in off) + "\n")
+                md += [f"⚠ {phases.sentence(a)[0].upper()}{phases.sentence(a)[1:]}\n" for a in off]
         if wrows:
             md.append("### Why not the ideal\n")
             md += [md_table(wh, wrows), ""]

@@ -66,6 +66,12 @@ def replace_block(text: str, new_block: str, path: str) -> str:
 def update(results: str, readme: str, image_dir: str) -> list[str]:
     """Fill README's block from the results folder; copy the answer figure
     into image_dir. Returns the files written."""
+    try:
+        with open(readme) as f:
+            text = f.read()
+    except OSError as ex:
+        raise ReportError(f"can't read {readme}: {ex.strerror}")
+    replace_block(text, "", readme)  # no markers: fail before writing anything
     run = load_bench(results)
     written = []
     image = None
@@ -77,11 +83,6 @@ def update(results: str, readme: str, image_dir: str) -> list[str]:
         shutil.copyfile(src, dst)
         written.append(dst)
         image = os.path.relpath(dst, os.path.dirname(os.path.abspath(readme)) or ".")
-    try:
-        with open(readme) as f:
-            text = f.read()
-    except OSError as ex:
-        raise ReportError(f"can't read {readme}: {ex.strerror}")
     source = os.path.basename(os.path.realpath(results.rstrip("/")))
     new = replace_block(text, block(run, image, f"results/{source}/"), readme)
     tmp = readme + ".tmp"
