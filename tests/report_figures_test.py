@@ -119,6 +119,19 @@ class OneBasePerColumn(unittest.TestCase):
         self.assertIn("| 75% |", row)
         self.assertIn("opening 194 connections where a opened 1", words)
 
+    def test_nodelay_words_follow_the_figures(self):
+        run = fx.bench_run()
+        _, words = markdown.nodelay_section(run)
+        self.assertIn("slower, not faster", words)
+        # The others faster with no delay (two cores, a busy machine): the
+        # report must not say overlapping does not make the work shorter.
+        for b in "bcd":
+            run.process_walls[("nodelay", "all194", b)] = [0.009] * 5
+        _, words = markdown.nodelay_section(run)
+        self.assertNotIn("does not make shorter", words)
+        self.assertIn("side by side", words)
+        self.assertRegex(words, r"against \d+–\d+× with the delay")
+
     def test_same_work_is_not_claimed_when_the_cpu_differs(self):
         w = fx.workload(194)
         run = fx.bench_run()

@@ -116,8 +116,12 @@ def nodelay_clause(run: BenchRun) -> Optional[str]:
     sps = [speedup(med[base], med[b]) or 0 for b in med if b != base]
     lo, hi = min(sps), max(sps)
     span = f"{lo:.2f}–{hi:.2f}×" if abs(hi - lo) >= 0.01 else f"{hi:.2f}×"
-    return (f"with no server delay ({wl}) there is nothing to overlap, and the others ran at "
-            f"{span} {base}'s speed (whole process, medians)")
+    w = next((w for w in run.workloads if w.name == wl and w.delay > 0), None)
+    delayed = [v for e in w.entries[1:] if (v := w.speedup(e))] if w else []
+    against = (f", against {_x(min(delayed))}–{_x(max(delayed))}× with the delay"
+               if delayed else "")
+    return (f"with no server delay ({wl}) there are no waits to overlap, and the others ran at "
+            f"{span} {base}'s speed (whole process, medians){against}")
 
 
 def limit_line(run: BenchRun) -> Optional[str]:

@@ -368,16 +368,30 @@ def nodelay_section(run: BenchRun, accounts: Optional[dict] = None) -> tuple[lis
              "1×" if b == base else f"{sps[b]:.2f}×"] for b in med]
     lo, hi = min(sps.values()), max(sps.values())
     words = (f"With no server delay ({wl}: {n} requests against a second flagserver that answers at "
-             f"once, {rounds} rounds per back end, medians) there is nothing to overlap: {base}'s "
+             f"once, {rounds} rounds per back end, medians) there are no waits to overlap: {base}'s "
              f"whole process took {1e3 * med[base]:.1f} ms, and the others ran at "
-             f"{f'{lo:.2f}–{hi:.2f}×' if abs(hi - lo) >= 0.01 else f'{hi:.2f}×'} its speed"
-             + (" — slower, not faster" if hi < 0.95 else
-                " — at best a little faster" if hi < 2 else "")
-             + ". What is left is CPU work and the loopback, which starting many requests "
-             "at once does not make shorter — the speedups above come from the server's delay, "
-             "not from doing the work faster.")
+             f"{f'{lo:.2f}–{hi:.2f}×' if abs(hi - lo) >= 0.01 else f'{hi:.2f}×'} its speed")
+    with_delay = next((w for w in run.workloads if w.name == wl and w.delay > 0), None)
+    delayed = [w_sp for e in with_delay.entries[1:] if (w_sp := with_delay.speedup(e))] \
+        if with_delay else []
+    if hi < 0.95:
+        words += (" — slower, not faster. What is left is CPU work and the loopback, which "
+                  "starting many requests at once does not make shorter")
+    elif hi < 1.1:
+        words += (" — about as fast. What is left is CPU work and the loopback, which starting "
+                  "many requests at once does not make shorter")
+    else:
+        cores = (run.env or {}).get("cores")
+        busy = bool(((run.env or {}).get("load") or {}).get("busy"))
+        words += (f". What is left is CPU work, the client's and the server's, which overlapping "
+                  f"requests lets run side by side on the machine's "
+                  f"{cores or 'several'} cores{' (and, on this busy machine, time spent waiting for a CPU)' if busy else ''}")
+    if delayed:
+        words += (f" — against {min(delayed):.0f}–{max(delayed):.0f}× with the delay: the "
+                  f"speedups above come from overlapping the server's delay")
+    words += "."
     hi_cpu = max(dl_cpu, key=dl_cpu.get)
-    if hi_cpu != base and dl_cpu[base] > 0:
+    if hi_cpu != base and dl_cpu[base] > 0 and dl_cpu[hi_cpu] > SAME_CPU * dl_cpu[base]:
         words += (f" The downloads' CPU differs too: {hi_cpu} used {dl_cpu[hi_cpu] / dl_cpu[base]:.1f}×"
                   f" {base}'s (medians of {rounds} runs)")
         if hi_cpu in conns and base in conns:
@@ -490,7 +504,7 @@ def strip_caption(run: BenchRun, w: Workload, pngs) -> Optional[str]:
     if not spans:
         return None
     shown = [b for b in spans]
-    no_strip = [e for e in w.entries if e.backend not in spans and e is not w.baseline]
+    no_strip = [e for e in w.entries if not plots.has_strip(w, e) and e is not w.baseline]
     bits = [f"{b}: busy {phases.ms(s.head_s)} at the start and {phases.ms(s.tail_s)} at the "
             f"end (a mean {s.level:.1f} CPU), {phases.ms(s.idle_s)} between at a mean "
             f"{s.idle_level:.2f}" for b, s in spans.items()]
@@ -607,8 +621,9 @@ def sweep_report(sw: Sweep, pngs: list[str]) -> tuple[str, str]:
     base = sw.baseline or "the baseline"
     md = ["# flagbench sweep\n",
           f"Each point is the fastest of its runs (sweep.csv has them all). Speedup is {base}'s "
-          "wall time at the same delay and request count ÷ the back end's; ideal is N ÷ ceil(N/m), "
-          "what overlapping the waits perfectly would give.\n"]
+          "wall time at the same delay and request count ÷ the back end's; ideal is the bench "
+          "report's ideal (model.ideal_speedup) with no floor, which the sweep does not measure: "
+          "N ÷ ceil(N/m), what overlapping the waits perfectly would give.\n"]
     text = []
     conc = sw.concurrent
     for n in sw.requests:

@@ -181,8 +181,9 @@ def save_sentence(w: Workload, entries: list[BackendRun],
             f"{'its' if one else 'their'} loop thread, with blocking system calls: a median "
             f"{_and([f'{m:.0f}' for m in med])} µs a file, {_and([f'{t:.1f}' for t in total])} ms "
             f"for {files} files — {_and([_pct(t, x) for t, x in zip(total, walls)])} "
-            f"of {'its' if one else 'their'} traced run{'' if one else 's'} "
-            f"({_and([f'{x:.0f}' for x in walls])} ms), time in which no other transfer moved")
+            f"of {'its' if one else 'their'} traced download{'s' if one else 's'} (t0 to the last "
+            f"file: {_and([f'{x:.0f}' for x in walls])} ms), time in which no other transfer "
+            f"moved")
     e, total_ms = blocking[0], total[0]
     for h in handed:
         hd = save_durations_us(h)
