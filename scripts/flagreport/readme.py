@@ -48,7 +48,9 @@ def block(run: BenchRun, image: str | None, source: str) -> str:
             + (f", {when} UTC" if when else "") + (f", commit {commit}" if commit else "")
             + ":", ""]
     head += [f"> {line}" if line else ">" for line in lines]
-    head += ["", "  \n".join(env.header_lines(run.env)), ""]
+    warning = env.busy_warning(run.env)
+    head += [""] + ([f"**{warning}**", ""] if warning else [])
+    head += ["  \n".join(env.header_lines(run.env)), ""]
     if image:
         head += [f"![{answer.QUESTION} One request after another, and all at once, on one "
                  f"time axis]({image})", ""]
