@@ -320,10 +320,18 @@ def why_causes(w: Workload, acc: dict) -> list[str]:
     if one:
         e = max(one, key=lambda e: acc[e.backend].last_start)
         a = acc[e.backend]
-        out.append(f"A one-thread loop starts every request itself ({e.backend}: the last "
-                   f"{phases.ms(a.last_start)} after t0) and reads the answers in turn as they "
-                   f"arrive together, so its connections come up and its answers end later "
-                   f"than a pool's (the medians above).")
+        line = (f"A one-thread loop starts every request itself ({e.backend}: the last "
+                f"{phases.ms(a.last_start)} after t0) and reads the answers in turn as they "
+                f"arrive together")
+        if many:
+            p = acc[many[0].backend].details
+            later = [what for what, key in (("its connections come up", "connect_median_ms"),
+                                            ("its answers end", "first_byte_to_done_median_ms"))
+                     if all(acc[x.backend].details.get(key, 0) > p.get(key, 0) for x in one)]
+            if later:
+                line += (f", so {' and '.join(later)} later than {many[0].backend}'s (the "
+                         f"medians above)")
+        out.append(line + ".")
     return out
 
 
@@ -497,22 +505,31 @@ def phase_table(w: Workload, acc: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def strip_caption(run: BenchRun, w: Workload, pngs) -> Optional[str]:
+def strip_caption(run: BenchRun, w: Workload, pngs, acc: Optional[dict] = None,
+                  floors: Optional[dict] = None) -> Optional[str]:
     """What the CPU strips show, said from their own figures: busy at the
-    ends, idle between."""
+    ends, idle between, and the busy ends beside the time beyond the ideal."""
     spans = plots.busy_spans(run, w)
     if not spans:
         return None
+    acc, floors = acc or {}, floors or {}
     shown = [b for b in spans]
     no_strip = [e for e in w.entries if not plots.has_strip(w, e) and e is not w.baseline]
-    bits = [f"{b}: busy {phases.ms(s.head_s)} at the start and {phases.ms(s.tail_s)} at the "
-            f"end (a mean {s.level:.1f} CPU), {phases.ms(s.idle_s)} between at a mean "
-            f"{s.idle_level:.2f}" for b, s in spans.items()]
-    text = (f"The red strip under {answer.and_list(shown)} is the CPU the one thread used at each moment "
-            f"(from its CPU stamps at every request's start and end): " + "; ".join(bits)
-            + ". The busy ends — starting the requests, then reading the answers and saving — are "
-              "where the gap to the ideal comes from; between them the thread is idle while the "
-              "requests wait.")
+    bits = []
+    for b, s in spans.items():
+        bit = (f"{b}: busy {phases.ms(s.head_s)} at the start and {phases.ms(s.tail_s)} at the "
+               f"end (a mean {s.level:.1f} CPU), {phases.ms(s.idle_s)} between at a mean "
+               f"{s.idle_level:.2f}")
+        e = w.get(b)
+        if b in acc and w.delay > 0:
+            beyond = (e.process_wall or acc[b].total) - _ideal(w, e, floors)[0]
+            bit += f", against {phases.ms(beyond)} of traced wall beyond its ideal"
+        bits.append(bit)
+    text = (f"The red strip under {answer.and_list(shown)} is the CPU the one thread used at "
+            f"each moment (from its CPU stamps at every request's start and end): "
+            + "; ".join(bits) + ". The busy ends are the thread starting the requests, then "
+              "reading the answers and saving; between them it is idle while the requests "
+              "wait.")
     if no_strip:
         text += (f" {', '.join(e.backend for e in no_strip)} {'has' if len(no_strip) == 1 else 'have'}"
                  f" no strip: each of its threads stamps its CPU only at its own request's start "
@@ -596,7 +613,7 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Opti
         if _figures(pngs, w.name, "overview"):
             md.append("In the timelines a bar is one request, from its start to its response's "
                       "end; a purple dot, its file saved (the saving is too short to see as a bar).\n")
-            cap = strip_caption(run, w, pngs)
+            cap = strip_caption(run, w, pngs, acc, floors)
             if cap:
                 md.append(cap + "\n")
     sc_md, sc_text = syscalls.section(run, floors)
