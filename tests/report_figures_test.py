@@ -56,7 +56,7 @@ class PerRequestLeavesOutTheFloor(unittest.TestCase):
         got = syscalls.cpu_per_request_us(self.w, e, self.run.floor_runs["d"])
         self.assertAlmostEqual(got, 1e6 * (e.summary.cpu_s - 0.0008) / 19, places=3)
         self.assertNotAlmostEqual(got, 1e6 * e.cpu / 20, places=0)
-        self.assertIsNone(syscalls.cpu_per_request_us(self.w, e, None))
+        self.assertIsNone(syscalls.cpu_per_request_us(self.w, e, []))
 
     def test_syscall_table_says_its_base(self):
         header, rows = syscalls.table(self.w, [self.w.get("c"), self.w.get("d")],

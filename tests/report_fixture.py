@@ -125,6 +125,8 @@ def bench_run(traced_off=None, nodelay=True):
     nodelay_runs = {}
     for b, _, _, _ in BACKENDS:
         floor_runs[b] = floor_summaries(b)
+        for w in ws:
+            w.get(b).floor_runs = floor_runs[b]
         # floor: process wall = start 4 ms + run 100.3 ms + exit 1 ms
         walls[("floor", "all1", b)] = [0.1053] * 3
         if nodelay:

@@ -342,6 +342,17 @@ class BackendRun:
     process_wall: Optional[float] = None
     # Tries it took to get a traced run inside the timed runs' range.
     traced_tries: int = 1
+    # Its one-request runs (floor-<backend>.csv), for per-request figures.
+    floor_runs: list = field(default_factory=list, repr=False)
+
+    def cpu_per_request(self, requests: int) -> Optional[float]:
+        """CPU a request costs (s): the traced run's downloads CPU less a
+        one-request run's (median), over the other requests. None without
+        floor runs (whole-process CPU ÷ N would count start and exit N times)."""
+        if not self.floor_runs:
+            return None
+        floor = sorted(s.cpu_s for s in self.floor_runs)[len(self.floor_runs) // 2]
+        return max(0.0, self.summary.cpu_s - floor) / max(1, requests - 1)
 
     @property
     def book(self) -> str:
@@ -476,6 +487,9 @@ def load_bench(d: str) -> BenchRun:
     runs_of = {kind: {b: [Summary.from_row(r) for r in read_csv(
         os.path.join(d, f"{kind}-{b}.csv"), missing_ok=True)] for b in backends}
         for kind in ("floor", "nodelay")}
+    for w in workloads.values():
+        for e in w.entries:
+            e.floor_runs = runs_of["floor"].get(e.backend) or []
     p0 = plan[0]
     return BenchRun(directory=d, workloads=list(workloads.values()), backends=backends,
                     delay=num(p0.get("delay_s")), dest_parent=p0.get("dest_parent") or "",

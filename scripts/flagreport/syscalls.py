@@ -14,6 +14,7 @@ system calls of its own from its openat and rename counts.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from typing import Optional
@@ -74,15 +75,13 @@ def save_durations_us(e: BackendRun) -> list[float]:
 
 
 def cpu_per_request_us(w: Workload, e: BackendRun, floor_runs=None) -> Optional[float]:
-    """CPU a request costs (µs), on the same base as the system calls: the
-    traced run's downloads (t0 to the end; its summary's CPU) less a
-    one-request run's (the floor's median), divided among the other
-    requests. None without floor runs: whole-process CPU ÷ N would count the
-    process's start and exit N times over."""
-    if not floor_runs:
-        return None
-    floor = statistics.median(s.cpu_s for s in floor_runs)
-    return 1e6 * max(0.0, e.summary.cpu_s - floor) / max(1, w.requests - 1)
+    """CPU a request costs (µs), on the same base as the system calls
+    (BackendRun.cpu_per_request: the traced downloads beyond a one-request
+    run's); floor_runs, when given, stand for the back end's own."""
+    if floor_runs is not None:
+        e = dataclasses.replace(e, floor_runs=floor_runs)
+    v = e.cpu_per_request(w.requests)
+    return None if v is None else 1e6 * v
 
 
 def _cpu_us(v: Optional[float]) -> str:
