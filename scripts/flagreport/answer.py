@@ -76,8 +76,8 @@ def workload_line(w: Workload, ideal: Optional[dict[str, float]] = None) -> str:
     line = (f"- **{w.name}** ({w.requests} requests, {w.delay:g} s delay, "
             f"{'/'.join(str(r) for r in runs)} runs each): " + "; ".join(bits))
     if ideal:
-        vals = list(dict.fromkeys(_x(v) for v in sorted(ideal.values())))
-        line += f" — ideal {'/'.join(vals)}×"
+        lo, hi = _x(min(ideal.values())), _x(max(ideal.values()))
+        line += f" — ideal {lo if lo == hi else f'{lo}–{hi}'}×"
     return line + "."
 
 
