@@ -86,7 +86,9 @@ def terms_paragraph(run: BenchRun) -> str:
         "account), its *traced wall* timed from outside the process like the timed runs. "
         "*Waiting* is the configured server delay on the run's critical path, not a measurement. "
         "*Per request* figures leave out a one-request run's (the floor's) share and divide the "
-        "rest among the other requests. "
+        "rest among the other requests. *Stands for*: the script of the book's flags chapter that "
+        "does what the back end does (asyncio's default loop on Linux is an epoll selector, so "
+        "flags_asyncio.py is a one-thread epoll loop). "
         f"Every column is defined in [results/README.md]({README}).\n")
 
 
