@@ -68,6 +68,10 @@ class Drawn(unittest.TestCase):
         self.assertRegex(self.gp, r"using \(\$4\+\$5\):1 with points pt 7")
         self.assertNotRegex(self.gp, r"using 4:1:5:\(0\) with vectors")
 
+    def test_a_phase_too_short_to_see_says_so(self):
+        self.assertRegex(self.gp, r"title \"saving \(at most [\d.]+ (µs|ms): too short to see\)\"")
+        self.assertNotIn("exit (at most", self.gp)
+
     def test_no_wall_cpu_plot(self):
         self.assertNotIn("wall-cpu", self.gp)
         self.assertFalse(any(k == "wall-cpu" for _, _, k in self.pngs))

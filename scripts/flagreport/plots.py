@@ -219,6 +219,17 @@ def _panel(top: float, bottom: float) -> str:
             f"set tmargin at screen {top:.4f}\nset bmargin at screen {bottom:.4f}\n")
 
 
+def phase_legend(p: str, accounts: dict) -> str:
+    """A phase's legend entry; one too short to see in any bar (under 0.3%
+    of the shortest run: about two pixels) says so, so a colour in the
+    legend never goes missing from the bars unexplained."""
+    shortest = min(a.total for a in accounts.values())
+    longest_part = max(a.parts[p] for a in accounts.values())
+    if longest_part < 0.003 * shortest:
+        return f"{PHASE_WORDS[p]} (at most {phase_ms(longest_part)}: too short to see)"
+    return PHASE_WORDS[p]
+
+
 def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str:
     """One stacked horizontal bar per back end: its phases in ms, one panel
     per scale (a baseline 100× slower gets its own), gnuplot text."""
@@ -272,7 +283,7 @@ def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str
             lo, hi = 2 + 2 * k, 3 + 2 * k
             plots.append(f"'phases-{wl}.dat' using (({'$'}{lo}+${hi})/2):(ypos($0)):{lo}:{hi}:"
                          f"(ypos($0)-0.32):(ypos($0)+0.32) with boxxyerror lc rgb '{PHASE_COLOURS[p]}' "
-                         + (f"title {gp_str(PHASE_WORDS[p])}" if gi == 0 else "notitle"))
+                         + (f"title {gp_str(phase_legend(p, accounts))}" if gi == 0 else "notitle"))
         plots.append(f"'phases-{wl}.dat' using {2 * len(PHASES) + 1}:(ypos($0)):"
                      f"(' '.stringcolumn({2 * len(PHASES) + 2})) with labels left notitle")
         mapping = " : ".join(f"$0 == {order.index(b)} ? {i}" for i, b in enumerate(g))
