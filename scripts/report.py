@@ -103,7 +103,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("dir", metavar="DIR")
     r.set_defaults(func=cmd_merge_rounds)
     g = sub.add_parser("in-range", help="exit 0 when SECONDS lies within the timed runs' "
-                                        "min–max of BACKEND on WORKLOAD, else say so, exit 1")
+                                        "min–max of BACKEND on WORKLOAD (± 0.5%% of their "
+                                        "median), else say so, exit 1")
     g.add_argument("dir", metavar="DIR")
     g.add_argument("workload", metavar="WORKLOAD")
     g.add_argument("backend", metavar="BACKEND")
