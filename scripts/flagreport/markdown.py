@@ -565,7 +565,7 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Opti
     if run.dest_parent:
         md.append(f"The clients saved the flags under `{run.dest_parent}` "
                   f"({run.dest_fs or 'unknown'} file system).\n")
-    text = top[:]
+    text = top + [""]
     text += ([warning, ""] if warning else []) + header
     for w in run.workloads:
         acc = accounts.get(w.name, {})
@@ -580,8 +580,12 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Opti
         runs = ", ".join(f"{e.backend} {e.runs}" for e in w.entries)
         text += ["", head, text_table(th, trows), ""] + [f"  {s}" for s in sentences]
         if prows:
+            # The terminal gets the figures; report.md also says what each
+            # run's "starting the transfers" was (a column of words).
+            words_col = ph.index("starting the transfers was")
             text += ["", "  Where the time went (the phase account of the traced runs):",
-                     text_table([ph], prows)]
+                     text_table([ph[:words_col] + ph[words_col + 1:]],
+                                [r[:words_col] + r[words_col + 1:] for r in prows])]
         md_th = [f"{h} ({u})" if u else h for h, u in zip(th[0], th[1])]
         md_xh = [f"{h} ({u})" if u else h for h, u in zip(xh[0], xh[1])]
         md += [f"## {head}\n", md_table(md_th, trows),
