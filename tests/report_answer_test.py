@@ -57,6 +57,15 @@ class FirstScreen(unittest.TestCase):
         head = md.splitlines()[:6]
         self.assertTrue(any("HTTPS: the handshakes cost 3 ms" in l for l in head))
 
+    def test_a_section_hook_adds_its_section(self):
+        markdown.SECTION_HOOKS.append(lambda run, acc, fl: (["## HTTPS\n", "made up"], ["HTTPS"]))
+        try:
+            text, md, _, _ = fx.report()
+        finally:
+            markdown.SECTION_HOOKS.pop()
+        self.assertIn("## HTTPS\n\nmade up", md)
+        self.assertIn("HTTPS", text)
+
     def test_per_back_end_sentences_became_tables(self):
         # The old report had one "X kept N requests in flight … of an ideal"
         # sentence and one "Of X's …" phase sentence per back end.

@@ -539,6 +539,13 @@ def strip_caption(run: BenchRun, w: Workload, pngs, acc: Optional[dict] = None,
     return text
 
 
+# Sections other modules add to the bench report (tls.py, crossover.py, …):
+# fn(run, accounts, floors) -> (markdown lines, text lines), appended after
+# the one-thread comparison in the order registered. A one-clause summary
+# for the answer's limit line goes to answer.LIMIT_HOOKS instead.
+SECTION_HOOKS: list = []
+
+
 def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Optional[dict] = None,
                  floors: Optional[dict] = None) -> tuple[str, str]:
     """(the text for the terminal, report.md). accounts: workload → back end →
@@ -625,6 +632,10 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Opti
     sc_md, sc_text = syscalls.section(run, floors)
     md += sc_md
     text += sc_text
+    for hook in SECTION_HOOKS:
+        h_md, h_text = hook(run, accounts, floors)
+        md += h_md
+        text += h_text
     nd_md, nd_text = nodelay_section(run, accounts)
     md += nd_md
     if nd_text:
