@@ -85,7 +85,7 @@ static void print_header(FILE *out, const struct run *run) {
 int flagbench_main(int argc, char **argv, const struct backend *backend) {
     const char *prog = argc > 0 ? basename(argv[0]) : backend->name;
     struct options opt;
-    struct run run = {.opt = &opt, .backend = backend};
+    struct run run = {.opt = &opt, .backend = backend, .prog = prog};
     int status = EXIT_SETUP;
 
     switch (options_parse(&opt, argc, argv, prog, backend->default_max_req, backend->max_max_req,

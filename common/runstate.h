@@ -17,6 +17,7 @@ struct backend;
 struct run {
     const struct options *opt;
     const struct backend *backend;
+    const char *prog;       /* the program's name, for messages */
     struct record *records; /* one per request, in order; a back end fills them */
     size_t nrecords;
     unsigned max_req;      /* requests in flight at most: min(-m, limit, nrecords) */
@@ -34,6 +35,14 @@ int64_t run_now_us(const struct run *run);
 /* The calling thread's CPU time in µs when the run is traced, else -1 (a
  * system call per stamp is paid only by a run that asked for the trace). */
 int64_t run_thread_cpu_us(const struct run *run);
+
+/* Fit run->max_req users (workers, transfers) of per_user descriptors each,
+ * beside reserved others, under the open-file limit: raise the limit if it
+ * can be, else lower run->max_req to what fits (at least 1) and say so once
+ * on stderr, naming the users units. Past the limit every socket() fails.
+ * Call before any thread starts. Returns run->max_req. */
+unsigned run_fit_fd_limit(struct run *run, unsigned per_user, unsigned reserved,
+                          const char *units);
 
 /* True once SIGINT or SIGTERM arrived: back ends stop starting new work. */
 int run_interrupted(void);
