@@ -29,7 +29,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Optional
 
-from . import stats
+from . import markdown, stats
 from .env import header_lines, load_phrase
 from .markdown import md_table
 from .model import num, read_csv, read_json
@@ -513,3 +513,16 @@ def latest_counterexample(bench_dir: str) -> Optional[str]:
     with open(found[-1]) as f:
         return f.read().strip() + f" (from {os.path.basename(os.path.dirname(found[-1]))}.)"
 
+
+def bench_section(run, accounts, floors) -> tuple[list[str], list[str]]:
+    """make bench's report: the counterexample's CPU-bound half, from the
+    newest make bench-crossover beside the run (markdown.SECTION_HOOKS)."""
+    paragraph = latest_counterexample(run.directory)
+    if not paragraph:
+        return (["The CPU-bound counterexample, where one thread is not enough: "
+                 "`make bench-crossover` (docs/cores.md).\n"], [])
+    return (["## The counterexample: when one thread is not enough\n", paragraph + "\n"],
+            ["", paragraph.replace("**", "")])
+
+
+markdown.SECTION_HOOKS.append(bench_section)
