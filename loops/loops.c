@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "fetch.h"
+#include "flagbench.h"
 #include "loop.h"
 #include "multi.h"
 

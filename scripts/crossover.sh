@@ -52,10 +52,14 @@ options:
                      2 CPUs or more)
   --backends LIST    comma-separated subset of the C back ends (default: all)
   --no-peers         leave the Python peers out
-  --nice N           run the server and the clients at this niceness (-20 to 19;
-                     default: as started). On a machine shared with other work,
-                     a negative N (as root) gives them the CPUs while they run;
-                     the report says which was used
+  --nice N           run the whole measurement in a session of its own whose
+                     scheduling group has this niceness, and the server and
+                     clients at it too (-20 to 19; default: as started). The
+                     kernel shares the CPUs between sessions first
+                     (sched_autogroup), so a process's niceness alone does not
+                     lift it above other users' work; a negative N (as root)
+                     gives the measurement the CPUs while it runs. The report
+                     says which was used
   --dest-parent DIR  where the downloads are written: a fresh temporary
                      directory inside DIR (default: /dev/shm if it is tmpfs)
   --results DIR      where the timestamped run directory goes (default: results/)
@@ -91,6 +95,15 @@ if [[ -n $NICE ]]; then
     { [[ $NICE =~ ^-?[0-9]+$ ]] && ((NICE >= -20 && NICE <= 19)); } || die "--nice needs -20 to 19, not '$NICE'"
     nice -n "$NICE" true 2>/dev/null || die "--nice $NICE: not allowed here (a negative one needs root)"
     PRIO=(nice -n "$NICE")
+    # A session of its own, whose autogroup gets the niceness: between
+    # sessions the kernel shares the CPUs by their groups' niceness.
+    if [[ -z ${FLAGBENCH_CROSSOVER_SESSION:-} && -w /proc/self/autogroup ]]; then
+        FLAGBENCH_CROSSOVER_SESSION=1 exec setsid --wait "$0" "$@"
+    fi
+    if [[ -n ${FLAGBENCH_CROSSOVER_SESSION:-} ]]; then
+        echo "$NICE" >/proc/self/autogroup 2>/dev/null ||
+            say "warning: could not set this session's group niceness; --nice applies to the processes only"
+    fi
 fi
 NCPU=$(nproc)
 IFS=, read -r -a MODE_LIST <<<"$MODES"

@@ -29,7 +29,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Optional
 
-from . import stats
+from . import markdown, stats
 from .env import header_lines, load_phrase
 from .markdown import md_table
 from .model import num, read_csv, read_json
@@ -441,9 +441,10 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
     if os.path.exists(nice):
         with open(nice) as f:
             v = f.read().strip()
-        md.append("Priority: the server and the clients ran at niceness "
-                  f"{v}" + (" (above the machine's other work, which ran at 0)." if v.startswith("-")
-                            else " (as the machine's other work).") + "\n")
+        md.append("Priority: the measurement ran in a session of its own whose scheduling group "
+                  f"had niceness {v}, the server and clients too"
+                  + (" (above the machine's other work, at 0)." if v.startswith("-")
+                     else " (as the machine's other work).") + "\n")
     tls = os.path.join(d, "tls.txt")
     if os.path.exists(tls):
         with open(tls) as f:
@@ -453,6 +454,9 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
     paragraph = ""
     for m in modes:
         m.base = base
+        if base in m.clients:  # the one loop first: the table's top row, the plot's grey
+            m.clients.remove(base)
+            m.clients.insert(0, base)
         core_share(m, n, read_csv(os.path.join(d, "capacity.csv"), missing_ok=True))
         lines, sentences, figures = mode_section(m, base, n, delay, unit)
         which = ("the report's figures: server and clients share every CPU; the server's CPU "
@@ -509,3 +513,16 @@ def latest_counterexample(bench_dir: str) -> Optional[str]:
     with open(found[-1]) as f:
         return f.read().strip() + f" (from {os.path.basename(os.path.dirname(found[-1]))}.)"
 
+
+def bench_section(run, accounts, floors) -> tuple[list[str], list[str]]:
+    """make bench's report: the counterexample's CPU-bound half, from the
+    newest make bench-crossover beside the run (markdown.SECTION_HOOKS)."""
+    paragraph = latest_counterexample(run.directory)
+    if not paragraph:
+        return (["The CPU-bound counterexample, where one thread is not enough: "
+                 "`make bench-crossover` (docs/cores.md).\n"], [])
+    return (["## The counterexample: when one thread is not enough\n", paragraph + "\n"],
+            ["", paragraph.replace("**", "")])
+
+
+markdown.SECTION_HOOKS.append(bench_section)
