@@ -20,6 +20,7 @@
 #include "fetch.h"
 #include "flagbench.h"
 #include "loop.h"
+#include "loop_multi.h"
 #include "multi.h"
 
 struct loop_thread {
@@ -30,14 +31,6 @@ struct loop_thread {
     bool started;
     int rc; /* 0, or the -errno that ended the loop */
 };
-
-static int reactor_run_once(void *loop, int max_wait_ms) {
-    return loop_run_once(loop, max_wait_ms);
-}
-
-static unsigned reactor_pending(const void *loop) {
-    return loop_pending(loop);
-}
 
 /* One loop, start to end, on the calling thread: the ring is made here
  * because it serves only the thread that made it (SINGLE_ISSUER). */
@@ -52,20 +45,10 @@ static void *loop_main(void *arg) {
     rc = loop_new(&loop, m.njobs + m.njobs / 4 + 16, 0);
     if (rc < 0)
         goto out;
-    const struct loop_curl_hooks hooks = {
-        .on_event = multi_socket_event,
-        .on_timeout = multi_timeout,
-        .on_watch_error = multi_watch_failed,
-        .arg = &m,
-    };
-    rc = loop_attach_curl(loop, m.multi, &hooks);
+    struct multi_reactor reactor;
+    rc = loop_multi_attach(loop, &m, &reactor);
     if (rc < 0)
         goto out;
-    const struct multi_reactor reactor = {
-        .run_once = reactor_run_once,
-        .pending = reactor_pending,
-        .loop = loop,
-    };
     rc = multi_run(&m, &reactor, NULL); /* NULL: the blocking save, in this loop */
 out:
     /* Before the ring: libcurl tells the loop of every socket it closes. */

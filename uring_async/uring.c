@@ -30,6 +30,7 @@
 #include "fetch.h"
 #include "flagbench.h"
 #include "loop.h"
+#include "loop_multi.h"
 #include "multi.h"
 #include "save.h"
 
@@ -317,15 +318,6 @@ static enum multi_save saver_start(void *arg, struct transfer *t) {
     return save_start(s, t) ? MULTI_SAVE_STARTED : MULTI_SAVE_DONE;
 }
 
-/* The multi driver's reactor: the ring. */
-static int reactor_run_once(void *loop, int max_wait_ms) {
-    return loop_run_once(loop, max_wait_ms);
-}
-
-static unsigned reactor_pending(const void *loop) {
-    return loop_pending(loop);
-}
-
 static void print_stats(const struct uring_run *u) {
     const struct loop_stats *s = loop_get_stats(u->loop);
     double n = u->run->nrecords ? (double)u->run->nrecords : 1;
@@ -390,13 +382,9 @@ static int download_many(struct run *run) {
                   env_flag("FLAGBENCH_URING_MULTISHOT") ? LOOP_MULTISHOT : 0);
     if (rc < 0)
         goto out;
-    const struct loop_curl_hooks hooks = {
-        .on_event = multi_socket_event,
-        .on_timeout = multi_timeout,
-        .on_watch_error = multi_watch_failed,
-        .arg = &u.multi,
-    };
-    rc = loop_attach_curl(u.loop, u.multi.multi, &hooks);
+    /* The multi driver's reactor: the ring. */
+    struct multi_reactor reactor;
+    rc = loop_multi_attach(u.loop, &u.multi, &reactor);
     if (rc < 0)
         goto out;
     /* One direct descriptor per save context; plain descriptors if refused. */
@@ -441,12 +429,6 @@ static int download_many(struct run *run) {
         s->next_free = u.free_saves;
         u.free_saves = s;
     }
-    /* loop.c attached itself to the multi handle above. */
-    const struct multi_reactor reactor = {
-        .run_once = reactor_run_once,
-        .pending = reactor_pending,
-        .loop = u.loop,
-    };
     const struct multi_saver saver = {.start = saver_start, .arg = &u};
     rc = multi_run(&u.multi, &reactor, in_loop ? NULL : &saver);
 

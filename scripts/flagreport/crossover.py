@@ -273,7 +273,7 @@ def mode_section(m: Mode, base: str, n: int, delay: float, unit_us: float
                 f"{c} ({KIND_WORDS.get(m.kinds[c], m.kinds[c])}, {m.cores(c)} cores) starts beating "
                 f"{base} by {beat} at c = {_us(meas)} of CPU per flag; {models}; one loop's work "
                 f"equals the delay at d/N = {sat_us:.0f} µs.")
-    if cx is not None:
+    if cx:  # a point with work: none when the only point is c = 0
         figures["cpu_point"] = cx
         for c in multi:
             b, p = m.at(base, cx), m.at(c, cx)
