@@ -30,6 +30,22 @@ static void set_reason(char *out, size_t n, const char *text) {
     out[len] = '\0';
 }
 
+/* Why libcurl refused the server's certificate, from its error text
+ * (CURLE_PEER_FAILED_VERIFICATION): OpenSSL's verify result after "SSL
+ * certificate problem: " ("certificate has expired", "self-signed
+ * certificate"...), or libcurl's own check of the name, which OpenSSL's
+ * verify result does not cover. */
+static void verify_reason(const char *errbuf, char *reason, size_t n) {
+    static const char problem[] = "SSL certificate problem: ";
+    const char *text = errbuf && *errbuf ? errbuf : "";
+    if (strstr(text, "subject name") || strstr(text, "does not match"))
+        snprintf(reason, n, "certificate verify failed: name mismatch");
+    else if (strncmp(text, problem, sizeof problem - 1) == 0)
+        snprintf(reason, n, "certificate verify failed: %s", text + sizeof problem - 1);
+    else
+        snprintf(reason, n, "certificate verify failed%s%s", *text ? ": " : "", text);
+}
+
 enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big, long long max_size,
                       const char *errbuf, char *reason, size_t n) {
     const char *why = NULL;
@@ -79,6 +95,18 @@ enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big,
         break;
     case CURLE_BAD_CONTENT_ENCODING:
         why = "bad content encoding";
+        break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+        /* The book's classification: the flag is an error, its reason says
+         * why the certificate was refused. */
+        verify_reason(errbuf, reason, n);
+        return OUTCOME_ERROR;
+    case CURLE_SSL_CONNECT_ERROR:
+        snprintf(reason, n, "TLS handshake failed: %s",
+                 errbuf && *errbuf ? errbuf : curl_easy_strerror(rc));
+        return OUTCOME_ERROR;
+    case CURLE_SSL_CACERT_BADFILE:
+        why = "--cacert holds no usable certificate";
         break;
     case CURLE_OUT_OF_MEMORY: /* also what libcurl says of a header line over 100 KB */
         why = "out of memory (or a header line over 100 KB)";
@@ -237,6 +265,16 @@ int transfer_init(struct transfer *t, struct run *run) {
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, receive_buffer_size(run->max_req));
+    /* HTTPS: the peer and its name are always verified (libcurl's default),
+     * against --cacert when given, else the system's store. Sessions are
+     * resumed across the run's connections through the shared cache; with
+     * --no-resume not even a handle's own earlier session is. */
+    if (opt->cacert)
+        curl_easy_setopt(e, CURLOPT_CAINFO, opt->cacert);
+    if (run->tls_sessions)
+        curl_easy_setopt(e, CURLOPT_SHARE, run->tls_sessions);
+    else
+        curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     transfer_forbid_reuse(t, opt->no_reuse);
     return 0;
 }
@@ -312,7 +350,12 @@ bool transfer_step_done(struct transfer *t, CURLcode rc) {
     if (t->step == STEP_IMAGE) {
         rec->http_status = (int)status;
         rec->bytes = t->body.len;
-        rec->connected_us = rec->started_us + info_us(t->easy, CURLINFO_CONNECT_TIME_T);
+        int64_t connect_us = info_us(t->easy, CURLINFO_CONNECT_TIME_T);
+        int64_t app_us = info_us(t->easy, CURLINFO_APPCONNECT_TIME_T);
+        rec->connected_us = rec->started_us + connect_us;
+        /* App-connect is 0 when no handshake was made (HTTP, a kept-alive
+         * connection) or it did not complete. */
+        rec->handshake_us = app_us > 0 && app_us >= connect_us ? app_us - connect_us : -1;
         if (status)
             rec->first_byte_us = rec->started_us + info_us(t->easy, CURLINFO_STARTTRANSFER_TIME_T);
         rec->outcome = o;
