@@ -14,7 +14,7 @@ run_client() { # sets RC and ELAPSED (s); output in $WORK/out, $WORK/err
     local t0 t1
     t0=$(date +%s.%N)
     set +e
-    "$client" -s "$BASE_URL" -d "$dest" -v "$@" >"$WORK/out" 2>"$WORK/err"
+    "$client" -s "$BASE_URL" "${CACERT_ARGS[@]}" -d "$dest" -v "$@" >"$WORK/out" 2>"$WORK/err"
     RC=$?
     set -e
     t1=$(date +%s.%N)
@@ -177,6 +177,24 @@ full_disk)
     [[ $ok -gt 0 ]] || fail "no small flag saved"
     [[ $(count_files "$dest") -eq $ok ]] || fail "$(count_files "$dest") files for $ok ok flags"
     if find "$dest" -size +8k | grep -q .; then fail "a file over the limit exists"; fi
+    ;;
+tls_silent)
+    # HTTPS, and the server never answers the ClientHello.
+    SERVER_TLS=1 start_server "$WORK" --chaos tls-silent
+    run_client --timeout 1 "${codes[@]}"
+    expect_faults 5 "timeout" 10
+    ;;
+tls_garbage)
+    # HTTPS, and the server answers the ClientHello with bytes that are not TLS.
+    SERVER_TLS=1 start_server "$WORK" --chaos tls-garbage
+    run_client --timeout 5 "${codes[@]}"
+    expect_faults 5 "TLS handshake failed" 10
+    ;;
+tls_close)
+    # HTTPS, and the server closes the connection in the middle of the handshake.
+    SERVER_TLS=1 start_server "$WORK" --chaos tls-close
+    run_client --timeout 5 "${codes[@]}"
+    expect_faults 5 "TLS handshake failed|connection reset|empty reply" 10
     ;;
 *)
     fail "unknown case $case"

@@ -40,12 +40,12 @@ count_files() {
 
 # stats_field NAME: a number from the server's /stats JSON.
 stats_field() {
-    curl -sf "$SERVER_URL/stats" | grep -o "\"$1\" *: *[0-9]*" | grep -o '[0-9]*$'
+    curl -sf "${CACERT_ARGS[@]}" "$SERVER_URL/stats" | grep -o "\"$1\" *: *[0-9]*" | grep -o '[0-9]*$'
 }
 
 # reset_stats: the server's counters back to zero.
 reset_stats() {
-    curl -sf "$SERVER_URL/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
+    curl -sf "${CACERT_ARGS[@]}" "$SERVER_URL/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
 }
 
 # sample_threads PID: while PID lives, count its threads every 10 ms or so;
