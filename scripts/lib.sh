@@ -197,7 +197,8 @@ use_build() {
 # SERVER_TLS=1: the server speaks HTTPS with a certificate it makes for the
 # address (--tls --cert-out DIR/server.crt); SERVER_URL and BASE_URL are
 # https://, SERVER_CACERT names that certificate, and CACERT_ARGS holds
-# (--cacert FILE), for the clients and curl to trust it ((), over HTTP).
+# (--cacert FILE), for the clients and curl to trust it ((), over HTTP). The
+# certificate goes into WORK (make_scratch) when set, else DIR.
 SERVER_PID='' SERVER_STATUS='' SERVER_LOG=''
 SERVER_ADDR=127.0.0.1
 SERVER_PREFIX=()
@@ -212,7 +213,9 @@ start_server() {
     rm -f "$portfile"
     SERVER_PORT='' SERVER_LOG=$dir/server.log SERVER_CACERT='' CACERT_ARGS=()
     if [[ $SERVER_TLS == 1 ]]; then
-        scheme=https SERVER_CACERT=$dir/server.crt
+        # In the scratch folder when there is one: a certificate never
+        # lands in results/ (the repository's).
+        scheme=https SERVER_CACERT=${WORK:-$dir}/server.crt
         rm -f "$SERVER_CACERT"
         tls=(--tls --cert-out "$SERVER_CACERT")
         CACERT_ARGS=(--cacert "$SERVER_CACERT")
@@ -239,8 +242,9 @@ start_server() {
     SERVER_URL=$scheme://$SERVER_ADDR:$SERVER_PORT
     BASE_URL=$SERVER_URL/flags
     # One request before anything is timed; /stats is never delayed, failed
-    # by chaos or counted.
-    "${SERVER_PREFIX[@]}" curl -s "${CACERT_ARGS[@]}" -o /dev/null --max-time 60 "$SERVER_URL/stats" ||
+    # by chaos or counted. SERVER_NO_PING=1: none (a server whose every
+    # handshake fails, --tls-fault, would not answer it).
+    [[ ${SERVER_NO_PING:-0} == 1 ]] || "${SERVER_PREFIX[@]}" curl -s "${CACERT_ARGS[@]}" -o /dev/null --max-time 60 "$SERVER_URL/stats" ||
         fail "flagserver on port $SERVER_PORT does not answer (log: $dir/server.log)"
 }
 

@@ -180,19 +180,19 @@ full_disk)
     ;;
 tls_silent)
     # HTTPS, and the server never answers the ClientHello.
-    SERVER_TLS=1 start_server "$WORK" --chaos tls-silent
+    SERVER_TLS=1 SERVER_NO_PING=1 start_server "$WORK" --tls-fault silent
     run_client --timeout 1 "${codes[@]}"
     expect_faults 5 "timeout" 10
     ;;
 tls_garbage)
     # HTTPS, and the server answers the ClientHello with bytes that are not TLS.
-    SERVER_TLS=1 start_server "$WORK" --chaos tls-garbage
+    SERVER_TLS=1 SERVER_NO_PING=1 start_server "$WORK" --tls-fault garbage
     run_client --timeout 5 "${codes[@]}"
     expect_faults 5 "TLS handshake failed" 10
     ;;
 tls_close)
     # HTTPS, and the server closes the connection in the middle of the handshake.
-    SERVER_TLS=1 start_server "$WORK" --chaos tls-close
+    SERVER_TLS=1 SERVER_NO_PING=1 start_server "$WORK" --tls-fault cut
     run_client --timeout 5 "${codes[@]}"
     expect_faults 5 "TLS handshake failed|connection reset|empty reply" 10
     ;;

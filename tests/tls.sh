@@ -87,7 +87,7 @@ expired)
     expect_refused 5 "certificate has expired"
     ;;
 wrongname)
-    start_server "$WORK" --tls-cert-mode wrongname
+    start_server "$WORK" --tls-cert-mode wrong-name
     run_client -v -l 5 "${CACERT_ARGS[@]}" --trace "$WORK/trace.csv"
     expect_refused 5 "name mismatch"
     ;;
@@ -99,14 +99,14 @@ resume)
     reset_stats
     run_client "${CACERT_ARGS[@]}" -l 12 -m 2 --no-reuse
     [[ $RC -eq 0 ]] || fail "exit $RC: $(head -3 "$WORK/err")"
-    full=$(stats_field tls_full) resumed=$(stats_field tls_resumed)
-    [[ -n $full && -n $resumed ]] || fail "/stats has no tls_full/tls_resumed: $(curl -s "${CACERT_ARGS[@]}" "$SERVER_URL/stats")"
+    full=$(stats_field tls_handshakes_full) resumed=$(stats_field tls_handshakes_resumed)
+    [[ -n $full && -n $resumed ]] || fail "/stats has no tls_handshakes_full/_resumed: $(curl -s "${CACERT_ARGS[@]}" "$SERVER_URL/stats")"
     ((full + resumed >= 12 && resumed >= 1)) || fail "12 connections: $full full, $resumed resumed handshakes"
     reset_stats
     rm -rf "$dest"
     run_client "${CACERT_ARGS[@]}" -l 12 -m 2 --no-reuse --no-resume
     [[ $RC -eq 0 ]] || fail "--no-resume: exit $RC"
-    full=$(stats_field tls_full) resumed=$(stats_field tls_resumed)
+    full=$(stats_field tls_handshakes_full) resumed=$(stats_field tls_handshakes_resumed)
     ((full >= 12 && resumed == 0)) || fail "--no-resume: $full full, $resumed resumed handshakes"
     ;;
 *)
