@@ -46,6 +46,20 @@ static void verify_reason(const char *errbuf, char *reason, size_t n) {
         snprintf(reason, n, "certificate verify failed%s%s", *text ? ": " : "", text);
 }
 
+/* Why a handshake failed (CURLE_SSL_CONNECT_ERROR), in words for the two
+ * faults a server can make, else OpenSSL's error without libcurl's prefix. */
+static void handshake_reason(const char *errbuf, char *reason, size_t n) {
+    const char *text = errbuf && *errbuf ? errbuf : "";
+    const char *colon = strncmp(text, "OpenSSL", 7) == 0 ? strstr(text, ": ") : NULL;
+    if (strstr(text, "SSL_ERROR_SYSCALL") || strstr(text, "unexpected eof"))
+        text = "the server closed the connection";
+    else if (strstr(text, "wrong version number"))
+        text = "the server's reply is not TLS (wrong version number)";
+    else if (colon)
+        text = colon + 2;
+    snprintf(reason, n, "TLS handshake failed%s%s", *text ? ": " : "", text);
+}
+
 enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big, long long max_size,
                       const char *errbuf, char *reason, size_t n) {
     const char *why = NULL;
@@ -102,8 +116,7 @@ enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big,
         verify_reason(errbuf, reason, n);
         return OUTCOME_ERROR;
     case CURLE_SSL_CONNECT_ERROR:
-        snprintf(reason, n, "TLS handshake failed: %s",
-                 errbuf && *errbuf ? errbuf : curl_easy_strerror(rc));
+        handshake_reason(errbuf, reason, n);
         return OUTCOME_ERROR;
     case CURLE_SSL_CACERT_BADFILE:
         why = "--cacert holds no usable certificate";

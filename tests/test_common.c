@@ -338,8 +338,14 @@ START_TEST(classification_tls) {
          "SSL: no alternative certificate subject name matches target host name '127.0.0.1'",
          "certificate verify failed: name mismatch"},
         {CURLE_PEER_FAILED_VERIFICATION, "", "certificate verify failed"},
-        {CURLE_SSL_CONNECT_ERROR, "error:0A00010B:SSL routines::wrong version number",
-         "TLS handshake failed: error:0A00010B:SSL routines::wrong version number"},
+        {CURLE_SSL_CONNECT_ERROR, "OpenSSL/3.0.19: error:0A00010B:SSL routines::wrong version number",
+         "TLS handshake failed: the server's reply is not TLS (wrong version number)"},
+        {CURLE_SSL_CONNECT_ERROR,
+         "OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to 127.0.0.1:37657 ",
+         "TLS handshake failed: the server closed the connection"},
+        {CURLE_SSL_CONNECT_ERROR, "OpenSSL/3.0.19: error:0A000410:SSL routines::sslv3 alert handshake failure",
+         "TLS handshake failed: error:0A000410:SSL routines::sslv3 alert handshake failure"},
+        {CURLE_SSL_CONNECT_ERROR, "", "TLS handshake failed"},
     };
     char r[96];
     for (size_t i = 0; i < CHECK_COUNT(cases); i++) {
