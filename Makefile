@@ -9,7 +9,7 @@ MAXREQ    ?=
 RUNS      ?= 10
 FUZZ_SECONDS ?= 60
 
-DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
+DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev libssl-dev openssl check \
                 hyperfine gnuplot-nox curl python3 python3-scipy valgrind strace clang libclang-rt-14-dev unzip \
                 iproute2 shellcheck
 

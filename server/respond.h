@@ -85,6 +85,7 @@ struct reply {
 struct stats {
     uint64_t requests, by_status[MAX_STATUS], conns_total, refused;
     uint64_t conns_open, conns_peak, in_progress, in_progress_peak;
+    uint64_t tls_full, tls_resumed, tls_failed; /* handshakes */
 };
 
 struct server_config;
