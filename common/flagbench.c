@@ -21,7 +21,7 @@
 #include "fetch.h"
 #include "procstart.h"
 #include "save.h"
-#include "tls.h"
+#include "tls_sessions.h"
 
 /* The one piece of global state besides libcurl's: a signal handler can
  * reach nothing else. Lock-free atomic: safe in a handler, race-free for

@@ -1,5 +1,5 @@
-/* tls.c — the run's shared TLS session cache. */
-#include "tls.h"
+/* tls_sessions.c — the run's shared TLS session cache. */
+#include "tls_sessions.h"
 
 #include <pthread.h>
 

@@ -1,9 +1,9 @@
-/* tls.h — what HTTPS adds to a run besides libcurl's own: the TLS session
+/* tls_sessions.h — what HTTPS adds to a run besides libcurl's own: the TLS session
  * cache that every connection of the run shares, so that a new connection
  * resumes a session an earlier one made (an abbreviated handshake) instead
  * of a full one, as the curl tool does across its transfers. */
-#ifndef FLAGBENCH_TLS_H
-#define FLAGBENCH_TLS_H
+#ifndef FLAGBENCH_TLS_SESSIONS_H
+#define FLAGBENCH_TLS_SESSIONS_H
 
 #include <curl/curl.h>
 
