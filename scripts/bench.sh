@@ -165,7 +165,7 @@ say "flagserver$([[ $TLS -eq 0 ]] || echo " --tls") on 127.0.0.1:$SERVER_PORT (p
 } >"$OUT/plan.csv"
 # Which label ran over which scheme, for the report's TLS section.
 if [[ $TLS -eq 1 || $TLS_COMPARE -eq 1 ]]; then
-    echo "workload,requests,backend,label,scheme"
+    echo "workload,requests,backend,label,scheme" >"$OUT/tls-plan.csv"
     for n in "${WORKLOADS[@]}"; do
         for b in "${BACKENDS[@]}"; do
             if [[ $TLS -eq 1 ]]; then
@@ -175,7 +175,7 @@ if [[ $TLS -eq 1 || $TLS_COMPARE -eq 1 ]]; then
                 echo "$(workload_name "$n"),$n,$b,tls-$b,https"
             fi
         done
-    done >"$OUT/tls-plan.csv"
+    done >>"$OUT/tls-plan.csv"
 fi
 
 # The timed set of a workload: (label, command) pairs, timed together in

@@ -56,9 +56,15 @@ TOLERANCE = 0.05
 
 
 def _us(r, key: str) -> float:
-    """A trace time in µs, or −1 where the step didn't happen; takes
-    model.TraceRow objects and csv.DictReader rows alike."""
-    v = r.get(key) if isinstance(r, dict) else getattr(r, key, None)
+    """A trace time in µs, or −1 where the step didn't happen (or the
+    trace has no such column); takes model.TraceRow objects and
+    csv.DictReader rows alike."""
+    if isinstance(r, dict):
+        v = r.get(key)
+    else:  # a column model.TraceRow has no field for is in its extra
+        v = getattr(r, key, None)
+        if v is None:
+            v = getattr(r, "extra", {}).get(key)
     try:
         return float(v)
     except (TypeError, ValueError):

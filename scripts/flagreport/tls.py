@@ -78,12 +78,18 @@ def busy_sentence(side: Side, delay: float) -> Optional[str]:
     if busy is None:
         return None
     share = busy / (delay * 1e6)
-    shakes = [phases._us(r, "handshake_us") for r in side.trace if phases._us(r, "handshake_us") > 0]
-    hs = (f"; it made {len(shakes)} TLS handshakes, a median {phases.ms(sorted(shakes)[len(shakes) // 2] / 1e6)} each"
-          if shakes else "")
-    verdict = (f"its one thread was the bottleneck (busy {BOTTLENECK:.0%} of the delay or more)"
-               if share >= BOTTLENECK else
-               f"its one thread was not the bottleneck: idle {1 - share:.0%} of the delay")
+    shakes = sorted(phases._us(r, "handshake_us") for r in side.trace
+                    if phases._us(r, "handshake_us") > 0)
+    median = shakes[len(shakes) // 2] / 1e6 if shakes else 0.0
+    hs = f"; it made {len(shakes)} TLS handshakes, a median {phases.ms(median)} each" if shakes else ""
+    if share >= BOTTLENECK:
+        verdict = f"its one thread was the bottleneck (busy {BOTTLENECK:.0%} of the delay or more)"
+    else:
+        verdict = f"its one thread was not the bottleneck: idle {1 - share:.0%} of the delay"
+        # A handshake far longer than the CPU the thread had for each one
+        # waited for the other side.
+        if shakes and median > 5 * busy / 1e6 / len(shakes):
+            verdict += ", so its handshakes' time went waiting for the server's side of them"
     return (f"over {side.scheme.upper()}, {side.backend}'s one thread was busy "
             f"{phases.ms(busy / 1e6)} of the server's first {phases.ms(delay)} delay "
             f"({share:.0%}){hs} — {verdict}.")
@@ -141,9 +147,11 @@ def report(run: BenchRun, floors: dict) -> Optional[tuple[str, str]]:
                 wall = side.timing.mean if side and side.timing else None
                 row += [f"{wall:.3f}" if wall else "—", fmt_x(x) if x else "—"]
             rows.append(row)
-        header = ["back end"] + [f"{h} {s.upper()}" for s in schemes for h in ("wall (s)", "speedup")]
-        md += [f"### {w.name}: {w.requests} requests, {w.delay:g} s delay\n", md_table(header, rows), ""]
-        text += ["", f"  {w.name}:", text_table([header, [""] * len(header)], rows)]
+        names = ["back end"] + [f"{s.upper()} {h}" for s in schemes for h in ("wall", "speedup")]
+        units = [""] + ["s", "x"] * len(schemes)
+        md_head = [f"{h} ({u})" if u else h for h, u in zip(names, units)]
+        md += [f"### {w.name}: {w.requests} requests, {w.delay:g} s delay\n", md_table(md_head, rows), ""]
+        text += ["", f"  {w.name}:", text_table([names, units], rows)]
         lines = []
         for b in backends:
             side = sides.get((b, "https"))
