@@ -25,13 +25,8 @@ run_client() { # sets RC and ELAPSED (s); output in $WORK/out, $WORK/err
 # within MAX_SECONDS: twice --timeout T where nothing waits for it, 2 x N x T
 # where each flag times out (a client that runs one at a time waits for each in turn).
 expect_faults() {
-    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1: $(tail -3 "$WORK/err")"
-    grep -q "^ *$1 errors\?\.$" "$WORK/out" || fail "report: $(cat "$WORK/out")"
-    local n
-    n=$(grep -cE "^[A-Z]{2} error: ($2)" "$WORK/err" || true)
-    [[ $n -eq $1 ]] || fail "$n of $1 errors match '$2': $(grep error "$WORK/err" | head -3)"
+    expect_flag_errors "$1" "$2" "$dest"
     awk -v e="$ELAPSED" -v m="$3" 'BEGIN { exit !(e <= m) }' || fail "took ${ELAPSED}s > $3 s"
-    [[ $(count_files "$dest") -eq 0 ]] || fail "left behind: $(ls -A "$dest")"
 }
 
 # expect_clean N: all N flags saved and identical to what the server serves.
