@@ -90,9 +90,13 @@ def busy_sentence(side: Side, delay: float) -> Optional[str]:
         # waited for the other side.
         if shakes and median > 5 * busy / 1e6 / len(shakes):
             verdict += ", so its handshakes' time went waiting for the server's side of them"
+    ends = [phases._us(r, "done_us") for r in side.trace if phases._us(r, "done_us") >= 0]
+    whole = busy_in_window(side.trace, lo, max(ends)) if ends and max(ends) > lo else None
+    run = (f"; over the run, {phases.ms(whole / 1e6)} of {phases.ms((max(ends) - lo) / 1e6)} "
+           f"from its first request's start to its last one's end" if whole is not None else "")
     return (f"over {side.scheme.upper()}, {side.backend}'s one thread was busy "
             f"{phases.ms(busy / 1e6)} of the server's first {phases.ms(delay)} delay "
-            f"({share:.0%}){hs} — {verdict}.")
+            f"({share:.0%}){hs}{run} — {verdict}.")
 
 
 def _load_side(d: str, wl: str, backend: str, label: str, scheme: str, w: Workload) -> Side:
