@@ -13,6 +13,12 @@ add_test(NAME server_e2e
 # RESOURCE_LOCK concurrency: the suites that count requests in flight run one
 # at a time, not beside each other on the same cores.
 set_tests_properties(server_e2e PROPERTIES LABELS "server" TIMEOUT 600 RESOURCE_LOCK concurrency)
+# The same checks over HTTPS, and then TLS's own.
+add_test(NAME server_e2e_tls
+         COMMAND env SERVER_TLS=1 bash ${CMAKE_CURRENT_SOURCE_DIR}/server_test.sh ${FLAGSERVER}
+                 ${SHARED_DATA}/flags.zip)
+set_tests_properties(server_e2e_tls PROPERTIES LABELS "server;tls" TIMEOUT 600
+                     RESOURCE_LOCK concurrency)
 
 # The one list of countries, as scripts read it: 194 codes, sorted, unique,
 # two capital letters each (what the clients' -a asks for).

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end tests of flagserver: a real server on 127.0.0.1 on a free port,
 # talked to with curl, bash's /dev/tcp and small python3 clients.
+# SERVER_TLS=1: every check over HTTPS (flagserver --tls, the certificate it
+# makes trusted by curl, openssl s_client and python's ssl), then the checks
+# of TLS itself: handshakes, resumption, faults, certificates.
 #
-# usage: server_test.sh FLAGSERVER [FLAGS_ZIP]
+# usage: [SERVER_TLS=1] server_test.sh FLAGSERVER [FLAGS_ZIP]
 set -euo pipefail
 
 FLAGSERVER=${1:?usage: server_test.sh FLAGSERVER [FLAGS_ZIP]}
@@ -29,10 +32,18 @@ check() { # check DESCRIPTION COMMAND...
     if "$@"; then pass "$what"; else flunk "$what"; fi
 }
 
-# serve ARGS...: flagserver on a free port; BASE is its root URL, PORT its port.
+TLS=0
+[[ $SERVER_TLS == 1 ]] && TLS=1
+
+# serve ARGS...: flagserver on a free port; BASE is its root URL, PORT its
+# port. Over TLS, curl (CURL_CA_BUNDLE) and http_read.connect trust its
+# certificate.
 serve() {
     start_server "$WORK" "$@"
     BASE=$SERVER_URL PORT=$SERVER_PORT
+    if ((TLS)); then
+        export CURL_CA_BUNDLE=$SERVER_CACERT FLAGBENCH_TEST_CA=$SERVER_CACERT
+    fi
 }
 
 # halt: SIGTERM, and it must exit 0.
@@ -53,9 +64,16 @@ status() {
     curl -s -o /dev/null -w '%{http_code}' "$@" "$url" || true
 }
 
-# raw REQUEST: send bytes over /dev/tcp, print the first response line.
+# raw REQUEST: send bytes over /dev/tcp (TLS: openssl s_client), print the
+# first response line.
 raw() {
     local line
+    if ((TLS)); then
+        line=$(printf '%b' "$1" | timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" \
+            -CAfile "$SERVER_CACERT" 2>/dev/null | head -n 1) || true
+        printf '%s\n' "${line%$'\r'}"
+        return
+    fi
     exec 3<>"/dev/tcp/127.0.0.1/$PORT"
     printf '%b' "$1" >&3
     IFS= read -r -t 10 line <&3 || true
@@ -171,8 +189,8 @@ check "curl re-uses the connection" grep -q 'Re-using existing connection' "$TMP
 check "two requests, one connection (+1 for /stats)" test "$(stats_field connections_total)" = 2
 check "pipelined requests answered in order" python3 - "$PORT" <<'EOF'
 import socket, sys
-from http_read import read_until
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+from http_read import connect, half_close, read_until
+s = connect(int(sys.argv[1]))
 s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n"
           b"GET /flags/zz/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n"
           b"GET /flags/us/metadata.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
@@ -183,10 +201,10 @@ assert b'"BR"' in parts[0] and b'"US"' in parts[2], data
 EOF
 check "half-closed client gets its answer" python3 - "$PORT" <<'EOF'
 import socket, sys
-from http_read import read_until
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+from http_read import connect, half_close, read_until
+s = connect(int(sys.argv[1]))
 s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
-s.shutdown(socket.SHUT_WR)
+half_close(s)
 data = read_until(s, timeout=10)
 assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'"gec_cc": "BR"}'), data
 EOF
@@ -232,9 +250,9 @@ serve --delay "$DELAY"
 reset_stats
 python3 - "$PORT" 50 >"$TMP/delays" <<'PY'
 import socket, sys, time
-from http_read import read_until
+from http_read import connect, read_until
 port, n = int(sys.argv[1]), int(sys.argv[2])
-socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+socks = [connect(port) for _ in range(n)]
 t0 = time.monotonic()
 for s in socks:
     s.sendall(b"GET /flags/br/br.gif HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
@@ -261,7 +279,7 @@ fi
 check "in_progress back to 0" test "$(stats_field in_progress)" = 0
 check "many connections at once" python3 - "$PORT" <<'EOF'
 import resource, socket, sys
-from http_read import read_until
+from http_read import connect, read_until
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 n = 2000
 if hard != resource.RLIM_INFINITY and hard < n + 100:
@@ -270,7 +288,7 @@ want = n + 100 if hard == resource.RLIM_INFINITY else min(hard, n + 100)
 if soft != resource.RLIM_INFINITY and soft < want:
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 port = int(sys.argv[1])
-socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+socks = [connect(port) for _ in range(n)]
 for s in socks:
     s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
 ok = 0
@@ -311,9 +329,10 @@ say "== idle timeout and connection cap"
 serve --idle-timeout 1
 check "idle and slowloris connections are closed" python3 - "$PORT" <<'EOF'
 import socket, sys, time
+from http_read import connect
 port = int(sys.argv[1])
-idle = socket.create_connection(("127.0.0.1", port))
-slow = socket.create_connection(("127.0.0.1", port))
+idle = connect(port)
+slow = connect(port)
 t0 = time.time()
 for ch in b"GET /flags/br/metadata.json HTTP/1.1\r\n":
     try:
@@ -337,7 +356,7 @@ halt
 serve --max-conns 3
 check "connections beyond --max-conns get 503" python3 - "$PORT" <<'EOF'
 import socket, sys, time
-from http_read import read_until
+from http_read import connect, read_until
 port = int(sys.argv[1])
 
 
@@ -346,7 +365,7 @@ def held_connection():
     yet seen an earlier client (start_server's probe) go: try again."""
     t0 = time.monotonic()
     while True:
-        h = socket.create_connection(("127.0.0.1", port))
+        h = connect(port)
         h.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
         data = read_until(h, b"}")
         if data.startswith(b"HTTP/1.1 200"):
@@ -357,7 +376,7 @@ def held_connection():
 
 
 held = [held_connection() for _ in range(3)]
-s = socket.create_connection(("127.0.0.1", port))
+s = connect(port)
 data = read_until(s, timeout=10)
 assert data.startswith(b"HTTP/1.1 503"), data
 EOF
