@@ -4,6 +4,8 @@ flagbench_check_test(server_http SOURCES server_http_test.c LIBS flagserver_core
                      LABELS server TIMEOUT 300)
 flagbench_check_test(server_gif SOURCES server_gif_test.c gif_decode.c LIBS flagserver_core
                      LABELS server TIMEOUT 300)
+flagbench_check_test(server_tls SOURCES server_tls_test.c LIBS flagserver_net
+                     LABELS "server;tls" TIMEOUT 300)
 flagbench_check_test(server_respond SOURCES server_respond_test.c LIBS flagserver_core
                      LABELS server TIMEOUT 300)
 
