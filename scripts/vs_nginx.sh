@@ -36,7 +36,8 @@ more than the servers; requests per server CPU-second still compare them.
 --tls: both servers speak HTTPS with the same fresh P-256 key and
 self-signed certificate (made with openssl in the temporary directory,
 never kept): flagserver --tls --cert --key, nginx 'listen ssl' with its
-defaults (TLS 1.2 and 1.3, session tickets on, no session cache), and wrk
+defaults (session tickets on, no session cache) but for ssl_protocols
+TLSv1.2 TLSv1.3 (nginx 1.22 offers only TLS 1.2 by default), and wrk
 requests https:// URLs. --close: every request says 'Connection: close'
 (wrk -H), so each is a new connection, and over TLS a new handshake; wrk
 keeps the TLS session of its connection's last handshake and offers it on
@@ -131,7 +132,9 @@ if ((TLS)); then
     chmod a+r "$T/key.pem" "$T/cert.pem"
     SCHEME=https NGINX_LISTEN=' ssl' CURL_TLS=(--cacert "$T/cert.pem")
     FS_TLS=(--tls --cert "$T/cert.pem" --key "$T/key.pem")
-    NGINX_TLS="ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem;"
+    # nginx 1.22 (Debian 12) offers only TLS 1.2 unless told: the same
+    # protocols as flagserver (nginx's own default since 1.23.4).
+    NGINX_TLS="ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem; ssl_protocols TLSv1.2 TLSv1.3;"
     if ((NO_TICKETS)); then
         FS_TLS+=(--no-tickets)
         NGINX_TLS+=" ssl_session_tickets off; ssl_session_cache off;"

@@ -237,21 +237,26 @@ static void msg_advance(struct msghdr *msg, size_t n) {
     }
 }
 
-/* TLS: send what is pending, or else encrypt the next piece of the reply
- * and send that; with nothing left at all, the reply is done. */
+/* TLS: encrypt as much of the reply as the pair has room for, behind what
+ * is pending there (tickets, say), and send it all; with nothing left at
+ * all, the reply is done. A reply the connection closes after takes its
+ * close_notify along in the same send. */
 static void tls_send_reply(struct server *s, struct conn *c) {
     void *p;
+    bool failed;
+    msg_advance(&c->msg, tls_encrypt(c->tls, c->msg.msg_iov, c->msg.msg_iovlen, &failed));
+    if (failed) {
+        conn_close(s, c, false);
+        return;
+    }
+    if (!c->msg.msg_iovlen && !c->said_goodbye &&
+        (c->rep.after == AFTER_CLOSE || c->rep.after == AFTER_DRAIN)) {
+        c->said_goodbye = true;
+        tls_close_notify(c->tls);
+    }
     if (!tls_pending(c->tls, &p)) {
-        bool failed;
-        msg_advance(&c->msg, tls_encrypt(c->tls, c->msg.msg_iov, c->msg.msg_iovlen, &failed));
-        if (failed) {
-            conn_close(s, c, false);
-            return;
-        }
-        if (!tls_pending(c->tls, &p)) {
-            send_done(s, c);
-            return;
-        }
+        send_done(s, c);
+        return;
     }
     post_flush(s, c, SIZE_MAX);
 }
@@ -381,8 +386,8 @@ static void process_input(struct server *s, struct conn *c) {
         }
         lru_append(s, c);
         void *p;
-        if (c->tls && tls_pending(c->tls, &p)) { /* session tickets, say: out first */
-            post_flush(s, c, SIZE_MAX);
+        if (c->tls && tls_pending(c->tls, &p) && !tls_output_can_wait(c->tls)) {
+            post_flush(s, c, SIZE_MAX); /* TLS 1.2's Finished: the client waits for it */
             return;
         }
         post_recv(s, c);
