@@ -397,6 +397,18 @@ void respond_error(struct responder *r, int status, struct reply *rep) {
     rep->after = AFTER_DRAIN;
 }
 
+void respond_busy(struct reply *rep) {
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: flagserver\r\n"
+                               "Content-Type: text/plain\r\nContent-Length: 24\r\n"
+                               "Connection: close\r\n\r\n503 too many connections\n";
+    rep->iov[0] = (struct iovec){(void *)busy, sizeof busy - 1};
+    rep->niov = 1;
+    rep->status = 0; /* counted as connections_refused, not as a request */
+    rep->after = AFTER_DRAIN;
+    rep->chaos = CHAOS_NONE;
+    rep->delay_ns = 0;
+}
+
 bool respond_oversize_chunk(struct responder *r, struct reply *rep) {
     if (rep->streamed >= OVERSIZE_LIMIT)
         return false;

@@ -112,6 +112,10 @@ void respond(struct responder *r, const struct http_request *req, struct reply *
  * at once, then a lingering close. */
 void respond_error(struct responder *r, int status, struct reply *rep);
 
+/* Fill *rep with the 503 for a connection beyond --max-conns (not counted
+ * as a request), then a lingering close. */
+void respond_busy(struct reply *rep);
+
 /* The next chunk of chaos oversize into rep->iov; false once OVERSIZE_LIMIT
  * bytes have gone and the connection should close. */
 bool respond_oversize_chunk(struct responder *r, struct reply *rep);

@@ -25,6 +25,7 @@
 #define RING_ENTRIES    4096
 #define DRAIN_NS        2000000000ll /* lingering close after an error */
 #define ACCEPT_RETRY_NS 50000000ll   /* after accept failed (EMFILE...) */
+#define BUSY_SLOTS      64 /* TLS: slots to say 503 in, beyond --max-conns */
 
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_SIGNAL };
 
@@ -50,6 +51,7 @@ struct conn {
     enum state state;
     bool recv_inflight, send_inflight;
     bool in_lru;
+    bool busy;         /* beyond --max-conns: 503 once the handshake is over */
     bool said_goodbye; /* TLS: close_notify queued */
     bool hang_up;      /* TLS fault cut: close once this send completes */
     struct tls_conn *tls; /* NULL: plain HTTP */
@@ -74,7 +76,8 @@ struct server {
     struct conn *conns;
     uint32_t *free_slots;
     size_t nfree;
-    unsigned max_conns;
+    unsigned max_conns; /* the cap on connections served */
+    unsigned nslots;    /* and room for BUSY_SLOTS more over TLS */
     struct timer *heap;
     size_t nheap, heap_cap;
     struct conn *lru_head, *lru_tail;
@@ -234,21 +237,26 @@ static void msg_advance(struct msghdr *msg, size_t n) {
     }
 }
 
-/* TLS: send what is pending, or else encrypt the next piece of the reply
- * and send that; with nothing left at all, the reply is done. */
+/* TLS: encrypt as much of the reply as the pair has room for, behind what
+ * is pending there (tickets, say), and send it all; with nothing left at
+ * all, the reply is done. A reply the connection closes after takes its
+ * close_notify along in the same send. */
 static void tls_send_reply(struct server *s, struct conn *c) {
     void *p;
+    bool failed;
+    msg_advance(&c->msg, tls_encrypt(c->tls, c->msg.msg_iov, c->msg.msg_iovlen, &failed));
+    if (failed) {
+        conn_close(s, c, false);
+        return;
+    }
+    if (!c->msg.msg_iovlen && !c->said_goodbye &&
+        (c->rep.after == AFTER_CLOSE || c->rep.after == AFTER_DRAIN)) {
+        c->said_goodbye = true;
+        tls_close_notify(c->tls);
+    }
     if (!tls_pending(c->tls, &p)) {
-        bool failed;
-        msg_advance(&c->msg, tls_encrypt(c->tls, c->msg.msg_iov, c->msg.msg_iovlen, &failed));
-        if (failed) {
-            conn_close(s, c, false);
-            return;
-        }
-        if (!tls_pending(c->tls, &p)) {
-            send_done(s, c);
-            return;
-        }
+        send_done(s, c);
+        return;
     }
     post_flush(s, c, SIZE_MAX);
 }
@@ -277,7 +285,8 @@ static void conn_release(struct server *s, struct conn *c) {
     c->gen++;
     c->state = ST_FREE;
     s->free_slots[s->nfree++] = slot_of(s, c);
-    s->resp.st.conns_open--;
+    if (!c->busy)
+        s->resp.st.conns_open--;
 }
 
 /* Close now, or as soon as the operations in flight are cancelled. A reset
@@ -377,8 +386,8 @@ static void process_input(struct server *s, struct conn *c) {
         }
         lru_append(s, c);
         void *p;
-        if (c->tls && tls_pending(c->tls, &p)) { /* session tickets, say: out first */
-            post_flush(s, c, SIZE_MAX);
+        if (c->tls && tls_pending(c->tls, &p) && !tls_output_can_wait(c->tls)) {
+            post_flush(s, c, SIZE_MAX); /* TLS 1.2's Finished: the client waits for it */
             return;
         }
         post_recv(s, c);
@@ -508,17 +517,15 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe) {
     int fd = cqe->res;
     struct stats *st = &s->resp.st;
     st->conns_total++;
-    if (!s->nfree && s->tls) { /* no slot to shake hands in: just close */
+    /* Beyond the cap: 503 at once over HTTP; over TLS, after a handshake
+     * in one of the spare slots, or (none left) a plain close. */
+    bool busy = st->conns_open >= s->max_conns;
+    if (busy)
         st->refused++;
-        close(fd);
-        return;
-    }
-    if (!s->nfree) {
-        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: flagserver\r\n"
-                                   "Content-Type: text/plain\r\nContent-Length: 24\r\n"
-                                   "Connection: close\r\n\r\n503 too many connections\n";
-        st->refused++;
-        if (send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+    if (busy && (!s->tls || !s->nfree)) {
+        struct reply r;
+        respond_busy(&r);
+        if (!s->tls && send(fd, r.iov[0].iov_base, r.iov[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
             /* nothing to do: the client sees the close */
         }
         close(fd);
@@ -540,9 +547,10 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe) {
     c->rlen = c->consumed = 0;
     c->recv_inflight = c->send_inflight = false;
     c->said_goodbye = c->hang_up = false;
+    c->busy = busy;
     c->rep.in_progress = false;
     c->rep.dyn = NULL;
-    if (++st->conns_open > st->conns_peak)
+    if (!busy && ++st->conns_open > st->conns_peak)
         st->conns_peak = st->conns_open;
     c->state = ST_READ;
     if (c->tls)
@@ -599,6 +607,12 @@ static void tls_progress(struct server *s, struct conn *c) {
         s->resp.st.tls_resumed++;
     else
         s->resp.st.tls_full++;
+    if (c->busy) {
+        respond_busy(&c->rep);
+        lru_remove(s, c);
+        start_send(s, c);
+        return;
+    }
     process_input(s, c);
 }
 
@@ -712,7 +726,7 @@ static int ring_init(struct io_uring *ring) {
 
 static void server_free(struct server *s) {
     if (s->conns) {
-        for (unsigned i = 0; i < s->max_conns; i++) {
+        for (unsigned i = 0; i < s->nslots; i++) {
             if (s->conns[i].state != ST_FREE && s->conns[i].fd >= 0)
                 close(s->conns[i].fd);
             tls_conn_free(s->conns[i].tls);
@@ -746,18 +760,20 @@ static int server_setup(struct server *s, const struct server_config *cfg) {
     int err;
 
     s->idle_ns = (int64_t)(cfg->idle_timeout * 1e9);
-    s->max_conns = fit_max_conns(cfg->max_conns, cfg->verbosity);
+    unsigned spare = cfg->tls.on ? BUSY_SLOTS : 0;
+    s->nslots = fit_max_conns(cfg->max_conns + spare, cfg->verbosity);
+    s->max_conns = s->nslots > spare ? s->nslots - spare : s->nslots;
     if ((err = responder_init(&s->resp, cfg, s->max_conns)))
         return err;
-    s->conns = calloc(s->max_conns, sizeof *s->conns);
-    s->free_slots = malloc(s->max_conns * sizeof *s->free_slots);
+    s->conns = calloc(s->nslots, sizeof *s->conns);
+    s->free_slots = malloc(s->nslots * sizeof *s->free_slots);
     if (!s->conns || !s->free_slots)
         return -ENOMEM;
-    for (unsigned i = 0; i < s->max_conns; i++) {
+    for (unsigned i = 0; i < s->nslots; i++) {
         s->conns[i].fd = -1;
-        s->free_slots[i] = s->max_conns - 1 - i;
+        s->free_slots[i] = s->nslots - 1 - i;
     }
-    s->nfree = s->max_conns;
+    s->nfree = s->nslots;
     /* The certificate is ready (and written) before the port file appears:
      * whoever waits for one can read the other. */
     if (cfg->tls.on) {

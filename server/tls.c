@@ -182,9 +182,10 @@ struct tls_ctx *tls_ctx_new(const struct tls_options *o, const char *bind_addr, 
     SSL_CTX *ctx = t->ctx;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     /* As nginx sets them: no renegotiation, no compression, buffers given
-     * back while a connection is idle (thousands of them wait on delays). */
+     * back while a connection is idle (thousands of them wait on delays),
+     * the chain sent as given rather than built again at every handshake. */
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     /* Resumption by session tickets only (TLS 1.3's, and 1.2's), which keep
      * no state on the server: nginx's default too. --no-tickets: none. */
@@ -270,6 +271,10 @@ enum tls_step tls_handshake(struct tls_conn *c) {
         return TLS_OK;
     int e = SSL_get_error(c->ssl, r);
     return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? TLS_AGAIN : TLS_FAILED;
+}
+
+bool tls_output_can_wait(const struct tls_conn *c) {
+    return SSL_is_init_finished(c->ssl) && SSL_version(c->ssl) == TLS1_3_VERSION;
 }
 
 bool tls_resumed(const struct tls_conn *c) {

@@ -90,6 +90,12 @@ enum tls_step {
 enum tls_step tls_handshake(struct tls_conn *c);
 bool tls_resumed(const struct tls_conn *c);
 
+/* Whether what is pending may wait for the next reply rather than be sent
+ * before reading on: after a TLS 1.3 handshake it is tickets or a KeyUpdate,
+ * which no client waits for. After TLS 1.2's, the server's Finished, which
+ * it does. */
+bool tls_output_can_wait(const struct tls_conn *c);
+
 /* Decrypted plaintext into buf (at most cap): TLS_OK with *got > 0,
  * TLS_AGAIN, or TLS_CLOSED. */
 enum tls_step tls_read(struct tls_conn *c, char *buf, size_t cap, size_t *got);
