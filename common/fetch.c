@@ -119,7 +119,10 @@ enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big,
         handshake_reason(errbuf, reason, n);
         return OUTCOME_ERROR;
     case CURLE_SSL_CACERT_BADFILE:
-        why = "--cacert holds no usable certificate";
+        /* Nothing to verify with: --cacert (read at start) holds no
+         * certificate, or the system has no store (no ca-certificates). */
+        why = "certificate verify failed: no CA certificates to trust (--cacert FILE or the "
+              "system's store)";
         break;
     case CURLE_OUT_OF_MEMORY: /* also what libcurl says of a header line over 100 KB */
         why = "out of memory (or a header line over 100 KB)";

@@ -346,6 +346,9 @@ START_TEST(classification_tls) {
         {CURLE_SSL_CONNECT_ERROR, "OpenSSL/3.0.19: error:0A000410:SSL routines::sslv3 alert handshake failure",
          "TLS handshake failed: error:0A000410:SSL routines::sslv3 alert handshake failure"},
         {CURLE_SSL_CONNECT_ERROR, "", "TLS handshake failed"},
+        {CURLE_SSL_CACERT_BADFILE, "error setting certificate file: /x",
+         "certificate verify failed: no CA certificates to trust (--cacert FILE or the system's "
+         "store)"},
     };
     char r[96];
     for (size_t i = 0; i < CHECK_COUNT(cases); i++) {

@@ -60,6 +60,12 @@ identical)
     [[ $(csv_field "$WORK/s.csv" 1 ok) -eq 21 ]] || fail "summary ok: $(cat "$WORK/s.csv")"
     [[ $(csv_field "$WORK/s.csv" 1 not_found) -eq 19 ]] || fail "summary not_found"
     [[ $(count_files "$dest") -eq 21 ]] || fail "expected 21 files"
+    # A --cacert with no certificate in it refuses every flag; one that
+    # can't be read is a usage error, before any request.
+    : >"$WORK/empty.pem"
+    rm -rf "$dest"
+    run_client --cacert "$WORK/empty.pem" -v BR
+    expect_flag_errors 1 "certificate verify failed: " "$dest"
     # A --cacert that can't be read is a usage error, before any request.
     run_client --cacert "$WORK/missing.pem" BR
     [[ $RC -eq 2 ]] || fail "--cacert missing: exit $RC, expected 2"
@@ -75,7 +81,7 @@ untrusted)
     # store: every flag refused, with the reason.
     start_server "$WORK"
     run_client -v -l 5 --trace "$WORK/trace.csv"
-    expect_refused 5 "self-signed certificate|unable to get local issuer certificate"
+    expect_refused 5 "self-signed certificate|unable to get local issuer certificate|no CA certificates.*"
     ;;
 expired)
     # No first request: it would be refused too.
