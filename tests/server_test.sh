@@ -102,7 +102,9 @@ rc=0
 check "unknown option exits 2" test "$rc" = 2
 check "usage on stderr" grep -q '^usage: flagserver' "$TMP/err"
 for bad in "-p 70000" "--error-rate 2" "--delay -1" "--chaos nope" "--chaos slow:3" \
-    "--delay-min 2 --delay-max 1" "--max-conns 0" "-p"; do
+    "--delay-min 2 --delay-max 1" "--max-conns 0" "-p" "--cert x.pem" "--no-tickets" \
+    "--cert-out c.pem" "--tls --cert x.pem" "--tls --key x.key" "--tls --tls-fault nope" \
+    "--tls --tls-cert-mode nope" "--tls --cert a --key b --tls-cert-mode expired"; do
     rc=0
     # shellcheck disable=SC2086  # the options are split on purpose
     "$FLAGSERVER" $bad 2>/dev/null || rc=$?
@@ -465,13 +467,6 @@ check "a stopped server's port refuses connections ($accepted of 5 accepted)" te
 if ((TLS)); then
 
 say "== TLS: options and certificate files"
-for bad in "--cert x.pem" "--no-tickets" "--cert-out c.pem" "--tls --cert x.pem" "--tls --key x.key" \
-    "--tls --tls-fault nope" "--tls --tls-cert-mode nope" "--tls --cert a --key b --tls-cert-mode expired"; do
-    rc=0
-    # shellcheck disable=SC2086  # the options are split on purpose
-    "$FLAGSERVER" $bad 2>/dev/null || rc=$?
-    check "bad option '$bad' exits 2" test "$rc" = 2
-done
 rc=0
 "$FLAGSERVER" -q -p 0 --tls --cert "$TMP/none.pem" --key "$TMP/none.key" 2>"$TMP/err" || rc=$?
 check "a missing certificate file exits 1 ($rc)" test "$rc" = 1
@@ -532,7 +527,7 @@ PY
 halt
 
 say "== TLS: 194 flags, byte for byte as over HTTP"
-mapfile -t codes < <("$FLAGSERVER" --list-codes | tr A-Z a-z)
+mapfile -t codes < <("$FLAGSERVER" --list-codes | tr '[:upper:]' '[:lower:]')
 fetch_all() { # fetch_all DIR: the 194 GIFs through one curl, kept alive
     mkdir -p "$1"
     local cc
