@@ -43,7 +43,8 @@ help:
 	@echo "  make bench-sweep  the back ends across delays and concurrency levels"
 	@echo "                    (SWEEP_ARGS='--wide' or see scripts/sweep.sh --help)"
 	@echo "  make bench-scale  100, 1000 and 10000 requests in flight (SCALE_ARGS=...)"
-	@echo "  make bench-compare flagserver vs nginx (wrk), the clients vs curl --parallel,"
+	@echo "  make bench-compare flagserver vs nginx (wrk; over HTTP, and HTTPS kept alive and"
+	@echo "                    a new connection per request), the clients vs curl --parallel,"
 	@echo "                    what --trace costs, and the fast start at 194 flags beside"
 	@echo "                    the kernel's own time to open 194 connections"
 	@echo "                    (installs nginx-light, wrk, strace)"
@@ -100,6 +101,8 @@ bench-compare: deps
 	@scripts/deps.sh nginx-light wrk strace
 	$(MAKE) build
 	scripts/vs_nginx.sh --build $(BUILD)
+	scripts/vs_nginx.sh --build $(BUILD) --tls
+	scripts/vs_nginx.sh --build $(BUILD) --tls --close
 	scripts/vs_curl.sh --build $(BUILD)
 	scripts/trace_cost.sh --build $(BUILD)
 	scripts/fast_start.sh --build $(BUILD)

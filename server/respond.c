@@ -172,14 +172,15 @@ static void stats_response(struct responder *r, struct reply *rep, bool head, in
                          "}, \"connections_open\": %" PRIu64 ", \"connections_peak\": %" PRIu64
                          ", \"connections_total\": %" PRIu64 ", \"connections_refused\": %" PRIu64
                          ", \"in_progress\": %" PRIu64 ", \"in_progress_peak\": %" PRIu64
+                         ", \"max_conns\": %u, \"uptime_s\": %.3f",
+                         st->conns_open, st->conns_peak, st->conns_total, st->refused,
+                         st->in_progress, st->in_progress_peak, r->max_conns,
+                         (double)(r->now - r->started) / 1e9);
+    n += (size_t)sprintf(b + n,
                          ", \"tls_handshakes_full\": %" PRIu64
                          ", \"tls_handshakes_resumed\": %" PRIu64
-                         ", \"tls_handshakes_failed\": %" PRIu64
-                         ", \"max_conns\": %u, \"uptime_s\": %.3f}\n",
-                         st->conns_open, st->conns_peak, st->conns_total, st->refused,
-                         st->in_progress, st->in_progress_peak, st->tls_full, st->tls_resumed,
-                         st->tls_failed, r->max_conns,
-                         (double)(r->now - r->started) / 1e9);
+                         ", \"tls_handshakes_failed\": %" PRIu64 "}\n",
+                         st->tls_full, st->tls_resumed, st->tls_failed);
     rep->dyn = b;
     size_t h = format_header(rep, 200, "application/json", (long long)n, keep, minor,
                              "Cache-Control: no-store\r\n");

@@ -25,7 +25,7 @@
 #define RING_ENTRIES    4096
 #define DRAIN_NS        2000000000ll /* lingering close after an error */
 #define ACCEPT_RETRY_NS 50000000ll   /* after accept failed (EMFILE...) */
-#define BUSY_SLOTS      64 /* TLS: slots to say 503 in, beyond --max-conns */
+#define BUSY_SLOTS      64           /* TLS: slots to say 503 in, beyond --max-conns */
 
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_SIGNAL };
 
@@ -36,13 +36,13 @@ enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_SIGNAL };
 enum state {
     ST_FREE,
     ST_HANDSHAKE, /* TLS: the handshake is not over */
-    ST_READ,    /* waiting for a request */
-    ST_DELAY,   /* request received, waiting on its delay timer */
-    ST_SEND,    /* sendmsg in flight */
-    ST_DRIP,    /* chaos slow: waiting for the next drip */
-    ST_STALL,   /* chaos stall/stallbody: never answering, reading to see the close */
-    ST_DRAIN,   /* error sent, write side shut, reading until EOF (lingering close) */
-    ST_CLOSING, /* waiting for in-flight operations before close(2) */
+    ST_READ,      /* waiting for a request */
+    ST_DELAY,     /* request received, waiting on its delay timer */
+    ST_SEND,      /* sendmsg in flight */
+    ST_DRIP,      /* chaos slow: waiting for the next drip */
+    ST_STALL,     /* chaos stall/stallbody: never answering, reading to see the close */
+    ST_DRAIN,     /* error sent, write side shut, reading until EOF (lingering close) */
+    ST_CLOSING,   /* waiting for in-flight operations before close(2) */
 };
 
 struct conn {
@@ -51,9 +51,9 @@ struct conn {
     enum state state;
     bool recv_inflight, send_inflight;
     bool in_lru;
-    bool busy;         /* beyond --max-conns: 503 once the handshake is over */
-    bool said_goodbye; /* TLS: close_notify queued */
-    bool hang_up;      /* TLS fault cut: close once this send completes */
+    bool busy;            /* beyond --max-conns: 503 once the handshake is over */
+    bool said_goodbye;    /* TLS: close_notify queued */
+    bool hang_up;         /* TLS fault cut: close once this send completes */
     struct tls_conn *tls; /* NULL: plain HTTP */
     size_t consumed; /* bytes of rbuf the current request used */
     char *rbuf;      /* RBUF_SIZE, kept while the slot is reused */
@@ -525,7 +525,8 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe) {
     if (busy && (!s->tls || !s->nfree)) {
         struct reply r;
         respond_busy(&r);
-        if (!s->tls && send(fd, r.iov[0].iov_base, r.iov[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        if (!s->tls &&
+            send(fd, r.iov[0].iov_base, r.iov[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
             /* nothing to do: the client sees the close */
         }
         close(fd);
@@ -643,8 +644,8 @@ static void on_recv(struct server *s, struct conn *c, int res) {
 }
 
 /* TLS: n bytes of ciphertext went out. Send the rest; then go on with what
- * the connection was doing: its handshake, waiting for a request (tickets
- * were flushed), or its reply. */
+ * the connection was doing: its handshake, waiting for a request (TLS 1.2's
+ * Finished went out first), or its reply. */
 static void tls_on_send(struct server *s, struct conn *c, size_t n) {
     void *p;
     tls_sent(c->tls, n);
@@ -814,8 +815,8 @@ static int server_setup(struct server *s, const struct server_config *cfg) {
         fprintf(stderr,
                 "flagserver: %zu flags (%s, %.1f MB) on http%s://%s%s%s:%u/flags/ "
                 "(delay %g-%g s, error rate %g%s%s)\n",
-                cfg->ds->nflags, cfg->source, (double)cfg->ds->total_bytes / 1e6,
-                s->tls ? "s" : "", strchr(cfg->bind_addr, ':') ? "[" : "", cfg->bind_addr,
+                cfg->ds->nflags, cfg->source, (double)cfg->ds->total_bytes / 1e6, s->tls ? "s" : "",
+                strchr(cfg->bind_addr, ':') ? "[" : "", cfg->bind_addr,
                 strchr(cfg->bind_addr, ':') ? "]" : "", port, cfg->delay_min, cfg->delay_max,
                 cfg->error_rate, s->tls ? "; " : "", s->tls ? tls_ctx_describe(s->tls) : "");
 

@@ -229,7 +229,8 @@ const char *tls_ctx_describe(const struct tls_ctx *t) {
 struct tls_conn *tls_conn_new(struct tls_ctx *t) {
     struct tls_conn *c = calloc(1, sizeof *c);
     BIO *inner = NULL;
-    if (!c || !(c->ssl = SSL_new(t->ctx)) || !BIO_new_bio_pair(&inner, PAIR_OUT, &c->net, PAIR_IN)) {
+    if (!c || !(c->ssl = SSL_new(t->ctx)) ||
+        !BIO_new_bio_pair(&inner, PAIR_OUT, &c->net, PAIR_IN)) {
         tls_conn_free(c);
         ERR_clear_error();
         return NULL;

@@ -376,8 +376,9 @@ static void remove_dir(void) {
 
 int main(void) {
     const TTest *const tests[] = {
-        parse_names, made_certificate, handshake_request_reply, resumption,
-        refused_certificates, bad_input, files,
+        parse_names, made_certificate,     handshake_request_reply,
+        resumption,  refused_certificates, bad_input,
+        files,
     };
     TCase *tc = check_case("tls", 120, tests, CHECK_COUNT(tests));
     tcase_add_unchecked_fixture(tc, make_dir, remove_dir);
