@@ -181,7 +181,8 @@ static char *put_str(char *p, const char *s, size_t len) {
 
 int trace_write(FILE *out, const struct record *recs, size_t n, const char *backend) {
     fputs("backend,code,repeat,outcome,http_status,bytes,thread,queued_us,started_us,"
-          "connected_us,first_byte_us,done_us,saved_us,started_cpu_us,done_cpu_us,handshake_us,error\n",
+          "connected_us,first_byte_us,done_us,saved_us,started_cpu_us,done_cpu_us,handshake_us,"
+          "error\n",
           out);
     size_t blen = strnlen(backend, 32);
     for (size_t i = 0; i < n; i++) {
