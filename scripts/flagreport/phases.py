@@ -45,6 +45,14 @@ from . import model
 
 # The parts in the order they happen, with the words the report uses.
 PHASES = ("process", "transfers", "handshake", "waiting", "receiving", "saving", "exit")
+def shown(accounts) -> tuple[str, ...]:
+    """The parts a table of these accounts shows: all but the TLS handshake
+    when none made one (HTTP), so an HTTP report keeps its columns."""
+    if any(a.parts.get("handshake") for a in accounts):
+        return PHASES
+    return tuple(p for p in PHASES if p != "handshake")
+
+
 PHASE_WORDS = {
     "process": "starting the process",
     "transfers": "starting the transfers",
