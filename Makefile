@@ -20,7 +20,7 @@ DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libj
 # for peak RSS. Installed by deps with the rest, so the peers' tests run.
 PEER_PACKAGES := python3-httpx python3-aiohttp aria2 wget2 time
 
-.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-ci readme-figures fuzz clean help
+.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-tls bench-sweep bench-scale bench-compare bench-ci readme-figures fuzz clean help
 
 all: build
 
@@ -39,6 +39,9 @@ help:
 	@echo "  make bench-peers  make bench with the clients people use instead: Python"
 	@echo "                    (one at a time, ThreadPoolExecutor, asyncio), curl --parallel,"
 	@echo "                    aria2c, wget2; the same as make bench PEERS=1"
+	@echo "  make bench TLS=1  the same workloads over HTTPS (flagserver --tls, clients --cacert)"
+	@echo "  make bench-tls    HTTP and HTTPS side by side in the same rounds: each model's"
+	@echo "                    speedup on both, the TLS handshake, the busy one thread"
 	@echo "  make bench-sweep  the back ends across delays and concurrency levels"
 	@echo "                    (SWEEP_ARGS='--wide' or see scripts/sweep.sh --help)"
 	@echo "  make bench-scale  100, 1000 and 10000 requests in flight (SCALE_ARGS=...)"
@@ -82,10 +85,13 @@ test-tsan: deps
 
 bench: deps
 	$(MAKE) build
-	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(if $(filter-out 0,$(PEERS)),--peers) $(BENCH_ARGS)
+	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(if $(filter-out 0,$(PEERS)),--peers) $(if $(filter-out 0,$(TLS)),--tls) $(BENCH_ARGS)
 
 bench-peers:
 	$(MAKE) bench PEERS=1
+
+bench-tls:
+	$(MAKE) bench BENCH_ARGS="--tls-compare $(BENCH_ARGS)"
 
 bench-sweep: deps
 	$(MAKE) build

@@ -260,6 +260,25 @@ stop_server() {
     fi
 }
 
+# set_server_aside — the server start_server started keeps running beside
+# the next one (bench.sh's HTTPS server next to its HTTP one): it is no
+# longer SERVER_PID, and stop_aside_servers (or the scratch folder's
+# cleanup) stops it.
+SERVER_ASIDE=()
+set_server_aside() {
+    SERVER_ASIDE+=("$SERVER_PID")
+    SERVER_PID=
+}
+
+stop_aside_servers() {
+    local pid
+    for pid in "${SERVER_ASIDE[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    SERVER_ASIDE=()
+}
+
 # restart_server DIR ARGS... — a new server (say, another delay).
 restart_server() {
     stop_server
@@ -308,6 +327,7 @@ make_scratch() {
 scratch_cleanup() {
     local rc=$?
     stop_server
+    stop_aside_servers
     if ((rc != 0)) && [[ -s ${SERVER_LOG:-} ]]; then
         echo "$PROG: flagserver's log ($SERVER_LOG) ends:" >&2
         tail -n 20 "$SERVER_LOG" >&2
