@@ -47,6 +47,10 @@ struct record {
     /* The CPU time (µs) the thread spent on the flag's --work (work.h); -1
      * when it did none. */
     int64_t work_cpu_us;
+    /* The TLS handshake of the image request's connection (libcurl's
+     * app-connect minus connect time), µs; -1 when it made none (HTTP, or a
+     * kept-alive connection). */
+    int64_t handshake_us;
     char error[RECORD_ERROR_MAX]; /* short reason when outcome is OUTCOME_ERROR */
 };
 

@@ -22,7 +22,7 @@ async def download_one(session, semaphore, dl, k):
 
 async def supervisor(args, tally):
     semaphore = asyncio.Semaphore(args.max_req)
-    connector = aiohttp.TCPConnector(limit=args.max_req)
+    connector = aiohttp.TCPConnector(limit=args.max_req, ssl=args.ssl_context)
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         tasks = [download_one(session, semaphore, dl, args.work) for dl in args.downloads]

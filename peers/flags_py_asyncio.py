@@ -6,6 +6,8 @@ asyncio.to_thread, as the book's later version does. --work runs on the
 loop, in its one thread, blocking it as CPU work does."""
 import asyncio
 
+import ssl
+
 import httpx
 
 import flagpeer
@@ -15,7 +17,7 @@ async def download_one(client, semaphore, dl, k):
     async with semaphore:
         try:
             r = await client.get(dl.url)
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, ssl.SSLError) as e:  # httpx lets a refused certificate through
             return flagpeer.complete(dl, None, error=f"{type(e).__name__}: {e}")
     work_s, error = flagpeer.work(dl, r.status_code, r.content, k)
     return await asyncio.to_thread(flagpeer.complete, dl, r.status_code, r.content, error, work_s)
@@ -24,7 +26,8 @@ async def download_one(client, semaphore, dl, k):
 async def supervisor(args, tally):
     semaphore = asyncio.Semaphore(args.max_req)
     limits = httpx.Limits(max_connections=args.max_req, max_keepalive_connections=args.max_req)
-    async with httpx.AsyncClient(timeout=args.timeout, limits=limits, trust_env=False) as client:
+    async with httpx.AsyncClient(timeout=args.timeout, limits=limits, trust_env=False,
+                                 verify=args.ssl_context) as client:
         tasks = [download_one(client, semaphore, dl, args.work) for dl in args.downloads]
         for coro in asyncio.as_completed(tasks):
             tally.count(await coro, args.verbose)

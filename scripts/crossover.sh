@@ -65,12 +65,13 @@ options:
   --results DIR      where the timestamped run directory goes (default: results/)
   -h, --help         show this help and exit
 
-HTTPS: the issue's TLS point (the handshake as CPU per flag) is not measured
-yet: the clients and flagserver have no TLS options in this build. The hook
-is tls_point below; it says so in the report.
+HTTPS: where the clients take --cacert and flagserver --tls, the C clients
+also run over HTTPS at c = 0 in every round of the shared mode: the TLS
+handshake is CPU per flag that no --work sets (https.csv); the report puts
+the CPU it added beside the crossovers.
 
 Files in RESULTS/<UTC timestamp>-crossover/: calibration.csv, crossover.csv
-(one row a run), capacity.csv, nice.txt, tls.txt, env.json, report.md, counterexample.md,
+(one row a run), capacity.csv, https.csv, nice.txt, tls.txt, env.json, report.md, counterexample.md,
 crossover-<mode>.png (results/README.md).
 With the defaults a run takes about 10 minutes; progress goes to stderr.
 Exit status: 0 done, 1 a step failed, 2 usage error.
@@ -181,7 +182,7 @@ run_client() {
         ERRORS=$(sed -n 's/^ *\([0-9]*\) errors\{0,1\}\.$/\1/p' "$out")
         CPU='' THREADS='' LOOPS=''
     else
-        "$@" "${BIN[$item]}" "${WORKLOAD_ARGS[@]}" -m "$FLAGS" -s "$BASE_URL" -d "$dest" -q \
+        "$@" "${BIN[$item]}" "${WORKLOAD_ARGS[@]}" "${CACERT_ARGS[@]}" -m "$FLAGS" -s "$BASE_URL" -d "$dest" -q \
             --work "$k" --summary "$WORK/row.csv" >"$out" 2>"$WORK/err" || true
         [[ -s $WORK/row.csv ]] || { WALL=''; return; }
         WALL=$(csv_field "$WORK/row.csv" 1 wall_s) CPU=$(csv_field "$WORK/row.csv" 1 cpu_s)
@@ -242,17 +243,19 @@ if ((${#PEER_NAMES[@]})); then
     say "calibration: one unit is $PY_UNIT_US µs of CPU for the Python peers (Pillow)"
 fi
 
-# tls_point — the HTTPS hook: once the clients take --cacert and flagserver
-# --tls (issue 17), an HTTPS run at c = 0 goes here, the handshake being
-# its CPU per flag. Until then it records why there is none.
-tls_point() {
-    if "${BIN[$BASE]}" --help | grep -q -- '--cacert' && "$FLAGSERVER" --help | grep -q -- '--tls'; then
-        echo "HTTPS is built but this script does not run it yet: see tls_point in scripts/crossover.sh" >"$OUT/tls.txt"
-    else
-        echo "HTTPS not measured: this build's clients have no --cacert or flagserver no --tls (issue 17 not merged)" >"$OUT/tls.txt"
-    fi
-}
-tls_point
+# HTTPS as a point of its own: the TLS handshake is CPU per flag that no
+# --work sets. Where the clients take --cacert and flagserver --tls (issue
+# 17), the C clients run over HTTPS at c = 0 in every round of the shared
+# mode (https.csv); the report sets the CPU per flag it added against the
+# crossovers. Elsewhere tls.txt says why there is none.
+HTTPS=''
+if "${BIN[$BASE]}" --help | grep -q -- '--cacert' && "$FLAGSERVER" --help | grep -q -- '--tls'; then
+    HTTPS=1
+    echo "HTTPS measured: the C clients at c = 0 over HTTPS in every round of the shared mode (https.csv)" >"$OUT/tls.txt"
+    echo "round,client,kind,wall_s,cpu_s,server_cpu_s,ok,errors" >"$OUT/https.csv"
+else
+    echo "HTTPS not measured: this build's clients have no --cacert or flagserver no --tls (issue 17 not merged)" >"$OUT/tls.txt"
+fi
 echo "${NICE:-0}" >"$OUT/nice.txt"
 
 CSV=$OUT/crossover.csv
@@ -290,6 +293,18 @@ for mode in "${MODE_LIST[@]}"; do
             done
         done
     done
+    [[ -n $HTTPS && $mode == shared ]] || continue
+    SERVER_TLS=1 restart_server "$WORK" --delay "$DELAY"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        alternate "$((r - 1))" "${CLIENTS[@]}"
+        for item in "${ORDER[@]}"; do
+            say "HTTPS round $r: $item"
+            run_client "$item" 0 "${PIN[@]}"
+            [[ -n $WALL ]] || { say "warning: $item failed over HTTPS ($(head -1 "$WORK/err"))"; continue; }
+            echo "$r,$item,${WHAT[$item]},$WALL,$CPU,$SRV,$OK,${ERRORS:-0}" >>"$OUT/https.csv"
+        done
+    done
+    SERVER_TLS=0 restart_server "$WORK" --delay "$DELAY"
 done
 stop_server
 SERVER_PREFIX=()

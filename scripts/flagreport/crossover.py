@@ -404,8 +404,8 @@ def counterexample(mode: Mode, base: str, figures: dict, n: int, delay: float) -
                  f"{base} by a tenth of the delay: " + "; ".join(cross) + ".")
     sps = figures.get("speedup", {})
     if sps:
-        text += (" At N·c ≈ 4 delays: " + ", ".join(f"{c} {sp:.2f}×" for c, sp in sps.items())
-                 + f" {base}'s speed.")
+        text += (f" At N·c ≈ {figures.get('cpu_point', TARGET_CPU_POINT):g} delays: "
+                 + ", ".join(f"{c} {sp:.2f}×" for c, sp in sps.items()) + f" {base}'s speed.")
     return text
 
 
@@ -474,11 +474,60 @@ def report(d: str, delay: float, n: int, base: str, left_out: list[str]) -> tupl
             paragraph = counterexample(m, base, figures, n, delay)
             md.append("## Targets (issue 18)\n")
             md += [line + "\n" for line in targets(m, base, figures)]
+            md += https_section(d, m, base, n, figures)
     md.append("## The counterexample\n")
     md.append(paragraph + "\n")
     with open(os.path.join(d, "counterexample.md"), "w") as f:
         f.write(paragraph + "\n")
     return "\n".join(text), "\n".join(md)
+
+
+def https_section(d: str, m: Mode, base: str, n: int, figures: dict) -> list[str]:
+    """HTTPS at c = 0 (https.csv): the handshake's CPU per flag, set beside
+    the crossovers, and who is faster over HTTPS."""
+    rows = read_csv(os.path.join(d, "https.csv"), missing_ok=True)
+    if not rows:
+        return []
+    by: dict[str, list[dict]] = {}
+    for r in rows:
+        by.setdefault(r["client"], []).append(r)
+    out = ["## HTTPS: the handshake as CPU per flag\n"]
+    table, extra = [], {}
+    for c, rs in by.items():
+        wall = statistics.median(num(r["wall_s"]) for r in rs)
+        cpu = statistics.median(num(r["cpu_s"]) for r in rs)
+        http = m.at(c, 0.0)
+        more = (cpu - http.cpu_s) / n * 1e6 if http and http.cpu_s is not None else None
+        if more is not None:
+            extra[c] = more
+        srv = statistics.median(num(r["server_cpu_s"]) for r in rs)
+        table.append([c, f"{1e3 * wall:.0f}", f"{1e3 * http.wall:.0f}" if http else "–",
+                      f"{more:.0f} µs" if more is not None else "–", f"{1e3 * srv:.0f} ms"])
+    out.append(md_table(["client", "HTTPS wall ms (median)", "HTTP wall ms, c = 0",
+                         "client CPU per flag added by TLS", "server CPU/run"], table))
+    out.append("")
+    words = []
+    if extra:
+        lo, hi = min(extra.values()), max(extra.values())
+        words.append(f"Over HTTPS (at c = 0; each client resumes TLS sessions across its "
+                     f"connections, as it does by default) the clients spent {lo:.0f}–{hi:.0f} µs "
+                     f"more CPU per flag than over HTTP: the handshake is CPU per flag, like "
+                     f"`--work`.")
+        cross = {c: v[0] for c, v in figures.get("crossovers", {}).items() if v[0] is not None}
+        for c, meas in cross.items():
+            words.append(f"{c} starts beating {base} over HTTP at c ≈ {meas:.0f} µs; TLS adds "
+                         f"{extra.get(base, hi):.0f} µs to {base}: "
+                         + ("past it, so HTTPS alone makes it CPU-bound enough to favour more "
+                            "cores." if extra.get(base, hi) >= meas else
+                            "short of it, so HTTPS alone does not make more cores pay."))
+    pts = {c: (rs and ([num(r["wall_s"]) for r in rs], [int(r["round"]) for r in rs]))
+           for c, rs in by.items()}
+    if base in pts:
+        for c in by:
+            if c != base and m.cores(c) > 1 and not m.kinds.get(c, "").startswith("python"):
+                cmp = stats.compare(c, pts[c][0], pts[c][1], base, pts[base][0], pts[base][1])
+                words.append(f"Over HTTPS, {c} against {base}: {stats.sentence(cmp)}")
+    return out + [w + "\n" for w in words]
 
 
 def targets(m: Mode, base: str, figures: dict) -> list[str]:
