@@ -136,7 +136,8 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto out;
     }
-    if (!opt.no_resume && !(run.tls_sessions = tls_sessions_new())) {
+    /* A process pool's workers make their own, after starting libcurl. */
+    if (curl_here && !opt.no_resume && !(run.tls_sessions = tls_sessions_new())) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto out;
     }

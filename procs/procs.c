@@ -38,6 +38,7 @@
 #include "fetch.h"
 #include "flagbench.h"
 #include "save.h"
+#include "tls_sessions.h"
 
 #define PROG "flags_procs"
 
@@ -145,8 +146,12 @@ static _Noreturn void worker_main(struct pool *p, unsigned w) {
     run->pid = (int)getpid();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         exit(EXIT_SETUP);
+    /* Its own TLS session cache (the parent made none): a worker's
+     * connections, one after another, resume each other's sessions. */
     struct transfer t;
-    if (transfer_init(&t, run) < 0) {
+    if ((!run->opt->no_resume && !(run->tls_sessions = tls_sessions_new())) ||
+        transfer_init(&t, run) < 0) {
+        tls_sessions_free(run->tls_sessions);
         curl_global_cleanup();
         exit(EXIT_SETUP);
     }
@@ -165,6 +170,7 @@ static _Noreturn void worker_main(struct pool *p, unsigned w) {
     }
     atomic_store(&slot->pss_kb, pss_kb()); /* before its buffers are freed */
     transfer_cleanup(&t);
+    tls_sessions_free(run->tls_sessions);
     bodies_release_all();
     curl_global_cleanup();
     /* Worker 0 ends through exit(), where the sanitizers check it for leaks
