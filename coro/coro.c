@@ -1,0 +1,166 @@
+/* flags_coro — one thread, a coroutine per flag: the shape of the book's
+ * flags_asyncio.py in C. download_one reads top to bottom like the
+ * sequential code, and waits where the Python has `await`; a semaphore
+ * bounds the requests in flight (-m) as asyncio.Semaphore does.
+ *
+ * The loop under the coroutines is flags_epoll's: common/multi.c's driver
+ * on the epoll reactor, with this file as the driver's client. A coroutine
+ * begins its request on one of the driver's transfers (multi_start) and
+ * sleeps; when libcurl has the flag classified the driver calls
+ * on_fetched(), which resumes the coroutine there and then: it saves and
+ * records the flag with the common blocking save, in the loop thread, as
+ * flags_epoll does, and ends. The switch and the stacks are coroutine.c's.
+ *
+ * FLAGBENCH_CORO_STACK=BYTES sets the coroutines' stack size (default
+ * coroutine.c's); FLAGBENCH_CORO_STACK_STATS=1 paints the stacks and prints
+ * the deepest any coroutine went to stderr at the end (it touches every
+ * stack page: not for runs whose memory is measured). */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coroutine.h"
+#include "epoll_loop.h"
+#include "multi.h"
+#include "parse_num.h"
+
+/* What every coroutine shares, as the book's supervisor passes its client
+ * and semaphore to each download_one. One run per process. */
+static struct multi_driver driver;
+static struct coro_sem semaphore;
+static struct coro_sched *sched;
+
+/* A coroutine asleep in fetch(): what on_fetched() hands it. */
+struct fetch_wait {
+    struct coro *coro;
+    struct transfer *t;
+};
+
+/* await get_flag(): begin the request on a free transfer of the driver's and
+ * sleep until the loop has the flag classified. The transfer is ours until
+ * we next wait. NULL when there is nothing to record: the request could not
+ * start (the driver recorded the error) or SIGINT cancelled it. */
+static struct transfer *fetch(size_t i) {
+    struct fetch_wait w = {.coro = coro_self()};
+    int rc;
+    while ((rc = multi_start(&driver, i, &w)) == -EAGAIN)
+        if (coro_yield() < 0) /* the first requests go out a batch per turn */
+            return NULL;
+    if (rc < 0 || coro_suspend() < 0)
+        return NULL;
+    return w.t;
+}
+
+/* One flag, as the book's download_one. */
+static void download_one(void *arg) {
+    size_t i = (size_t)(uintptr_t)arg;
+    if (coro_sem_acquire(&semaphore) < 0) /* async with semaphore: */
+        return;
+    struct transfer *t = fetch(i); /*     image = await get_flag(...) */
+    coro_sem_release(&semaphore);
+    if (!t)
+        return;
+    if (t->rec->outcome == OUTCOME_OK)
+        transfer_save(t); /* save_flag(image, ...), and record it */
+    else
+        transfer_finish(t); /* record the 404 or the error */
+}
+
+/* The driver's client: each turn runs the coroutines that are ready; a
+ * classified flag resumes its coroutine at once. */
+static enum multi_client_state on_turn(void *arg) {
+    (void)arg;
+    if (coro_run_ready(sched))
+        return MULTI_CLIENT_READY;
+    return coro_alive(sched) ? MULTI_CLIENT_IDLE : MULTI_CLIENT_FINISHED;
+}
+
+static void on_fetched(void *arg, struct transfer *t, void *owner) {
+    struct fetch_wait *w = owner;
+    (void)arg;
+    w->t = t;
+    coro_resume(w->coro);
+}
+
+static int reactor_run_once(void *loop, int max_wait_ms) {
+    return epoll_loop_run_once(loop, max_wait_ms);
+}
+
+static int reactor_watch(void *loop, int fd, int what) {
+    return epoll_loop_watch(loop, fd, what);
+}
+
+static void reactor_set_timeout(void *loop, long timeout_ms) {
+    epoll_loop_set_timeout(loop, timeout_ms);
+}
+
+/* FLAGBENCH_CORO_STACK, or 0 (the default). -EINVAL, said, when unusable. */
+static long long stack_size_wanted(void) {
+    const char *v = getenv("FLAGBENCH_CORO_STACK");
+    unsigned long long n = 0;
+    if (v && *v && (parse_uint(v, 1ULL << 30, &n) != 0 || n < 4096)) {
+        fprintf(stderr, "flags_coro: FLAGBENCH_CORO_STACK=%s: expected bytes, 4096 to 1 GiB\n", v);
+        return -EINVAL;
+    }
+    return (long long)n;
+}
+
+static bool env_on(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* As the book's supervisor: a coroutine per flag, all at once; the
+ * semaphore lets -m of them fetch at a time. */
+static int download_many(struct run *run) {
+    struct epoll_loop *loop = NULL;
+    bool stats = env_on("FLAGBENCH_CORO_STACK_STATS");
+    long long stack = stack_size_wanted();
+    int rc = stack < 0 ? (int)stack : multi_init(&driver, run);
+    if (rc < 0 || run->nrecords == 0)
+        goto out;
+    rc = coro_sched_new(&sched, (size_t)stack, stats);
+    if (rc == 0) /* sockets: as flags_epoll */
+        rc = epoll_loop_new(&loop, driver.njobs + driver.njobs / 4 + 16);
+    if (rc < 0)
+        goto out;
+    coro_sem_init(&semaphore, driver.njobs);
+    for (size_t i = 0; i < run->nrecords && rc == 0; i++)
+        rc = coro_spawn(sched, download_one, (void *)(uintptr_t)i);
+    if (rc == 0) {
+        epoll_loop_set_handlers(loop, multi_socket_event, multi_timeout, &driver);
+        const struct multi_reactor reactor = {
+            .run_once = reactor_run_once,
+            .watch = reactor_watch,
+            .set_timeout = reactor_set_timeout,
+            .loop = loop,
+        };
+        const struct multi_client client = {.turn = on_turn, .done = on_fetched};
+        driver.client = &client;
+        rc = multi_run(&driver, &reactor, NULL);
+    }
+    /* SIGINT, or a failure: the coroutines still waiting unwind. */
+    coro_cancel_all(sched);
+    while (coro_alive(sched))
+        coro_run_ready(sched);
+    if (stats)
+        fprintf(stderr, "coroutine stacks: the deepest touched %zu of %zu bytes\n",
+                coro_stack_peak(sched), coro_stack_size(sched));
+out:
+    /* Before the loop: libcurl tells it of every socket it closes. */
+    multi_cleanup(&driver);
+    epoll_loop_free(loop);
+    if (sched)
+        coro_sched_free(sched);
+    return rc;
+}
+
+static const struct backend coro_backend = {
+    .name = "coro", .download_many = download_many, .default_max_req = 30, /* the -m default */
+};
+
+int main(int argc, char **argv) {
+    return flagbench_main(argc, argv, &coro_backend);
+}
