@@ -2,6 +2,7 @@
 #include "multi.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -305,10 +306,16 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
     return 0;
 }
 
-int multi_start(struct multi_driver *m, size_t i, void *owner) {
+unsigned multi_starts_left(const struct multi_driver *m) {
     /* The first requests go out START_BATCH per turn, as the driver's own
      * do (multi_run says why). */
-    if (m->next < m->njobs && m->turn_starts >= START_BATCH)
+    if (m->next >= m->njobs)
+        return UINT_MAX;
+    return m->turn_starts < START_BATCH ? START_BATCH - m->turn_starts : 0;
+}
+
+int multi_start(struct multi_driver *m, size_t i, void *owner) {
+    if (multi_starts_left(m) == 0)
         return -EAGAIN;
     struct multi_job *j = m->free_jobs;
     if (!j)

@@ -119,6 +119,9 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
  * is busy (more starts than transfers); -ENOMEM when its request could
  * not start: the flag is finished as an error. */
 int multi_start(struct multi_driver *m, size_t i, void *owner);
+/* How many multi_start calls may begin a request in this turn (UINT_MAX
+ * once the first requests are out). */
+unsigned multi_starts_left(const struct multi_driver *m);
 
 /* An asynchronous save (MULTI_SAVE_STARTED) ended, after record_saved():
  * flags waiting for the saver are offered to it again. */

@@ -31,6 +31,10 @@
 static struct multi_driver driver;
 static struct coro_sem semaphore;
 static struct coro_sched *sched;
+/* Where coroutines wait while the driver sends the first requests out a
+ * batch per turn (multi_starts_left): a queue, not a retry every turn,
+ * which at -m 10000 resumed thousands of coroutines a turn for nothing. */
+static struct coro_sem start_gate;
 
 /* A coroutine asleep in fetch(): what on_fetched() hands it. */
 struct fetch_wait {
@@ -46,7 +50,7 @@ static struct transfer *fetch(size_t i) {
     struct fetch_wait w = {.coro = coro_self()};
     int rc;
     while ((rc = multi_start(&driver, i, &w)) == -EAGAIN)
-        if (coro_yield() < 0) /* the first requests go out a batch per turn */
+        if (coro_sem_acquire(&start_gate) < 0) /* the first requests go out a batch per turn */
             return NULL;
     if (rc < 0 || coro_suspend() < 0)
         return NULL;
@@ -72,6 +76,8 @@ static void download_one(void *arg) {
  * classified flag resumes its coroutine at once. */
 static enum multi_client_state on_turn(void *arg) {
     (void)arg;
+    for (unsigned n = multi_starts_left(&driver); n && start_gate.head; n--)
+        coro_sem_release(&start_gate);
     if (coro_run_ready(sched))
         return MULTI_CLIENT_READY;
     return coro_alive(sched) ? MULTI_CLIENT_IDLE : MULTI_CLIENT_FINISHED;
@@ -127,6 +133,7 @@ static int download_many(struct run *run) {
     if (rc < 0)
         goto out;
     coro_sem_init(&semaphore, driver.njobs);
+    coro_sem_init(&start_gate, 0);
     for (size_t i = 0; i < run->nrecords && rc == 0; i++)
         rc = coro_spawn(sched, download_one, (void *)(uintptr_t)i);
     if (rc == 0) {
