@@ -57,6 +57,11 @@ static struct transfer *fetch(size_t i) {
     return w.t;
 }
 
+/* save_flag(): the common blocking save, which records the flag too. */
+static void save(void *arg) {
+    transfer_save(arg);
+}
+
 /* One flag, as the book's download_one. */
 static void download_one(void *arg) {
     size_t i = (size_t)(uintptr_t)arg;
@@ -66,8 +71,8 @@ static void download_one(void *arg) {
     coro_sem_release(&semaphore);
     if (!t)
         return;
-    if (t->rec->outcome == OUTCOME_OK)
-        transfer_save(t); /* save_flag(image, ...), and record it */
+    if (t->rec->outcome == OUTCOME_OK) /* await asyncio.to_thread(save_flag, ...): */
+        coro_call_on_loop(save, t);     /*   run where deep calls cost no coroutine memory */
     else
         transfer_finish(t); /* record the 404 or the error */
 }

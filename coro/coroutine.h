@@ -76,6 +76,13 @@ int coro_suspend(void);
  * again at the next coro_run_ready. 0, or -ECANCELED. */
 int coro_yield(void);
 
+/* From a coroutine: run fn(arg) on the loop's stack and come back, for a
+ * deep call that never waits (a blocking save: path buffers, libc), so a
+ * coroutine's stack stays at the page or so its own code touches — its
+ * memory while it waits. fn runs as the loop: it must not wait or resume
+ * a coroutine. */
+void coro_call_on_loop(coro_fn *fn, void *arg);
+
 /* c, waiting in coro_suspend, is ready: it runs at the next coro_run_ready. */
 void coro_wake(struct coro *c);
 
