@@ -39,27 +39,42 @@ static struct coro_sem start_gate;
 /* A coroutine asleep in fetch(): what on_fetched() hands it. */
 struct fetch_wait {
     struct coro *coro;
-    struct transfer *t;
+    size_t i;           /* the flag */
+    int rc;             /* multi_start's */
+    struct transfer *t; /* classified, from on_fetched */
 };
+
+/* Everything that calls into libcurl or deep into libc runs on the loop's
+ * stack (coro_call_on_loop), never a coroutine's: a coroutine's stack then
+ * holds only the frames below, under a page, and its size owes nothing to
+ * libcurl's call depth. */
+static void start(void *arg) {
+    struct fetch_wait *w = arg;
+    w->rc = multi_start(&driver, w->i, w);
+}
+
+/* save_flag(): the common blocking save, which records the flag too. */
+static void save(void *arg) {
+    transfer_save(arg);
+}
+
+/* A flag not to save (404, error): counted, its body buffer given back. */
+static void record(void *arg) {
+    transfer_finish(arg);
+}
 
 /* await get_flag(): begin the request on a free transfer of the driver's and
  * sleep until the loop has the flag classified. The transfer is ours until
  * we next wait. NULL when there is nothing to record: the request could not
  * start (the driver recorded the error) or SIGINT cancelled it. */
 static struct transfer *fetch(size_t i) {
-    struct fetch_wait w = {.coro = coro_self()};
-    int rc;
-    while ((rc = multi_start(&driver, i, &w)) == -EAGAIN)
+    struct fetch_wait w = {.coro = coro_self(), .i = i};
+    for (coro_call_on_loop(start, &w); w.rc == -EAGAIN; coro_call_on_loop(start, &w))
         if (coro_sem_acquire(&start_gate) < 0) /* the first requests go out a batch per turn */
             return NULL;
-    if (rc < 0 || coro_suspend() < 0)
+    if (w.rc < 0 || coro_suspend() < 0)
         return NULL;
     return w.t;
-}
-
-/* save_flag(): the common blocking save, which records the flag too. */
-static void save(void *arg) {
-    transfer_save(arg);
 }
 
 /* One flag, as the book's download_one. */
@@ -71,10 +86,10 @@ static void download_one(void *arg) {
     coro_sem_release(&semaphore);
     if (!t)
         return;
-    if (t->rec->outcome == OUTCOME_OK) /* await asyncio.to_thread(save_flag, ...): */
-        coro_call_on_loop(save, t);     /*   run where deep calls cost no coroutine memory */
+    if (t->rec->outcome == OUTCOME_OK)
+        coro_call_on_loop(save, t); /* await asyncio.to_thread(save_flag, ...) */
     else
-        transfer_finish(t); /* record the 404 or the error */
+        coro_call_on_loop(record, t); /* the 404 or the error, counted */
 }
 
 /* The driver's client: each turn runs the coroutines that are ready; a
@@ -83,7 +98,8 @@ static enum multi_client_state on_turn(void *arg) {
     (void)arg;
     for (unsigned n = multi_starts_left(&driver); n && start_gate.head; n--)
         coro_sem_release(&start_gate);
-    if (coro_run_ready(sched))
+    /* Coroutines at the gate start next turn: don't wait for the network. */
+    if (coro_run_ready(sched) || start_gate.head)
         return MULTI_CLIENT_READY;
     return coro_alive(sched) ? MULTI_CLIENT_IDLE : MULTI_CLIENT_FINISHED;
 }
