@@ -45,7 +45,7 @@ options:
   --switch-rounds R    rounds of tools/coro_cost (default: 7)
   --runs N             bench.sh rounds at 194 flags (default: 20)
   --in-flight N        requests in flight for memory and CPU (default: 10000)
-  --rounds R           rounds at N in flight (default: 3)
+  --rounds R           rounds at N in flight (default: 5)
   --delay S            the server's delay at N in flight (default: 1)
   --dest-parent DIR    where the flags are saved (default: /dev/shm if it is
                        tmpfs, else \$TMPDIR or /tmp)
@@ -55,7 +55,7 @@ Exit status: 0 done, 1 a step failed, 2 usage.
 EOF
 }
 
-BUILD=$ROOT/build SWITCH_ROUNDS=7 RUNS=20 NFLIGHT=10000 ROUNDS=3 DELAY=1 DESTP= RESULTS=$ROOT/results
+BUILD=$ROOT/build SWITCH_ROUNDS=7 RUNS=20 NFLIGHT=10000 ROUNDS=5 DELAY=1 DESTP= RESULTS=$ROOT/results
 parse_options '--build=BUILD --switch-rounds=SWITCH_ROUNDS --runs=RUNS --in-flight=NFLIGHT
     --rounds=ROUNDS --delay=DELAY --dest-parent=DESTP --results=RESULTS' "$@"
 for v in SWITCH_ROUNDS RUNS NFLIGHT ROUNDS; do

@@ -1,7 +1,7 @@
 /* coroutine_test.c — Check unit tests of coro/coroutine.h alone, without
  * libcurl or a network: switching (order, locals and floating point kept
  * across switches), many coroutines at once, one that ends early beside
- * others still waiting, the semaphore's bound and order, cancellation at
+ * others still waiting, a call run on the loop's stack, the semaphore's bound and order, cancellation at
  * SIGINT (every kind of wait unwinds), the stack high-water mark, and an
  * overflow into the guard page: said, and exit CORO_EXIT_OVERFLOW, in a
  * child process. No timings. */
@@ -128,6 +128,48 @@ START_TEST(one_ends_early) {
     coro_resume(waiting[1]);
     coro_resume(waiting[0]);
     ck_assert_int_eq(woke, 2);
+}
+END_TEST
+
+/* --- a call on the loop's stack ---------------------------------------- */
+
+static int called_outside;
+static char *caller_frame, *callee_frame;
+static struct coro *caller;
+
+static void on_loop(void *arg) {
+    char here;
+    callee_frame = &here;
+    if (coro_self() == NULL) /* it runs as the loop */
+        called_outside += *(int *)arg;
+}
+
+static void calls_out(void *arg) {
+    char here;
+    caller_frame = &here;
+    caller = coro_self();
+    int add = 5;
+    coro_call_on_loop(on_loop, &add);
+    ck_assert_ptr_nonnull(coro_self()); /* and the coroutine goes on */
+    ck_assert_int_eq(coro_suspend(), 0);
+    coro_call_on_loop(on_loop, arg);
+}
+
+START_TEST(call_on_loop_stack) {
+    int add = 10;
+    called_outside = 0;
+    ck_assert_int_eq(coro_spawn(s, calls_out, &add), 0);
+    coro_run_ready(s);
+    ck_assert_int_eq(called_outside, 5);
+    /* Not on the coroutine's stack: farther from the caller's frame than
+     * the whole of that stack. */
+    size_t apart = (size_t)(callee_frame > caller_frame ? callee_frame - caller_frame
+                                                        : caller_frame - callee_frame);
+    ck_assert_uint_gt(apart, coro_stack_size(s));
+    ck_assert_uint_eq(coro_alive(s), 1);
+    coro_wake(caller);
+    coro_run_ready(s);
+    ck_assert_int_eq(called_outside, 15);
 }
 END_TEST
 
@@ -315,7 +357,8 @@ END_TEST
 
 int main(void) {
     const TTest *const tests[] = {
-        switching_interleaves, many_coroutines,    one_ends_early,      semaphore_bounds_and_orders,
+        switching_interleaves, many_coroutines,    one_ends_early,      call_on_loop_stack,
+        semaphore_bounds_and_orders,
         cancel_at_sigint,      cancel_before_start, stack_peak_measured, overflow_is_said,
     };
     TCase *tc = check_case("coroutine", 60, tests, CHECK_COUNT(tests));

@@ -135,7 +135,7 @@ def report(d: str, source: str) -> tuple[str, str]:
         "swapcontext_switch": "glibc swapcontext (a system call per switch)",
         "thread_switch": "thread context switch (futex ping-pong, one core)",
         "callback_dispatch": "callback dispatch (indirect call through a table)",
-        "coroutine_spawn": "make and end a coroutine (mmap'd stack, guard page)",
+        "coroutine_spawn": "make and end a coroutine (a stack slot reused)",
         "thread_spawn": "make and end a thread (64 KiB stack)",
     }
     md.append(md_table(["what", "ns", "× a coroutine switch"],
