@@ -22,8 +22,7 @@
 #include <string.h>
 
 #include "coroutine.h"
-#include "epoll_loop.h"
-#include "multi.h"
+#include "epoll_multi.h"
 #include "parse_num.h"
 
 /* What every coroutine shares, as the book's supervisor passes its client
@@ -111,18 +110,6 @@ static void on_fetched(void *arg, struct transfer *t, void *owner) {
     coro_resume(w->coro);
 }
 
-static int reactor_run_once(void *loop, int max_wait_ms) {
-    return epoll_loop_run_once(loop, max_wait_ms);
-}
-
-static int reactor_watch(void *loop, int fd, int what) {
-    return epoll_loop_watch(loop, fd, what);
-}
-
-static void reactor_set_timeout(void *loop, long timeout_ms) {
-    epoll_loop_set_timeout(loop, timeout_ms);
-}
-
 /* FLAGBENCH_CORO_STACK, or 0 (the default). -EINVAL, said, when unusable. */
 static long long stack_size_wanted(void) {
     const char *v = getenv("FLAGBENCH_CORO_STACK");
@@ -148,9 +135,10 @@ static int download_many(struct run *run) {
     int rc = stack < 0 ? (int)stack : multi_init(&driver, run);
     if (rc < 0 || run->nrecords == 0)
         goto out;
+    struct multi_reactor reactor;
     rc = coro_sched_new(&sched, (size_t)stack, stats);
-    if (rc == 0) /* sockets: as flags_epoll */
-        rc = epoll_loop_new(&loop, driver.njobs + driver.njobs / 4 + 16);
+    if (rc == 0)
+        rc = epoll_multi_new(&loop, &reactor, &driver);
     if (rc < 0)
         goto out;
     coro_sem_init(&semaphore, driver.njobs);
@@ -158,13 +146,6 @@ static int download_many(struct run *run) {
     for (size_t i = 0; i < run->nrecords && rc == 0; i++)
         rc = coro_spawn(sched, download_one, (void *)(uintptr_t)i);
     if (rc == 0) {
-        epoll_loop_set_handlers(loop, multi_socket_event, multi_timeout, &driver);
-        const struct multi_reactor reactor = {
-            .run_once = reactor_run_once,
-            .watch = reactor_watch,
-            .set_timeout = reactor_set_timeout,
-            .loop = loop,
-        };
         const struct multi_client client = {.turn = on_turn, .done = on_fetched};
         driver.client = &client;
         rc = multi_run(&driver, &reactor, NULL);
