@@ -55,7 +55,7 @@ Exit status: 0 done, 1 a step failed, 2 usage.
 EOF
 }
 
-BUILD=$ROOT/build SWITCH_ROUNDS=7 RUNS=20 NFLIGHT=10000 ROUNDS=5 DELAY=1 DESTP= RESULTS=$ROOT/results
+BUILD=$ROOT/build SWITCH_ROUNDS=7 RUNS=20 NFLIGHT=10000 ROUNDS=5 DELAY=1 DESTP='' RESULTS=$ROOT/results
 parse_options '--build=BUILD --switch-rounds=SWITCH_ROUNDS --runs=RUNS --in-flight=NFLIGHT
     --rounds=ROUNDS --delay=DELAY --dest-parent=DESTP --results=RESULTS' "$@"
 for v in SWITCH_ROUNDS RUNS NFLIGHT ROUNDS; do

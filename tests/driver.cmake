@@ -25,4 +25,7 @@ find_program(PYTHON3 python3)
 if(PYTHON3)
   add_test(NAME report_phases COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_phases_test.py)
   set_tests_properties(report_phases PROPERTIES LABELS driver)
+  # The coroutine section's quotes of the source (flagreport/coro.py).
+  add_test(NAME report_coro COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_coro_test.py)
+  set_tests_properties(report_coro PROPERTIES LABELS "driver;coro")
 endif()

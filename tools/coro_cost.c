@@ -227,9 +227,17 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+#define USAGE "usage: coro_cost [-n SWITCHES] [-s SPAWNS] [-r ROUNDS] [-c CPU] [-h]\n"
+
+/* A bad command line: one error line and the usage line, exit 2. */
+static int usage_error(const char *what, const char *arg) {
+    fprintf(stderr, "coro_cost: error: %s%s%s\n" USAGE, what, arg ? ", not " : "", arg ? arg : "");
+    return 2;
+}
+
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: coro_cost [-n SWITCHES] [-s SPAWNS] [-r ROUNDS] [-c CPU] [-h]\n\n"
+            USAGE "\n"
             "Measures, in ROUNDS rounds with the order rotated each round: one coroutine\n"
             "switch (coro/coroutine.h as built), one glibc swapcontext, one thread context\n"
             "switch (two threads pinned to core CPU handing a futex back and forth), one\n"
@@ -248,17 +256,17 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
     unsigned long long rounds = 7, v;
     int opt;
+    opterr = 0; /* usage_error says it */
     while ((opt = getopt(argc, argv, "n:s:r:c:h")) != -1) {
         switch (opt) {
         case 'n':
         case 's':
         case 'r':
         case 'c':
-            if (parse_uint(optarg, 1000000000ULL, &v) != 0 || (v == 0 && opt != 'c')) {
-                fprintf(stderr, "coro_cost: -%c needs a whole number%s, not '%s'\n", opt,
-                        opt == 'c' ? "" : " above 0", optarg);
-                return 2;
-            }
+            if (parse_uint(optarg, 1000000000ULL, &v) != 0 || (v == 0 && opt != 'c'))
+                return usage_error(opt == 'c' ? "-c needs a core number"
+                                              : "-n, -s and -r need a whole number above 0",
+                                   optarg);
             if (opt == 'n')
                 iters = v;
             else if (opt == 's')
@@ -272,20 +280,17 @@ int main(int argc, char **argv) {
             usage(stdout);
             return 0;
         default:
-            usage(stderr);
-            return 2;
+            return usage_error("unknown option (try -h)", NULL);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "coro_cost: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
+    if (optind < argc)
+        return usage_error("unexpected argument", argv[optind]);
     if (cpu < 0)
         cpu = sched_getcpu() < 0 ? 0 : sched_getcpu();
-    if (cpu >= CPU_SETSIZE) {
-        fprintf(stderr, "coro_cost: -c %d: no such core\n", cpu);
-        return 2;
-    }
+    cpu_set_t allowed;
+    if (cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof allowed, &allowed) != 0 ||
+        !CPU_ISSET(cpu, &allowed))
+        return usage_error("-c names a core this process may not run on", NULL);
     double *ns = calloc(NKINDS * rounds, sizeof *ns);
     if (!ns)
         return 1;
