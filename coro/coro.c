@@ -30,10 +30,8 @@
 static struct multi_driver driver;
 static struct coro_sem semaphore;
 static struct coro_sched *sched;
-/* Where coroutines wait while the driver sends the first requests out a
- * batch per turn (multi_starts_left): a queue, not a retry every turn,
- * which at -m 10000 resumed thousands of coroutines a turn for nothing. */
-static struct coro_sem start_gate;
+static size_t next_flag; /* the next flag to make a coroutine for */
+static int spawn_err;    /* a coroutine could not be made: the run stops */
 
 /* A coroutine asleep in fetch(): what on_fetched() hands it. */
 struct fetch_wait {
@@ -68,8 +66,11 @@ static void record(void *arg) {
  * start (the driver recorded the error) or SIGINT cancelled it. */
 static struct transfer *fetch(size_t i) {
     struct fetch_wait w = {.coro = coro_self(), .i = i};
+    /* -EAGAIN: this turn's first requests are out (a batch per turn): the
+     * next turn, then. Rare: the supervisor makes no more coroutines a
+     * turn than may start. */
     for (coro_call_on_loop(start, &w); w.rc == -EAGAIN; coro_call_on_loop(start, &w))
-        if (coro_sem_acquire(&start_gate) < 0) /* the first requests go out a batch per turn */
+        if (coro_yield() < 0)
             return NULL;
     if (w.rc < 0 || coro_suspend() < 0)
         return NULL;
@@ -91,14 +92,20 @@ static void download_one(void *arg) {
         coro_call_on_loop(record, t); /* the 404 or the error, counted */
 }
 
-/* The driver's client: each turn runs the coroutines that are ready; a
- * classified flag resumes its coroutine at once. */
+/* The driver's client, and the book's supervisor: a coroutine per flag,
+ * made as the driver can start their requests — a batch a turn while its
+ * first requests go out (multi_starts_left), then all the rest, to wait on
+ * the semaphore. Made all at once, as the book makes its coroutine objects,
+ * 10,000 would hold the first request back by the 60-80 ms their stacks take
+ * (a page fault and an mprotect each; asyncio's objects have no stacks).
+ * Then each turn runs the coroutines that are ready; a classified flag
+ * resumes its coroutine at once (on_fetched). */
 static enum multi_client_state on_turn(void *arg) {
-    (void)arg;
-    for (unsigned n = multi_starts_left(&driver); n && start_gate.head; n--)
-        coro_sem_release(&start_gate);
-    /* Coroutines at the gate start next turn: don't wait for the network. */
-    if (coro_run_ready(sched) || start_gate.head)
+    struct run *run = arg;
+    for (unsigned n = multi_starts_left(&driver); n && next_flag < run->nrecords && !spawn_err; n--)
+        spawn_err = coro_spawn(sched, download_one, (void *)(uintptr_t)next_flag++);
+    bool more = coro_run_ready(sched) || (next_flag < run->nrecords && !spawn_err);
+    if (more)
         return MULTI_CLIENT_READY;
     return coro_alive(sched) ? MULTI_CLIENT_IDLE : MULTI_CLIENT_FINISHED;
 }
@@ -142,14 +149,11 @@ static int download_many(struct run *run) {
     if (rc < 0)
         goto out;
     coro_sem_init(&semaphore, driver.njobs);
-    coro_sem_init(&start_gate, 0);
-    for (size_t i = 0; i < run->nrecords && rc == 0; i++)
-        rc = coro_spawn(sched, download_one, (void *)(uintptr_t)i);
-    if (rc == 0) {
-        const struct multi_client client = {.turn = on_turn, .done = on_fetched};
-        driver.client = &client;
-        rc = multi_run(&driver, &reactor, NULL);
-    }
+    const struct multi_client client = {.turn = on_turn, .done = on_fetched, .arg = run};
+    driver.client = &client;
+    rc = multi_run(&driver, &reactor, NULL);
+    if (rc == 0 && spawn_err)
+        rc = spawn_err;
     /* SIGINT, or a failure: the coroutines still waiting unwind. */
     coro_cancel_all(sched);
     while (coro_alive(sched))

@@ -89,7 +89,8 @@ struct coro_sched {
     size_t stack_size, page;
     size_t slot; /* guard page, stack, the struct's page */
     struct chunk *chunks;
-    struct coro *free; /* ended coroutines' slots, through next_ready */
+    char *fresh, *fresh_end; /* the newest chunk's slots not used yet */
+    struct coro *free;       /* ended coroutines' slots, through next_ready */
     bool paint;
     size_t peak;
     size_t alive;
@@ -261,8 +262,8 @@ static int overflow_check_install(size_t stack_size) {
     return 0;
 }
 
-/* A new chunk of slots on the free list; each slot's first page its
- * guard. False when the memory or the maps ran out. */
+/* A new chunk of slots, handed out from its start. False when the memory
+ * or the maps ran out. */
 static bool chunk_add(struct coro_sched *s) {
     struct chunk *ch = malloc(sizeof *ch);
     if (!ch)
@@ -274,32 +275,30 @@ static bool chunk_add(struct coro_sched *s) {
         free(ch);
         return false;
     }
-    size_t n = 0;
-    while (n < CHUNK_SLOTS && mprotect(ch->map + n * s->slot, s->page, PROT_NONE) == 0)
-        n++;
-    if (n == 0) {
-        munmap(ch->map, ch->len);
-        free(ch);
-        return false;
-    }
     ch->next = s->chunks;
     s->chunks = ch;
-    for (size_t k = n; k-- > 0;) { /* the first slot first */
-        char *slot = ch->map + k * s->slot;
-        struct coro *c = (struct coro *)((uintptr_t)(slot + s->slot - sizeof(struct coro)) &
-                                         ~(uintptr_t)63);
-        c->map = slot;
-        c->next_ready = s->free;
-        s->free = c;
-    }
+    s->fresh = ch->map;
+    s->fresh_end = ch->map + ch->len;
     return true;
 }
 
+/* A slot: an ended coroutine's, or a fresh one, its first page made the
+ * guard now (not when the chunk is mapped: a run's first coroutines would
+ * wait for 64 mprotects and page faults). */
 static struct coro *coro_alloc(struct coro_sched *s) {
-    if (!s->free && !chunk_add(s))
-        return NULL;
     struct coro *c = s->free;
-    s->free = c->next_ready;
+    if (c) {
+        s->free = c->next_ready;
+    } else {
+        if (s->fresh == s->fresh_end && !chunk_add(s))
+            return NULL;
+        if (mprotect(s->fresh, s->page, PROT_NONE) < 0)
+            return NULL;
+        char *slot = s->fresh;
+        s->fresh += s->slot;
+        c = (struct coro *)((uintptr_t)(slot + s->slot - sizeof(struct coro)) & ~(uintptr_t)63);
+        c->map = slot;
+    }
     char *slot = c->map;
     *c = (struct coro){.s = s, .map = slot, .stack_lo = slot + s->page,
                        .stack_hi = (char *)((uintptr_t)c & ~(uintptr_t)15)};
