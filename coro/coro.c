@@ -133,8 +133,8 @@ static bool env_on(const char *name) {
     return v && *v && strcmp(v, "0") != 0;
 }
 
-/* As the book's supervisor: a coroutine per flag, all at once; the
- * semaphore lets -m of them fetch at a time. */
+/* The loop, with on_turn making the coroutines; the semaphore lets -m of
+ * them fetch at a time. */
 static int download_many(struct run *run) {
     struct epoll_loop *loop = NULL;
     bool stats = env_on("FLAGBENCH_CORO_STACK_STATS");
