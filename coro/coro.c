@@ -94,18 +94,22 @@ static void download_one(void *arg) {
 
 /* The driver's client, and the book's supervisor: a coroutine per flag,
  * made as the driver can start their requests — a batch a turn while its
- * first requests go out (multi_starts_left), then all the rest, to wait on
- * the semaphore. Made all at once, as the book makes its coroutine objects,
- * 10,000 would hold the first request back by the 60-80 ms their stacks take
- * (a page fault and an mprotect each; asyncio's objects have no stacks).
- * Then each turn runs the coroutines that are ready; a classified flag
- * resumes its coroutine at once (on_fetched). */
+ * first requests go out (multi_starts_left) — and then as many as twice -m
+ * alive at once, the second half waiting on the semaphore as the book's
+ * do. The book makes every coroutine object at once, but those have no
+ * stacks: 10,000 made at once held the first request back by the 60-80 ms
+ * their stacks take (a page fault and an mprotect each), and a run of
+ * 100,000 flags would need 200,000 maps (a stack and its guard page), past
+ * vm.max_map_count. Then each turn runs the coroutines that are ready; a
+ * classified flag resumes its coroutine at once (on_fetched). */
 static enum multi_client_state on_turn(void *arg) {
     struct run *run = arg;
-    for (unsigned n = multi_starts_left(&driver); n && next_flag < run->nrecords && !spawn_err; n--)
+    size_t most = 2 * (size_t)driver.njobs;
+    for (unsigned n = multi_starts_left(&driver);
+         n && next_flag < run->nrecords && coro_alive(sched) < most && !spawn_err; n--)
         spawn_err = coro_spawn(sched, download_one, (void *)(uintptr_t)next_flag++);
-    bool more = coro_run_ready(sched) || (next_flag < run->nrecords && !spawn_err);
-    if (more)
+    bool more_to_make = next_flag < run->nrecords && coro_alive(sched) < most && !spawn_err;
+    if (coro_run_ready(sched) || more_to_make)
         return MULTI_CLIENT_READY;
     return coro_alive(sched) ? MULTI_CLIENT_IDLE : MULTI_CLIENT_FINISHED;
 }
