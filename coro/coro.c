@@ -55,7 +55,8 @@ static void save(void *arg) {
     transfer_save(arg);
 }
 
-/* A flag not to save (404, error): counted, its body buffer given back. */
+/* A flag not to save (404, error, abandoned at SIGINT): counted, its body
+ * buffer given back. */
 static void record(void *arg) {
     transfer_finish(arg);
 }
@@ -86,7 +87,7 @@ static void download_one(void *arg) {
     coro_sem_release(&semaphore);
     if (!t)
         return;
-    if (t->rec->outcome == OUTCOME_OK)
+    if (t->rec->stage == STAGE_SAVING) /* downloaded */
         coro_call_on_loop(save, t); /* await asyncio.to_thread(save_flag, ...) */
     else
         coro_call_on_loop(record, t); /* the 404 or the error, counted */
