@@ -23,6 +23,7 @@
 
 #include "coroutine.h"
 #include "epoll_multi.h"
+#include "flagbench.h"
 #include "parse_num.h"
 
 /* What every coroutine shares, as the book's supervisor passes its client

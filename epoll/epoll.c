@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "epoll_multi.h"
+#include "flagbench.h"
 
 static void print_stats(const struct epoll_loop *l, size_t nrecords) {
     const struct epoll_loop_stats *s = epoll_loop_get_stats(l);
