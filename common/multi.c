@@ -413,7 +413,10 @@ int multi_start(struct multi_driver *m, size_t i, void *owner) {
     j->owner = owner;
     m->next++;
     m->turn_starts++;
-    return job_begin(j, i) ? 0 : -ENOMEM;
+    if (job_begin(j, i))
+        return 0;
+    job_next(j); /* its flag is finished as an error: back to the free list */
+    return -ENOMEM;
 }
 
 void multi_cleanup(struct multi_driver *m) {

@@ -68,10 +68,12 @@ static void record(void *arg) {
  * start (the driver recorded the error) or SIGINT cancelled it. */
 static struct transfer *fetch(size_t i) {
     struct fetch_wait w = {.coro = coro_self(), .i = i};
-    /* -EAGAIN: this turn's first requests are out (a batch per turn): the
-     * next turn, then. Rare: the supervisor makes no more coroutines a
-     * turn than may start. */
-    for (coro_call_on_loop(start, &w); w.rc == -EAGAIN; coro_call_on_loop(start, &w))
+    /* -EAGAIN: this turn's first requests are out (a batch per turn);
+     * -EBUSY: no transfer free (the semaphore should see to that): the next
+     * turn, then. Rare: the supervisor makes no more coroutines a turn than
+     * may start. */
+    for (coro_call_on_loop(start, &w); w.rc == -EAGAIN || w.rc == -EBUSY;
+         coro_call_on_loop(start, &w))
         if (coro_yield() < 0)
             return NULL;
     if (w.rc < 0 || coro_suspend() < 0)
