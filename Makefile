@@ -21,7 +21,7 @@ DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libj
 # for peak RSS. Installed by deps with the rest, so the peers' tests run.
 PEER_PACKAGES := python3-httpx python3-aiohttp python3-pil aria2 wget2 time
 
-.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-tls bench-sweep bench-scale bench-compare bench-crossover bench-ci readme-figures fuzz clean help
+.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-tls bench-sweep bench-scale bench-compare bench-coro bench-crossover bench-ci readme-figures fuzz clean help
 
 all: build
 
@@ -51,6 +51,7 @@ help:
 	@echo "                    what --trace costs, and the fast start at 194 flags beside"
 	@echo "                    the kernel's own time to open 194 connections"
 	@echo "                    (installs nginx-light, wrk, strace)"
+	@echo "  make bench-coro   a coroutine's cost beside a thread's and a callback's (CORO_ARGS=...)"
 	@echo "  make bench-crossover every back end and the Python executors across CPU per"
 	@echo "                    flag (--work): where one loop stops keeping up, measured"
 	@echo "                    and predicted (CROSSOVER_ARGS=..., scripts/crossover.sh --help)"
@@ -114,6 +115,10 @@ bench-compare: deps
 	scripts/vs_curl.sh --build $(BUILD)
 	scripts/trace_cost.sh --build $(BUILD)
 	scripts/fast_start.sh --build $(BUILD)
+
+bench-coro: deps
+	$(MAKE) build
+	scripts/coro_cost.sh --build $(BUILD) $(CORO_ARGS)
 
 bench-crossover: deps
 	$(MAKE) build

@@ -9,6 +9,7 @@ the save runs off the loop with asyncio.to_thread, as in flags_py_asyncio."""
 import argparse
 import asyncio
 import os
+import ssl
 from concurrent.futures import ProcessPoolExecutor
 
 import httpx
@@ -31,7 +32,7 @@ async def download_one(client, semaphore, pool, dl, k):
     async with semaphore:
         try:
             r = await client.get(dl.url)
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, ssl.SSLError) as e:  # httpx lets a refused certificate through
             return flagpeer.complete(dl, None, error=f"{type(e).__name__}: {e}")
     work_s, error = None, None
     if k and r.status_code == 200:
@@ -45,8 +46,8 @@ async def supervisor(args, tally):
     semaphore = asyncio.Semaphore(args.max_req)
     limits = httpx.Limits(max_connections=args.max_req, max_keepalive_connections=args.max_req)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        async with httpx.AsyncClient(timeout=args.timeout, limits=limits,
-                                     trust_env=False) as client:
+        async with httpx.AsyncClient(timeout=args.timeout, limits=limits, trust_env=False,
+                                     verify=args.ssl_context) as client:
             tasks = [download_one(client, semaphore, pool, dl, args.work)
                      for dl in args.downloads]
             for coro in asyncio.as_completed(tasks):

@@ -15,7 +15,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import crossover, env, gate, markdown, model, peers, phases, plots, readme, tls  # noqa: E402,F401
+from flagreport import coro, crossover, env, gate, markdown, model, peers, phases, plots, readme, tls  # noqa: E402,F401
 
 
 def cmd_merge_rounds(args) -> int:
@@ -77,6 +77,13 @@ def cmd_crossover(args) -> int:
         text, md = crossover.report(args.dir, args.delay, args.flags, args.baseline, left_out)
     except ValueError as e:
         raise model.ReportError(str(e)) from e
+    markdown.write(args.dir, "report.md", md)
+    print(text)
+    return 0
+
+
+def cmd_coro(args) -> int:
+    text, md = coro.report(args.dir, args.source)
     markdown.write(args.dir, "report.md", md)
     print(text)
     return 0
@@ -144,6 +151,13 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("--baseline", required=True, help="the one-loop back end to compare with")
     x.add_argument("--left-out", metavar="LIST", help="back ends left out, comma-separated")
     x.set_defaults(func=cmd_crossover)
+    o = sub.add_parser("coro", help="report a scripts/coro_cost.sh folder: switch.csv, "
+                                    "inflight.csv, bench/latest, and the three shapes of a "
+                                    "download quoted from the source")
+    o.add_argument("dir", metavar="DIR")
+    o.add_argument("--source", metavar="ROOT", default=os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), help="the source tree to quote (default: this one)")
+    o.set_defaults(func=cmd_coro)
     c = sub.add_parser("ci-figures", help="bench_ci.sh's measured figures as baseline CSV on stdout")
     c.add_argument("dir", metavar="DIR", help="bench_ci.sh's work folder")
     c.add_argument("requests", metavar="N", type=int, help="requests of the timed runs")
