@@ -108,19 +108,23 @@ use_backends() {
     [[ -r $list ]] || fail "$list is missing (run 'make build', or pass --build DIR)"
     while IFS=$'\t' read -r name bin threads; do
         [[ -n $name ]] || continue
-        [[ -x $bin ]] || fail "$bin is not built (run 'make build', or pass --build DIR)"
         ALL_BACKENDS+=("$name")
         BIN[$name]=$bin
         [[ $threads != one_thread ]] || ONE_THREAD[$name]=1
     done <"$list"
     if [[ -z ${2:-} ]]; then
         BACKENDS=("${ALL_BACKENDS[@]}")
-        return
+    else
+        IFS=, read -r -a BACKENDS <<<"$2"
+        [[ ${#BACKENDS[@]} -gt 0 ]] || die "--backends needs at least one back end"
+        for b in "${BACKENDS[@]}"; do
+            [[ -n ${BIN[$b]:-} ]] || die "unknown back end '$b' (${ALL_BACKENDS[*]})"
+        done
     fi
-    IFS=, read -r -a BACKENDS <<<"$2"
-    [[ ${#BACKENDS[@]} -gt 0 ]] || die "--backends needs at least one back end"
+    # Only the back ends asked for need to be built (a history build makes
+    # just those).
     for b in "${BACKENDS[@]}"; do
-        [[ -n ${BIN[$b]:-} ]] || die "unknown back end '$b' (${ALL_BACKENDS[*]})"
+        [[ -x ${BIN[$b]} ]] || fail "${BIN[$b]} is not built (run 'make build', or pass --build DIR)"
     done
 }
 
