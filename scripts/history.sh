@@ -160,7 +160,8 @@ ensure_built() {
         done
     fi
     if ! cmake --build "$build" --target "${targets[@]}" -j "$JOBS" >>"$log" 2>&1; then
-        echo "does not build ($(grep -m1 -E 'error|Error' "$log" | cut -c1-120); see $log)" >"$entry/status"
+        echo "does not build ($(grep -m1 -E 'error|Error' "$log" | sed "s|$src/||" | cut -c1-100); see $log)" \
+            >"$entry/status"
         STATUS=$(<"$entry/status")
         return 0
     fi
@@ -280,8 +281,9 @@ bisect() {
         [[ $VERDICT == skip ]] || say "  $VERDICT"
     done
     local first=${list[$hi]} line
-    for ((k = lo + 1; k < hi; k++)); do
-        echo "bench-bisect: skipped $(describe "${list[$k]}" | cut -f1): ${reason[$k]}"
+    for ((k = 0; k < n; k++)); do
+        [[ ${verdict[$k]:-} != skip ]] ||
+            echo "bench-bisect: skipped $(describe "${list[$k]}" | cut -f1): ${reason[$k]}"
     done
     if ((hi - lo > 1)); then
         line="one of $(for ((k = lo + 1; k <= hi; k++)); do describe "${list[$k]}" | cut -f1; done | paste -sd' ')"
