@@ -317,14 +317,16 @@ history() {
     mapfile -t list < <(echo "$a"; git -C "$REPO" rev-list --first-parent --reverse "$a..$b")
     ((${#list[@]} >= 2)) || die "--revs $REVS holds a single commit: nothing to compare"
     make_scratch history
-    new_results_dir "$RESULTS" history
-    local out=$RESULTS_DIR h
-    mkdir -p "$out/measured"
-    say "history of ${#list[@]} commits ($REVS in $REPO) into $out"
+    say "history of ${#list[@]} commits ($REVS in $REPO)"
     build_all "${list[@]}"
     local -a ok=()
+    local h
     for h in "${list[@]}"; do [[ ${STATUSES[$h]} != ok ]] || ok+=("$h"); done
     ((${#ok[@]} >= 2)) || fail "fewer than two commits can be measured"
+    new_results_dir "$RESULTS" history
+    local out=$RESULTS_DIR
+    mkdir -p "$out/measured"
+    say "measuring ${#ok[@]} commits in $ROUNDS rounds into $out"
     # The rounds: every commit once a round, the order reversed every other
     # round. A commit whose measurement fails is skipped from then on.
     local r i rc t0=$SECONDS
