@@ -329,7 +329,7 @@ history() {
     say "measuring ${#ok[@]} commits in $ROUNDS rounds into $out"
     # The rounds: every commit once a round, the order reversed every other
     # round. A commit whose measurement fails is skipped from then on.
-    local r i rc t0=$SECONDS
+    local r i rc t0=$SECONDS nth=0 total=$((ROUNDS * ${#ok[@]}))
     BUILD=$CACHE/${ok[-1]}/build # whose compiler env.json names
     record_env start "$out/env.json"
     for ((r = 1; r <= ROUNDS; r++)); do
@@ -339,7 +339,8 @@ history() {
             i=$((i + 1))
             [[ ${STATUSES[$h]} == ok ]] || continue
             say "round $r/$ROUNDS, commit $i/${#ok[@]}: $(describe "$h" | cut -f1,3 | tr '\t' ' ' | cut -c1-60)$(
-                ((r > 1 || i > 1)) && echo " ($((SECONDS - t0)) s so far)")"
+                ((nth > 0)) && echo " ($((SECONDS - t0)) s so far, about $(((SECONDS - t0) * (total - nth) / nth)) s left)")"
+            nth=$((nth + 1))
             rc=0
             bench_ci --build "$CACHE/$h/build" --no-gate --save "$out/measured/$h-r$r.csv" \
                 >"$WORK/bench-ci.log" 2>&1 || rc=$?

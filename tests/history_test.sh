@@ -18,18 +18,12 @@
 set -euo pipefail
 build=$(cd "${1:?usage: history_test.sh BUILD}" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
-for tool in git valgrind; do
-    command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
-done
+# shellcheck source=tests/lib.sh
+source "$root/tests/lib.sh"
+skip_without git valgrind
 git -C "$root" rev-parse --verify -q HEAD >/dev/null || { echo "SKIP: $root is not a git checkout"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/history-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-failed=0
-check() { # check NAME CONDITION-COMMAND...
-    local name=$1
-    shift
-    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failed=1; fi
-}
 baseline=$(cut -f1 "$build/backends.txt" | head -n 1)
 
 # 1. The repository: a clone of HEAD, commits made with a fixed identity.
@@ -133,4 +127,4 @@ usage_error --repo "$repo" --cache "$tmp/cache" --revs "$planted..$base"
 usage_error --repo "$repo" --cache "$tmp/cache" --good "$base"
 usage_error --repo "$tmp/nowhere" --cache "$tmp/cache"
 usage_error --rounds 0
-exit "$failed"
+exit "$FAILED"

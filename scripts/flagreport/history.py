@@ -14,10 +14,9 @@ change-point test is the same statistic). The candidate is a change when
 both hold:
   - p < ALPHA: the two sides differ beyond what shuffling the rounds gives;
   - the step (median after − median before) is larger than the noise: NOISE_K
-    times the rounds' spread within one commit (1.4826 × the median absolute
-    deviation of each round from its commit's median: a standard deviation
-    that an outlying round does not inflate), and at least MIN_STEP of the
-    value before — the smallest step worth naming for that figure.
+    times the rounds' spread within one commit (Series.noise: a standard
+    deviation that an outlying round does not inflate), and at least MIN_STEP
+    of the value before — the smallest step worth naming for that figure.
 The search then recurses on each side (binary segmentation), so a later
 second step is found too; the verdict names the earliest. With no split
 passing both, the verdict is "no change beyond noise".
@@ -26,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import math
 import os
 import statistics
 from dataclasses import dataclass
@@ -101,9 +101,14 @@ class Series:
         return [statistics.median(v) for v in self.values]
 
     def noise(self) -> float:
-        """A robust standard deviation of a round around its commit's median."""
-        dev = [abs(x - statistics.median(v)) for v in self.values for x in v]
-        return 1.4826 * statistics.median(dev) if dev else 0.0
+        """A robust standard deviation of one round: the median absolute
+        difference between two rounds of the same commit ÷ 0.954 (for normal
+        noise that median is 0.6745 × √2 σ). Unlike deviations from each
+        commit's median, which are 0 for the middle one of an odd number of
+        rounds, it does not shrink with the number of rounds; one outlying
+        round moves it little."""
+        diffs = [abs(a - b) for v in self.values for i, a in enumerate(v) for b in v[i + 1:]]
+        return statistics.median(diffs) / (0.6745 * math.sqrt(2)) if diffs else 0.0
 
 
 def load_commits(d: str) -> list[Commit]:
@@ -245,8 +250,8 @@ def plot(d: str, series: list[Series], changes: list[Change]) -> list[str]:
     if not term or not series:
         return []
     gp = ["# made by scripts/report.py history; run 'gnuplot plots.gp' in this folder to redo\n"
-          f"set terminal {term} size 900,480\nset grid\nset key top left\n"
-          "set xtics rotate by -45\nset xlabel 'commit (oldest first)'\n"]
+          f"set terminal {term} size 900,480\nset grid\n"
+          "set key below\nset xtics rotate by -45\nset xlabel 'commit (oldest first)'\n"]
     pngs = []
     for s in series:
         name = f"history-{s.figure}-{s.backend}"
@@ -287,18 +292,16 @@ def report(d: str, history_csv: Optional[str]) -> int:
     if not series:
         print("\n".join(lines))
         raise ReportError(f"{d}: no commit was measured")
-    # The table: one column per figure, a row per commit.
-    heads = [f"{s.backend} {s.figure}" for s in series]
-    lines.append("  " + "commit".ljust(11) + "  ".join(h.rjust(max(len(h), 10)) for h in heads))
-    med = {(s.figure, s.backend): dict(zip((c.index for c in s.commits), s.medians))
-           for s in series}
-    for c in commits:
-        if c.status != "ok":
-            continue
-        cells = [_g(med[(s.figure, s.backend)][c.index])
-                 if c.index in med[(s.figure, s.backend)] else "–" for s in series]
-        lines.append("  " + c.short.ljust(11) + "  ".join(x.rjust(max(len(h), 10))
-                                                        for x, h in zip(cells, heads)))
+    # The table: a row per figure, a column per measured commit (oldest first).
+    measured = [c for c in commits if c.status == "ok"]
+    width = max(len(f"{s.backend} {s.figure}") for s in series)
+    lines.append("  " + "".ljust(width) + "".join(c.short[:9].rjust(10) for c in measured)
+                 + "noise ±".rjust(12))
+    for s in series:
+        med = dict(zip((c.index for c in s.commits), s.medians))
+        lines.append("  " + f"{s.backend} {s.figure}".ljust(width)
+                     + "".join((_g(med[c.index]) if c.index in med else "–").rjust(10)
+                               for c in measured) + _g(s.noise()).rjust(12))
     changes = sorted((ch for s in series for ch in change_points(s)),
                      key=lambda ch: (ch.at.index, FIGURE_ORDER.index(ch.figure)
                                      if ch.figure in FIGURE_ORDER else 99))
@@ -307,9 +310,9 @@ def report(d: str, history_csv: Optional[str]) -> int:
         for ch in changes[1:]:
             lines.append(f"history: also: {change_line(ch)}")
     else:
-        noise = ", ".join(f"{s.backend} {s.figure} ±{_g(s.noise())}" for s in series)
         lines.append(f"history: no change beyond noise over {len(commits) - len(skipped)} "
-                     f"commits ({commits[0].short}..{commits[-1].short}; noise a round: {noise})")
+                     f"commits ({commits[0].short}..{commits[-1].short}; each figure's noise a "
+                     f"round is the table's last column)")
     with open(os.path.join(d, "verdict.txt"), "w") as f:
         f.write("\n".join(ln for ln in lines if ln.startswith("history:")) + "\n")
     pngs = plot(d, series, changes)
@@ -317,6 +320,7 @@ def report(d: str, history_csv: Optional[str]) -> int:
         n = append_history(history_csv, os.path.basename(os.path.normpath(d)), env, series)
         lines.append(f"history: appended {n} rows to {history_csv}")
     if pngs:
-        lines.append(f"history: plots: {', '.join(os.path.join(d, p) for p in pngs)}")
+        lines.append(f"history: {len(pngs)} plot{'s' if len(pngs) > 1 else ''} in {d}: "
+                     f"{pngs[0]}" + (", …" if len(pngs) > 1 else ""))
     print("\n".join(lines))
     return 0
