@@ -223,7 +223,7 @@ gate() {
     fi
 }
 
-bisect() {
+run_bisect() {
     local good bad
     good=$(commit "$GOOD")
     bad=$(commit "$BAD")
@@ -306,7 +306,7 @@ default_revs() {
     echo "$tip~$((depth < 10 ? depth - 1 : 9))..$tip"
 }
 
-history() {
+run_history() {
     [[ -n $REVS ]] || REVS=$(default_revs)
     [[ $REVS == *..* && $REVS != *...* ]] || die "--revs takes A..B, not '$REVS'"
     local a b
@@ -360,4 +360,4 @@ history() {
     python "$SCRIPTS/report.py" history "$out" --history "$HISTORY"
 }
 
-if [[ -n $GOOD ]]; then bisect; else history; fi
+if [[ -n $GOOD ]]; then run_bisect; else run_history; fi

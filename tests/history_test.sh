@@ -5,13 +5,17 @@
 #     history), with on one branch, after a comment-only commit, a commit
 #     that does not build and one that mends it, then a planted regression
 #     (a busy loop at the start of every transfer: instructions per request
-#     about doubled) and two harmless commits after it; on another branch
-#     only harmless commits;
+#     about 2.5 times) and two harmless commits after it; on another branch
+#     only harmless commits, and one whose client's --help lacks --summary
+#     (which bench-ci gives it) and its revert;
 #  2. the history of the planted branch names the planted commit, and no
 #     other, and reports the broken commit as skipped; the history of the
-#     harmless branch says "no change beyond noise" and names none;
-#  3. the bisection between the branch point and each tip names the planted
-#     commit as the first bad one, and none on the harmless branch;
+#     harmless branch says "no change beyond noise", names none and reports
+#     the commit lacking an option as skipped;
+#  3. the bisection from the branch point to the commit after the planted
+#     one names the planted commit as the first bad one (skipping the broken
+#     commit, where the halving lands first), and to the harmless branch's
+#     tip none;
 #  4. history.csv, the plot and the usage errors.
 # Measured: instructions per request of the baseline back end only (the
 # first of BUILD/backends.txt), the figure callgrind counts; two rounds.
@@ -56,12 +60,18 @@ h6=$(commit "harmless: a comment in save.c")
 g checkout -q -b harmless "$h1"
 echo "/* history test: a comment only */" >>"$repo/common/record.c"
 c2=$(commit "harmless: a comment in record.c")
+# A client whose --help no longer shows --summary, which bench-ci needs.
+sed -i 's/"  --summary FILE /"  --summery FILE /' "$repo/common/options.c"
+grep -q -- '--summery' "$repo/common/options.c" || { echo "FAIL can't hide --summary in common/options.c"; exit 1; }
+lacking=$(commit "lacking: --help without --summary")
+g revert --no-edit HEAD >/dev/null
 echo "Another line for the history test." >>"$repo/README.md"
-c3=$(commit "harmless: a line in README.md")
-echo "planted branch: $base $h1 $broken(broken) $mended $planted(planted) $h5 $h6; harmless: $base $h1 $c2 $c3"
+c3=$(commit "harmless: a line in README.md, --summary back")
+echo "planted branch: $base $h1 $broken(broken) $mended $planted(planted) $h5 $h6;" \
+    "harmless: $base $h1 $c2 $lacking(lacking) $c3"
 
 common=(--repo "$repo" --cache "$tmp/cache" --backends "$baseline" --only instructions)
-history() { # history OUT ARGS...
+run_history() { # run_history OUT ARGS...
     local out=$1 rc=0
     shift
     "$root/scripts/history.sh" "${common[@]}" --history "$tmp/history.csv" --results "$tmp/results" \
@@ -72,7 +82,7 @@ history() { # history OUT ARGS...
 
 # 2. History: the planted commit, and only it; then nothing.
 rc=0
-history "$tmp/planted.out" --revs "$base..planted" || rc=$?
+run_history "$tmp/planted.out" --revs "$base..planted" || rc=$?
 check "history of the planted branch exits 0 (got $rc)" test "$rc" -eq 0
 [[ $rc -eq 0 ]] || tail -n 20 "$tmp/planted.out.err"
 check "history names the planted commit $planted first" \
@@ -87,10 +97,12 @@ check "history.csv's rows are the measured commits" \
     test "$(cut -c1-7 "$tmp/history.csv" | sort | paste -sd' ')" == \
     "$(printf '%s\n' "${base:0:7}" "${h1:0:7}" "${mended:0:7}" "${planted:0:7}" "${h5:0:7}" "${h6:0:7}" commit, | sort | paste -sd' ')"
 rc=0
-history "$tmp/harmless.out" --revs "$base..harmless" || rc=$?
+run_history "$tmp/harmless.out" --revs "$base..harmless" || rc=$?
 check "history of the harmless branch exits 0 (got $rc)" test "$rc" -eq 0
 check "history of the harmless branch: no change beyond noise" \
     grep -q '^history: no change beyond noise over 4 commits' "$tmp/harmless.out"
+check "history reports $lacking, whose client lacks --summary, as skipped" \
+    grep -q "skipped $lacking .*lacks --summary" "$tmp/harmless.out"
 check "history of the harmless branch names no commit" \
     test "$(grep -c '^history: \(first change\|also\):' "$tmp/harmless.out")" -eq 0
 check "history.csv grew by 4 rows" test "$(grep -c instructions_per_request "$tmp/history.csv")" -eq 10
