@@ -61,14 +61,15 @@ g checkout -q -b harmless "$h1"
 echo "/* history test: a comment only */" >>"$repo/common/record.c"
 c2=$(commit "harmless: a comment in record.c")
 # A client whose --help no longer shows --summary, which bench-ci needs.
-sed -i 's/"  --summary FILE /"  --summery FILE /' "$repo/common/options.c"
+sed -i 's/--summary FILE/--summery FILE/g' "$repo/common/options.c"
 grep -q -- '--summery' "$repo/common/options.c" || { echo "FAIL can't hide --summary in common/options.c"; exit 1; }
 lacking=$(commit "lacking: --help without --summary")
 g revert --no-edit HEAD >/dev/null
+restored=$(g rev-parse --short HEAD)
 echo "Another line for the history test." >>"$repo/README.md"
-c3=$(commit "harmless: a line in README.md, --summary back")
+c3=$(commit "harmless: a line in README.md")
 echo "planted branch: $base $h1 $broken(broken) $mended $planted(planted) $h5 $h6;" \
-    "harmless: $base $h1 $c2 $lacking(lacking) $c3"
+    "harmless: $base $h1 $c2 $lacking(lacking) $restored $c3"
 
 common=(--repo "$repo" --cache "$tmp/cache" --backends "$baseline" --only instructions)
 run_history() { # run_history OUT ARGS...
@@ -100,12 +101,12 @@ rc=0
 run_history "$tmp/harmless.out" --revs "$base..harmless" || rc=$?
 check "history of the harmless branch exits 0 (got $rc)" test "$rc" -eq 0
 check "history of the harmless branch: no change beyond noise" \
-    grep -q '^history: no change beyond noise over 4 commits' "$tmp/harmless.out"
+    grep -q '^history: no change beyond noise over 5 commits' "$tmp/harmless.out"
 check "history reports $lacking, whose client lacks --summary, as skipped" \
     grep -q "skipped $lacking .*lacks --summary" "$tmp/harmless.out"
 check "history of the harmless branch names no commit" \
     test "$(grep -c '^history: \(first change\|also\):' "$tmp/harmless.out")" -eq 0
-check "history.csv grew by 4 rows" test "$(grep -c instructions_per_request "$tmp/history.csv")" -eq 10
+check "history.csv grew by 5 rows" test "$(grep -c instructions_per_request "$tmp/history.csv")" -eq 11
 
 # 3. Bisect with the gate: the planted commit (from the commit after it:
 # the halving then lands on the broken commit first, which is skipped);
