@@ -6,7 +6,9 @@
 #define FLAGBENCH_CURL_POLL_H
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 
 /* The events to wait for on what libcurl asked (CURL_POLL_IN, _OUT, _INOUT). */
 static inline unsigned curl_poll_events(int what) {
@@ -26,6 +28,23 @@ static inline int curl_cselect(unsigned asked, unsigned got) {
     if (got & POLLERR)
         ev |= CURL_CSELECT_ERR;
     return ev;
+}
+
+/* For the tests: with FLAGBENCH_FAIL_WATCH=N in the environment, every Nth
+ * request of libcurl to watch a socket (not to stop watching one) fails
+ * with ENOSPC before it reaches the kernel, as epoll_ctl does past
+ * fs.epoll.max_user_watches, which only root can lower. 0, or -ENOSPC. */
+static inline int curl_watch_fault(int what) {
+    static long every = -1, count;
+    if (every < 0) {
+        const char *v = getenv("FLAGBENCH_FAIL_WATCH");
+        every = v ? strtol(v, NULL, 10) : 0;
+        if (every < 0)
+            every = 0;
+    }
+    if (!every || what == CURL_POLL_REMOVE)
+        return 0;
+    return ++count % every == 0 ? -ENOSPC : 0;
 }
 
 #endif

@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "save.h"
-
-enum { STEP_IMAGE = 0, STEP_METADATA = 1 };
 
 int flag_url(char *out, size_t n, const char *base, const char *cc, const char *file) {
     /* The book's layout: {base}/{cc}/{cc}.gif, lower-case code. */
@@ -161,13 +160,13 @@ void bodies_release_all(void) {
  * when the server sent one, so it is never copied to grow. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
     struct transfer *t = arg;
-    struct buffer *b = t->step == STEP_IMAGE ? &t->body : &t->meta;
+    struct buffer *b = t->rec->stage == STAGE_IMAGE ? &t->body : &t->meta;
     size_t n = size * nmemb;
     if ((long long)(b->len + n) > t->run->opt->max_size) {
         t->too_big = true;
         return 0; /* CURLE_WRITE_ERROR */
     }
-    if (!b->data && t->step == STEP_IMAGE) {
+    if (!b->data && t->rec->stage == STAGE_IMAGE) {
         curl_off_t total = -1;
         curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &total);
         size_t want = total > 0 && total <= t->run->opt->max_size ? (size_t)total : n;
@@ -187,6 +186,18 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg) {
     memcpy(b->data + b->len, data, n);
     b->len += n;
     return n;
+}
+
+/* libcurl's socket(), so that a failure keeps its reason: libcurl reports
+ * it as CURLE_COULDNT_CONNECT and leaves CURLINFO_OS_ERRNO at 0, which read
+ * as "connection refused" when the process was out of descriptors. */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr) {
+    struct transfer *t = arg;
+    (void)purpose;
+    curl_socket_t fd = socket(addr->family, addr->socktype, addr->protocol);
+    if (fd == CURL_SOCKET_BAD)
+        t->socket_errno = errno;
+    return fd;
 }
 
 /* Lets SIGINT abandon a blocking curl_easy_perform. */
@@ -236,6 +247,8 @@ int transfer_init(struct transfer *t, struct run *run) {
      * libcurl skips its per-transfer getenv() look-ups. */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, receive_buffer_size(run->max_req));
     transfer_forbid_reuse(t, opt->no_reuse);
     return 0;
@@ -260,12 +273,12 @@ static void set_url(struct transfer *t, const char *file) {
         curl_easy_setopt(t->easy, CURLOPT_URL, url);
     t->errbuf[0] = '\0';
     t->too_big = false;
+    t->socket_errno = 0;
 }
 
 void transfer_begin(struct transfer *t, size_t i) {
     struct record *rec = &t->run->records[i];
     t->rec = rec;
-    t->step = STEP_IMAGE;
     t->body.len = 0;
     t->meta.len = 0;
     t->country[0] = '\0';
@@ -281,6 +294,7 @@ void transfer_begin(struct transfer *t, size_t i) {
      * connections took 18% of the CPU of a run at -m 10000. Other requests
      * reuse. */
     curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, first || t->reuse_forbidden ? 1L : 0L);
+    rec->stage = STAGE_IMAGE;
     rec->thread = t->thread;
     rec->started_us = run_now_us(t->run);
     rec->started_cpu_us = run_thread_cpu_us(t->run);
@@ -293,47 +307,68 @@ static int64_t info_us(CURL *e, CURLINFO what) {
     return (int64_t)v;
 }
 
-bool transfer_step_done(struct transfer *t, CURLcode rc) {
+/* The flag FINISHED without a file: outcome o (not found, error), reason. */
+static void finish_unsaved(struct transfer *t, enum outcome o, const char *reason) {
+    struct record *rec = t->rec;
+    rec->outcome = o;
+    set_reason(rec->error, sizeof rec->error, reason);
+    rec->stage = STAGE_FINISHED;
+    rec->done_us = run_now_us(t->run);
+    rec->done_cpu_us = run_thread_cpu_us(t->run);
+}
+
+void transfer_fail(struct transfer *t, const char *reason) {
+    finish_unsaved(t, OUTCOME_ERROR, reason);
+}
+
+enum flag_next transfer_request_done(struct transfer *t, CURLcode rc) {
     struct record *rec = t->rec;
     long status = 0;
     char reason[RECORD_ERROR_MAX];
     long os_errno = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (rc == CURLE_COULDNT_CONNECT)
+    if (rc == CURLE_COULDNT_CONNECT) {
         curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+        if (t->socket_errno)
+            os_errno = t->socket_errno; /* socket() itself failed: say why */
+    }
     enum outcome o = classify(rc, status, (int)os_errno, t->too_big, t->run->opt->max_size,
                               t->errbuf, reason, sizeof reason);
     if (rc == CURLE_ABORTED_BY_CALLBACK && run_interrupted()) {
         /* Abandoned at SIGINT: the flag didn't fail, it was never finished. */
-        rec->outcome = OUTCOME_NONE;
         rec->done_us = -1;
-        return false;
+        return FLAG_DONE;
     }
-    if (t->step == STEP_IMAGE) {
+    if (rec->stage == STAGE_IMAGE) {
         rec->http_status = (int)status;
         rec->bytes = t->body.len;
         rec->connected_us = rec->started_us + info_us(t->easy, CURLINFO_CONNECT_TIME_T);
         if (status)
             rec->first_byte_us = rec->started_us + info_us(t->easy, CURLINFO_STARTTRANSFER_TIME_T);
-        rec->outcome = o;
-        set_reason(rec->error, sizeof rec->error, reason);
-        if (o == OUTCOME_OK && t->run->opt->metadata) {
-            t->step = STEP_METADATA;
+        if (o != OUTCOME_OK) {
+            finish_unsaved(t, o, reason);
+            return FLAG_DONE;
+        }
+        if (t->run->opt->metadata) {
+            rec->stage = STAGE_METADATA;
             curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, t->reuse_forbidden ? 1L : 0L);
             set_url(t, "metadata.json");
-            return true;
+            return FLAG_REQUEST_AGAIN;
         }
     } else if (o != OUTCOME_OK) {
-        rec->outcome = OUTCOME_ERROR;
-        snprintf(rec->error, sizeof rec->error, "metadata: %.80s",
-                 o == OUTCOME_NOT_FOUND ? "HTTP 404" : reason);
+        char why[RECORD_ERROR_MAX];
+        snprintf(why, sizeof why, "metadata: %.80s", o == OUTCOME_NOT_FOUND ? "HTTP 404" : reason);
+        finish_unsaved(t, OUTCOME_ERROR, why);
+        return FLAG_DONE;
     } else if (metadata_country(t->meta.data, t->meta.len, t->country, sizeof t->country) != 0) {
-        rec->outcome = OUTCOME_ERROR;
-        snprintf(rec->error, sizeof rec->error, "metadata: no usable country name");
+        finish_unsaved(t, OUTCOME_ERROR, "metadata: no usable country name");
+        return FLAG_DONE;
     }
+    /* Downloaded: not OK until its file is saved (record_saved). */
+    rec->stage = STAGE_SAVING;
     rec->done_us = run_now_us(t->run);
     rec->done_cpu_us = run_thread_cpu_us(t->run);
-    return false;
+    return FLAG_SAVE;
 }
 
 void transfer_finish(struct transfer *t) {
@@ -344,10 +379,10 @@ void transfer_finish(struct transfer *t) {
 
 void record_saved(struct run *run, struct record *rec, int err) {
     rec->saved_us = run_now_us(run);
-    if (err) {
-        rec->outcome = OUTCOME_ERROR;
+    rec->outcome = err ? OUTCOME_ERROR : OUTCOME_OK; /* the one place a flag becomes OK */
+    if (err)
         snprintf(rec->error, sizeof rec->error, "save: %s", strerror(-err));
-    }
+    rec->stage = STAGE_FINISHED;
     progress_tick(&run->progress, rec, run_now_us(run));
 }
 
@@ -358,13 +393,13 @@ void transfer_saved(struct transfer *t, int err) {
 
 void flag_download(struct transfer *t, size_t i) {
     transfer_begin(t, i);
-    while (transfer_step_done(t, curl_easy_perform(t->easy)))
+    enum flag_next next;
+    while ((next = transfer_request_done(t, curl_easy_perform(t->easy))) == FLAG_REQUEST_AGAIN)
         ;
-    if (t->rec->outcome != OUTCOME_OK) {
+    if (next == FLAG_SAVE)
+        transfer_save(t);
+    else
         transfer_finish(t);
-        return;
-    }
-    transfer_save(t);
 }
 
 void transfer_save(struct transfer *t) {

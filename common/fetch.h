@@ -7,10 +7,15 @@
  *
  *     transfer_begin(t, i);                 // sets the URL of the first request
  *     add t->easy to a multi handle ... on CURLMSG_DONE:
- *     if (transfer_step_done(t, rc)) re-add t->easy   // --metadata: 2nd request
- *     else if (t->rec->outcome == OUTCOME_OK) transfer_save(t), or save t->body
- *                                             your way, then transfer_saved()
- *     else transfer_finish(t);
+ *     switch (transfer_request_done(t, rc)) {
+ *     case FLAG_REQUEST_AGAIN: re-add t->easy          // --metadata: 2nd request
+ *     case FLAG_SAVE: transfer_save(t), or save t->body your way, then
+ *                     transfer_saved() or record_saved()
+ *     case FLAG_DONE: transfer_finish(t);              // nothing to save
+ *     }
+ *
+ * The flag's record moves through the stages of record.h on the way; its
+ * outcome is OK only once record_saved() says the file is saved.
  *
  * t->body is empty (no buffer) until the image's first bytes arrive.
  */
@@ -34,7 +39,6 @@ struct transfer {
     CURL *easy; /* reused from flag to flag: its connection stays alive */
     struct run *run;
     struct record *rec;                 /* the record of the flag in progress */
-    int step;                           /* which request of the flag is in progress */
     bool too_big;                       /* the body passed --max-size */
     struct buffer body;                 /* the image */
     struct buffer meta;                 /* metadata.json (--metadata) */
@@ -43,6 +47,7 @@ struct transfer {
     int thread;           /* the thread using this transfer, found at its first flag */
     size_t flags_begun;   /* flags this transfer has started */
     bool reuse_forbidden; /* its connection closes after each request */
+    int socket_errno;     /* why the request's socket() failed (EMFILE...); 0 if it didn't */
     void *user;           /* the back end's own */
 };
 
@@ -59,25 +64,38 @@ void transfer_forbid_reuse(struct transfer *t, bool forbid);
 /* Start record i: stamps started_us and the thread, sets the first URL. */
 void transfer_begin(struct transfer *t, size_t i);
 
-/* The current request ended with rc. Returns true when another request of
- * the same flag has been set up on t->easy (perform/add it again); false
- * when the flag is classified: t->rec->outcome, http_status, error, done_us. */
-bool transfer_step_done(struct transfer *t, CURLcode rc);
+/* What a flag needs once a request of it ended. */
+enum flag_next {
+    FLAG_REQUEST_AGAIN, /* another request is set up on t->easy: perform/add it again */
+    FLAG_SAVE,          /* downloaded (STAGE_SAVING): save it */
+    FLAG_DONE,          /* nothing to save: FINISHED (not found, error), or
+                           abandoned at SIGINT (outcome still NONE); transfer_finish */
+};
 
-/* The save of an OK flag ended with err (0 or -errno): stamps saved_us,
- * turns the flag into an error if the save failed, ticks progress;
+/* The current request ended with rc: stamps http_status, bytes, the
+ * timings and done_us, moves the record on, and says what follows. */
+enum flag_next transfer_request_done(struct transfer *t, CURLcode rc);
+
+/* The flag in progress failed outside libcurl (its handle could not be
+ * added, its socket not watched): FINISHED as an error with that reason,
+ * done_us now. Then transfer_finish(t). */
+void transfer_fail(struct transfer *t, const char *reason);
+
+/* The save of a downloaded flag ended with err (0 or -errno): stamps
+ * saved_us, FINISHES the flag, OK or an error with the save's reason, and
+ * ticks progress;
  * transfer_saved also gives t's body buffer back. A back end that saves
  * apart from the transfer (the body handed elsewhere, the transfer already
  * on its next flag) gives the body back itself and calls record_saved(). */
 void record_saved(struct run *run, struct record *rec, int err);
 void transfer_saved(struct transfer *t, int err);
 
-/* Save an OK flag's body where it belongs, blocking (save_atomic), then
- * transfer_saved(). */
+/* Save a downloaded flag's body where it belongs, blocking (save_atomic),
+ * then transfer_saved(). */
 void transfer_save(struct transfer *t);
 
-/* A flag that needs no save (not found, error) is done: gives its body
- * buffer back (see body_give_back) and ticks progress. */
+/* A flag that needs no save (FLAG_DONE) is done: gives its body buffer
+ * back (see body_give_back) and ticks progress. */
 void transfer_finish(struct transfer *t);
 
 /* Image bodies live in buffers shared by the process's transfers: taken at

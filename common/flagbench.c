@@ -71,6 +71,23 @@ static unsigned effective_max_req(const struct options *opt, const struct backen
     return m ? m : 1;
 }
 
+unsigned run_fit_fd_limit(struct run *run, unsigned per_user, unsigned reserved,
+                          const char *units) {
+    unsigned want = run->max_req;
+    size_t need = (size_t)want * per_user + reserved;
+    if (need > run->fd_limit)
+        run->fd_limit = raise_fd_limit(need);
+    size_t fit = run->fd_limit > reserved + per_user ? (run->fd_limit - reserved) / per_user : 1;
+    if (want > fit) {
+        fprintf(stderr,
+                "flags_%s: warning: %u %s need about %zu descriptors and the limit (ulimit -n) "
+                "is %zu; running with %zu %s\n",
+                run->backend->name, want, units, need, run->fd_limit, fit, units);
+        run->max_req = (unsigned)fit;
+    }
+    return run->max_req;
+}
+
 static int records_new(struct run *run) {
     const struct options *opt = run->opt;
     size_t n = opt->ncodes * opt->repeat;

@@ -47,6 +47,14 @@ int64_t run_now_us(const struct run *run);
  * system call per stamp is paid only by a run that asked for the trace). */
 int64_t run_thread_cpu_us(const struct run *run);
 
+/* Fit run->max_req users (workers, transfers) of per_user descriptors each,
+ * beside reserved others, under the open-file limit: raise the limit if it
+ * can be, else lower run->max_req to what fits (at least 1) and say so once
+ * on stderr, naming the users units. Past the limit every socket() fails.
+ * Call before any thread starts. Returns run->max_req. */
+unsigned run_fit_fd_limit(struct run *run, unsigned per_user, unsigned reserved,
+                          const char *units);
+
 /* True once SIGINT or SIGTERM arrived: back ends stop starting new work. */
 int run_interrupted(void);
 

@@ -1,13 +1,19 @@
 /* multi.c — the libcurl multi driver shared by the event-loop back ends. */
 #include "multi.h"
+#include "curl_poll.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define MAX_WAIT_MS 200  /* a signal between the check and the wait costs at most this */
 #define DRAIN_MS    2000 /* after an interrupt, how long saves and the loop may take */
 #define START_BATCH 8    /* transfers started per turn of the loop */
+/* A transfer holds one socket at a time (libcurl closes a connection it
+ * won't keep before opening the next); past the open-file limit every
+ * socket() fails, so -m is capped to fit, MULTI_FDS_RESERVED kept aside. */
+#define FDS_PER_TRANSFER 1
 
 /* One transfer: an easy handle moving from flag to flag. */
 struct multi_job {
@@ -16,6 +22,8 @@ struct multi_job {
     bool busy;                   /* holds a flag: a request in progress, or waiting for the saver */
     bool in_multi;               /* its easy handle is added to the multi handle */
     struct multi_job *next_wait; /* in the queue of transfers waiting for the saver */
+    int watch_err;               /* -errno: a socket of its request could not be watched */
+    struct multi_job *next_failed; /* in the list of those, failed after the turn */
 };
 
 struct multi_done {
@@ -25,10 +33,27 @@ struct multi_done {
 
 static void job_next(struct multi_job *j);
 
+/* Every CURLMcode goes through here: anything but CURLM_OK means libcurl's
+ * state is not what the driver thinks (a bug, or out of memory). The first
+ * is kept, and multi_run ends the run with it. */
+static bool mc_ok(struct multi_driver *m, CURLMcode mc) {
+    if (mc != CURLM_OK && m->curl_error == CURLM_OK)
+        m->curl_error = mc;
+    return mc == CURLM_OK;
+}
+
+/* Take j's handle out of the multi handle (which drops its request). */
+static void multi_remove(struct multi_job *j) {
+    mc_ok(j->m, curl_multi_remove_handle(j->m->multi, j->t.easy));
+    j->in_multi = false;
+}
+
+/* Add j's handle for its flag's next request; if libcurl refuses, the flag
+ * is an error with libcurl's reason (the caller finishes it). */
 static int multi_add(struct multi_job *j) {
     CURLMcode mc = curl_multi_add_handle(j->m->multi, j->t.easy);
     if (mc != CURLM_OK) {
-        snprintf(j->t.rec->error, sizeof j->t.rec->error, "%s", curl_multi_strerror(mc));
+        transfer_fail(&j->t, curl_multi_strerror(mc));
         return -ENOMEM;
     }
     j->in_multi = true;
@@ -57,8 +82,6 @@ static void job_next(struct multi_job *j) {
         m->busy++;
         if (multi_add(j) == 0)
             return;
-        j->t.rec->outcome = OUTCOME_ERROR;
-        j->t.rec->done_us = run_now_us(m->run);
         transfer_finish(&j->t);
         j->busy = false;
         m->busy--;
@@ -102,7 +125,7 @@ void multi_save_done(struct multi_driver *m) {
     saves_feed(m);
 }
 
-/* j's flag downloaded OK: save it now, or queue it behind the others. */
+/* j's flag is downloaded: save it now, or queue it behind the others. */
 static void save_queue(struct multi_job *j) {
     struct multi_driver *m = j->m;
     if (!m->wait_head && job_save(j)) {
@@ -116,20 +139,21 @@ static void save_queue(struct multi_job *j) {
     m->wait_tail = j;
 }
 
-static void on_done(struct multi_driver *m, CURL *easy, CURLcode rc) {
+static void on_done(CURL *easy, CURLcode rc) {
     struct transfer *t = NULL;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
     struct multi_job *j = t->user;
-    curl_multi_remove_handle(m->multi, easy);
-    j->in_multi = false;
-    if (transfer_step_done(t, rc)) {
+    multi_remove(j);
+    switch (transfer_request_done(t, rc)) {
+    case FLAG_REQUEST_AGAIN:
         if (multi_add(j) == 0)
             return;
-        t->rec->outcome = OUTCOME_ERROR;
-    }
-    if (t->rec->outcome == OUTCOME_OK) {
+        break; /* failed: finished as an error */
+    case FLAG_SAVE:
         save_queue(j);
         return;
+    case FLAG_DONE:
+        break;
     }
     transfer_finish(t);
     job_release(j);
@@ -150,7 +174,7 @@ static void drain_messages(struct multi_driver *m) {
         if (n == 0)
             return;
         for (unsigned i = 0; i < n; i++)
-            on_done(m, m->done[i].easy, m->done[i].rc);
+            on_done(m->done[i].easy, m->done[i].rc);
     }
 }
 
@@ -166,12 +190,14 @@ static void abandon(struct multi_driver *m) {
     for (unsigned i = 0; i < m->njobs; i++) {
         struct multi_job *j = &m->jobs[i];
         if (j->in_multi) {
-            curl_multi_remove_handle(m->multi, j->t.easy);
-            j->in_multi = false;
+            multi_remove(j);
             j->busy = false;
             m->busy--;
         }
+        j->watch_err = 0;
+        j->next_failed = NULL;
     }
+    m->failed = NULL; /* those requests are dropped too */
     int64_t end = run_now_us(m->run) + DRAIN_MS * 1000;
     while ((m->busy || m->saving || reactor_pending(m)) && run_now_us(m->run) < end)
         if (m->reactor->run_once(m->reactor->loop, 50) < 0)
@@ -179,7 +205,8 @@ static void abandon(struct multi_driver *m) {
 }
 
 int multi_init(struct multi_driver *m, struct run *run) {
-    *m = (struct multi_driver){.run = run, .njobs = run->max_req};
+    *m = (struct multi_driver){.run = run};
+    m->njobs = run_fit_fd_limit(run, FDS_PER_TRANSFER, MULTI_FDS_RESERVED, "transfers");
     run->threads_peak = 1;
     /* At least one of each, so that a run of no records needs no case. */
     m->jobs = calloc(m->njobs ? m->njobs : 1, sizeof *m->jobs);
@@ -188,8 +215,9 @@ int multi_init(struct multi_driver *m, struct run *run) {
     if (!m->jobs || !m->done || !m->multi)
         return -ENOMEM;
     /* Keep a connection per transfer alive, and no more. */
-    curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)m->njobs);
-    curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)m->njobs);
+    if (!mc_ok(m, curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)m->njobs)) ||
+        !mc_ok(m, curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)m->njobs)))
+        return -EINVAL;
     for (unsigned i = 0; i < m->njobs; i++) {
         struct multi_job *j = &m->jobs[i];
         j->m = m;
@@ -204,19 +232,64 @@ int multi_init(struct multi_driver *m, struct run *run) {
 void multi_socket_event(void *arg, int fd, int ev_bitmask) {
     struct multi_driver *m = arg;
     int running;
-    curl_multi_socket_action(m->multi, fd, ev_bitmask, &running);
+    mc_ok(m, curl_multi_socket_action(m->multi, fd, ev_bitmask, &running));
 }
 
 void multi_timeout(void *arg) {
     struct multi_driver *m = arg;
     int running;
-    curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    mc_ok(m, curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running));
 }
 
+void multi_watch_failed(void *arg, CURL *easy, int what, int err) {
+    struct multi_driver *m = arg;
+    struct transfer *t = NULL;
+    if (what == CURL_POLL_REMOVE)
+        return; /* the socket is going anyway */
+    /* NULL: not one of ours (libcurl closing a connection on its own). */
+    if (!easy || curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t) != CURLE_OK || !t)
+        return;
+    struct multi_job *j = t->user;
+    if (!j->in_multi || j->watch_err)
+        return;
+    j->watch_err = err;
+    j->next_failed = m->failed;
+    m->failed = j;
+}
+
+/* After the turn (never inside libcurl's callbacks): each transfer whose
+ * socket could not be watched is dropped, and its flag fails with the
+ * reason; the transfer takes its next flag, the others go on. */
+static void fail_unwatched(struct multi_driver *m) {
+    while (m->failed) {
+        struct multi_job *j = m->failed;
+        m->failed = j->next_failed;
+        int err = j->watch_err;
+        j->watch_err = 0;
+        j->next_failed = NULL;
+        if (!j->in_multi)
+            continue; /* finished meanwhile */
+        multi_remove(j);
+        char reason[RECORD_ERROR_MAX];
+        snprintf(reason, sizeof reason, "cannot watch socket: %s", strerror(-err));
+        transfer_fail(&j->t, reason);
+        transfer_finish(&j->t);
+        job_release(j);
+    }
+}
+
+/* libcurl takes -1 from here as fatal for the whole multi handle (and
+ * 7.88 then crashes in curl_multi_socket_action): a socket that cannot be
+ * watched fails its own transfer instead, after the turn. */
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
     struct multi_driver *m = userp;
-    (void)easy, (void)socketp;
-    return m->reactor->watch(m->reactor->loop, fd, what) < 0 ? -1 : 0;
+    (void)socketp;
+    int err = curl_watch_fault(what);
+    if (!err)
+        err = m->reactor->watch(m->reactor->loop, fd, what);
+    if (err < 0)
+        multi_watch_failed(m, easy, what, err);
+    return 0;
 }
 
 /* The deadline is only recorded: the loop acts on it, never libcurl's own
@@ -232,10 +305,11 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
               const struct multi_saver *saver) {
     m->reactor = reactor;
     m->saver = saver;
-    if (reactor->watch && (curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_socket) ||
-                           curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m) ||
-                           curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_timer) ||
-                           curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m)))
+    if (reactor->watch &&
+        (!mc_ok(m, curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_socket)) ||
+         !mc_ok(m, curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m)) ||
+         !mc_ok(m, curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_timer)) ||
+         !mc_ok(m, curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m))))
         return -EINVAL;
     /* Transfers start START_BATCH at a time, one batch per turn of the loop:
      * libcurl connects every new handle in one call, and with thousands at
@@ -263,11 +337,19 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
         if (!m->busy && !m->saving && started == m->njobs)
             break;
         int rc = reactor->run_once(reactor->loop, started < m->njobs ? 0 : MAX_WAIT_MS);
+        if (rc == 0) {
+            fail_unwatched(m);
+            drain_messages(m);
+        }
+        if (rc == 0 && m->curl_error != CURLM_OK) {
+            fprintf(stderr, "flags_%s: error: libcurl: %s\n", m->run->backend->name,
+                    curl_multi_strerror(m->curl_error));
+            rc = -EIO;
+        }
         if (rc < 0) {
             abandon(m);
             return rc;
         }
-        drain_messages(m);
     }
     return 0;
 }
@@ -276,12 +358,14 @@ void multi_cleanup(struct multi_driver *m) {
     for (unsigned i = 0; m->jobs && i < m->njobs; i++) {
         struct multi_job *j = &m->jobs[i];
         if (j->in_multi)
-            curl_multi_remove_handle(m->multi, j->t.easy);
+            multi_remove(j);
         if (j->t.easy)
             transfer_cleanup(&j->t);
     }
-    if (m->multi)
-        curl_multi_cleanup(m->multi);
+    /* Past the run: a failure here can only be said. */
+    if (m->multi && !mc_ok(m, curl_multi_cleanup(m->multi)))
+        fprintf(stderr, "flags_%s: warning: libcurl: %s\n", m->run->backend->name,
+                curl_multi_strerror(m->curl_error));
     free(m->jobs);
     free(m->done);
     *m = (struct multi_driver){0};

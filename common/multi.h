@@ -39,7 +39,8 @@ struct multi_reactor {
      * before returning. NULL when there is none. */
     unsigned (*pending)(const void *loop);
     /* libcurl's socket and timer callbacks, spelled out: watch fd for what
-     * (CURL_POLL_IN, _OUT, _INOUT, _REMOVE; 0 or -errno), and the deadline
+     * (CURL_POLL_IN, _OUT, _INOUT, _REMOVE; 0, or -errno, which fails only
+     * that transfer: see multi_watch_failed), and the deadline
      * is timeout_ms from now (-1: none). multi_run installs them on the
      * multi handle. NULL when the loop has attached itself to it. */
     int (*watch)(void *loop, int fd, int what);
@@ -54,13 +55,21 @@ enum multi_save {
 };
 
 struct multi_saver {
-    /* Save t's downloaded flag (t->rec OK, t->body, t->country). Unless it
+    /* Save t's downloaded flag (t->rec STAGE_SAVING, t->body, t->country): its
+     * record_saved() makes it OK or an error. Unless it
      * answers MULTI_SAVE_FULL, t is free again as soon as it returns and
      * takes its next flag: a save in progress must own the body it writes
      * (take t->body, leaving it empty). */
     enum multi_save (*start)(void *arg, struct transfer *t);
     void *arg;
 };
+
+/* Descriptors multi_init keeps aside when it caps the transfers (-m) to
+ * the open-file limit: stdio, --dest, the reactor's own (epoll and timer,
+ * or the ring), libcurl's wake-up pair, a blocking save's file, the trace
+ * and summary at the end, and slack. A saver that holds descriptors of
+ * its own fits them in what is left. */
+#define MULTI_FDS_RESERVED 32
 
 struct multi_job;
 struct multi_done;
@@ -75,11 +84,15 @@ struct multi_driver {
     unsigned njobs, busy;    /* transfers, and those holding a flag */
     unsigned saving;         /* saves in progress (MULTI_SAVE_STARTED) */
     struct multi_job *wait_head, *wait_tail; /* downloaded, waiting for the saver */
-    size_t next;                             /* the next record to start */
+    struct multi_job *failed; /* a socket of theirs could not be watched: fail after the turn */
+    CURLMcode curl_error;     /* the first CURLMcode not CURLM_OK: ends the run */
+    size_t next;              /* the next record to start */
 };
 
-/* run->max_req transfers and a multi handle keeping a connection per
- * transfer alive. 0, or -ENOMEM (call multi_cleanup either way). */
+/* run->max_req transfers, capped (and run->max_req with them) to what the
+ * open-file limit allows, said once on stderr; and a multi handle keeping a
+ * connection per transfer alive. 0, or -ENOMEM (call multi_cleanup either
+ * way). */
 int multi_init(struct multi_driver *m, struct run *run);
 
 /* Download every record of the run, or until SIGINT. 0, or the reactor's
@@ -92,9 +105,18 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
 void multi_save_done(struct multi_driver *m);
 
 /* What the reactor reports to the driver m (a struct multi_driver *), for
- * libcurl: fd is ready (CURL_CSELECT_* bits), or the deadline has passed. */
+ * libcurl: fd is ready (CURL_CSELECT_* bits), or the deadline has passed.
+ * A CURLMcode other than CURLM_OK ends the run (multi_run says it, -EIO). */
 void multi_socket_event(void *m, int fd, int ev_bitmask);
 void multi_timeout(void *m);
+
+/* A reactor that attached itself to the multi handle reports here, from
+ * its socket callback, that it could not watch fd for what (err, -errno),
+ * for libcurl's transfer easy; its callback then returns 0, never -1
+ * (which libcurl takes as fatal for every transfer). After the turn that
+ * transfer is dropped and its flag fails, "cannot watch socket: ...". The
+ * driver's own socket callback (reactor->watch) does the same. */
+void multi_watch_failed(void *m, CURL *easy, int what, int err);
 
 /* Remove and free the transfers and the multi handle. The reactor is still
  * attached: libcurl tells it of the sockets it closes. */

@@ -62,7 +62,8 @@ static void help(FILE *f, const char *prog, unsigned default_max_req, unsigned m
             "  -d DIR, --dest DIR  where flags are saved, created if missing (default %s)\n"
             "  -v, --verbose       a line per flag instead of the progress bar\n"
             "  -q, --quiet         no final report\n"
-            "  --timeout S         give up on a request after S seconds (default %g; 0 = never)\n"
+            "  --timeout S         give up on a request after S seconds (default %g; 0 = never;\n"
+            "                      else at least 0.001: libcurl counts milliseconds)\n"
             "  --max-size BYTES    a larger body is an error (default 4M; K, M, G suffixes)\n"
             "  --repeat K          request every code K times; files cc-1.gif... after the first\n"
             "  --metadata          also fetch metadata.json and name the file after the country\n"
@@ -237,8 +238,13 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
             opt->max_req = (unsigned)v;
             break;
         case OPT_TIMEOUT:
-            if (parse_double(optarg, 0, 86400, &opt->timeout_s))
-                return usage_error(err, prog, "--timeout needs seconds from 0 to 86400, not '%s'",
+            /* libcurl counts milliseconds and takes 0 for "never": a
+             * shorter timeout would silently become none. */
+            if (parse_double(optarg, 0, 86400, &opt->timeout_s) ||
+                (opt->timeout_s > 0 && opt->timeout_s < 0.001))
+                return usage_error(err, prog,
+                                   "--timeout needs 0 (never) or seconds from 0.001 to 86400, "
+                                   "not '%s'",
                                    optarg);
             break;
         case OPT_MAX_SIZE:

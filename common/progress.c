@@ -79,10 +79,20 @@ void progress_tick(struct progress *p, const struct record *rec, int64_t now_us)
     size_t done = atomic_fetch_add(&p->done, 1) + 1;
     if (p->verbose) {
         /* One fprintf per line: stdio's lock keeps lines whole across threads. */
-        if (rec->outcome == OUTCOME_ERROR)
+        switch (rec->outcome) {
+        case OUTCOME_ERROR:
             fprintf(stderr, "%s error: %s\n", rec->code, rec->error);
-        else
-            fprintf(stderr, "%s %s\n", rec->code, rec->outcome == OUTCOME_OK ? "OK" : "not found");
+            break;
+        case OUTCOME_OK:
+            fprintf(stderr, "%s OK\n", rec->code);
+            break;
+        case OUTCOME_NOT_FOUND:
+            fprintf(stderr, "%s not found\n", rec->code);
+            break;
+        case OUTCOME_NONE: /* abandoned at SIGINT: it never finished */
+            fprintf(stderr, "%s not run (interrupted)\n", rec->code);
+            break;
+        }
         return;
     }
     if (!p->bar)

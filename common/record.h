@@ -12,12 +12,30 @@ enum outcome { OUTCOME_NONE = 0, OUTCOME_OK, OUTCOME_NOT_FOUND, OUTCOME_ERROR };
 
 const char *outcome_name(enum outcome o); /* "ok", "not_found", "error", "not_run" */
 
+/* A flag's life, one way only:
+ *
+ *   WAITING -> IMAGE -> [METADATA ->] SAVING -> FINISHED (ok, or a save error)
+ *                  \----------------\-----------> FINISHED (not found, error)
+ *
+ * The outcome is set only on reaching FINISHED, so a flag is OK only once
+ * its file is saved. One that never gets there (abandoned at SIGINT, or
+ * its save cut off by the drain's deadline) stays OUTCOME_NONE, "not run",
+ * whatever it had downloaded. */
+enum stage {
+    STAGE_WAITING = 0, /* not started */
+    STAGE_IMAGE,       /* the image request in flight */
+    STAGE_METADATA,    /* the image in; the metadata.json request in flight (--metadata) */
+    STAGE_SAVING,      /* downloaded: waiting for its save, or being saved */
+    STAGE_FINISHED,    /* outcome set: saved (ok), not found, or an error */
+};
+
 #define RECORD_ERROR_MAX 96
 
 struct record {
     char code[3];
     unsigned repeat;      /* 0 for the first request of a code */
-    enum outcome outcome; /* OUTCOME_NONE: never finished (interrupted) */
+    enum stage stage;
+    enum outcome outcome; /* OUTCOME_NONE until FINISHED: never finished (interrupted) */
     int http_status;      /* of the flag's image request; 0 if none */
     size_t bytes;         /* body bytes of the image */
     int thread;           /* kernel thread id that ran it */

@@ -180,10 +180,12 @@ static int save_unnamed(int dirfd, const char *path, const void *data, size_t le
     int rc = write_all(fd, data, len);
     if (rc == 0)
         rc = name_unnamed(fd, dirfd, path);
-    if (close(fd) != 0 && rc == 0) {
-        rc = -errno; /* named, but the data may not be whole */
-        unlinkat(dirfd, path, 0);
-    }
+    /* A file with no name can only be closed after it is named. A close
+     * that fails then (a network file system's failed write-back) is
+     * reported, but the name stays: unlinking it would lose, with the new
+     * file, the good copy it replaced. */
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
     return rc;
 }
 

@@ -30,7 +30,9 @@ int save_temp_path(char *out, size_t n, const char *final, int pid, unsigned lon
  * directory (O_TMPFILE) and link it as path, or to a temporary beside path
  * and rename it over path, whichever the file system does cheaper (see
  * save_use_method). A file that was at path is replaced at once. On failure
- * nothing is left. 0, or -errno. */
+ * nothing is left, with one exception: an unnamed file's close can only
+ * come after its naming, and a close that fails then is reported with the
+ * file kept in place (the copy it replaced is gone already). 0, or -errno. */
 int save_atomic(const char *path, const void *data, size_t len);
 
 /* SAVE_AUTO (the default): the process picks the method at its first save

@@ -275,9 +275,15 @@ static void blob_response(struct responder *r, struct reply *rep, const struct b
         rep->after = AFTER_OVERSIZE;
         return;
     case CHAOS_SLOW:
+        /* Dripped after the header, in chunks if the header said chunked. */
         rep->rest = b->data;
         rep->rest_len = b->len;
+        rep->drip_chunked = chunked;
         rep->after = AFTER_DRIP;
+        if (chunked && !b->len) {
+            rep->iov[1] = (struct iovec){"0\r\n\r\n", 5};
+            rep->niov = 2;
+        }
         return;
     default:
         break;
@@ -406,10 +412,19 @@ bool respond_oversize_chunk(struct responder *r, struct reply *rep) {
 
 void respond_drip(struct reply *rep) {
     size_t n = rep->rest_len < DRIP_BYTES ? rep->rest_len : DRIP_BYTES;
-    rep->iov[0] = (struct iovec){(void *)rep->rest, n};
-    rep->niov = 1;
+    struct iovec data = {(void *)rep->rest, n};
     rep->rest += n;
     rep->rest_len -= n;
+    if (!rep->drip_chunked) {
+        rep->iov[0] = data;
+        rep->niov = 1;
+        return;
+    }
+    int h = snprintf(rep->tail, sizeof rep->tail, "%zx\r\n", n);
+    rep->iov[0] = (struct iovec){rep->tail, (size_t)h};
+    rep->iov[1] = data;
+    rep->iov[2] = rep->rest_len ? (struct iovec){"\r\n", 2} : (struct iovec){"\r\n0\r\n\r\n", 7};
+    rep->niov = 3;
 }
 
 void respond_done(struct responder *r, struct reply *rep) {

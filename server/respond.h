@@ -74,6 +74,7 @@ struct reply {
     bool in_progress;    /* counted in stats.in_progress until respond_done() */
     const uint8_t *rest; /* chaos slow: body still to drip */
     size_t rest_len;
+    bool drip_chunked; /* chaos slow: each drip is a chunk, the last ends the body */
     size_t streamed; /* chaos oversize: body bytes so far */
     char *dyn;       /* a malloc'd body (/stats), freed by respond_done() */
     char hdr[HDR_SIZE];
@@ -115,7 +116,8 @@ void respond_error(struct responder *r, int status, struct reply *rep);
  * bytes have gone and the connection should close. */
 bool respond_oversize_chunk(struct responder *r, struct reply *rep);
 
-/* The next DRIP_BYTES of chaos slow into rep->iov. */
+/* The next DRIP_BYTES of chaos slow into rep->iov, framed as a chunk when
+ * the reply is chunked (the last one followed by the terminating chunk). */
 void respond_drip(struct reply *rep);
 
 /* The reply is over (sent or abandoned): uncount it, free its body. */

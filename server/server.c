@@ -514,6 +514,16 @@ static int ring_init(struct io_uring *ring) {
 }
 
 static void server_free(struct server *s) {
+    /* Stop listening now: the ring's multishot accept holds the socket
+     * open until the kernel tears the ring down, after the process has
+     * exited, and until then connections to the port were accepted. */
+    if (s->lfd >= 0)
+        shutdown(s->lfd, SHUT_RDWR);
+    /* The ring first: receives in flight name the connections' buffers,
+     * and on a kernel without DEFER_TASKRUN one may still complete into
+     * its buffer until the ring is gone. */
+    if (s->ring.ring_fd > 0)
+        io_uring_queue_exit(&s->ring);
     if (s->conns) {
         for (unsigned i = 0; i < s->max_conns; i++) {
             if (s->conns[i].state != ST_FREE && s->conns[i].fd >= 0)
@@ -526,13 +536,6 @@ static void server_free(struct server *s) {
     free(s->free_slots);
     free(s->heap);
     responder_free(&s->resp);
-    /* Stop listening now: the ring's multishot accept holds the socket
-     * open until the kernel tears the ring down, after the process has
-     * exited, and until then connections to the port were accepted. */
-    if (s->lfd >= 0)
-        shutdown(s->lfd, SHUT_RDWR);
-    if (s->ring.ring_fd > 0)
-        io_uring_queue_exit(&s->ring);
     if (s->lfd >= 0)
         close(s->lfd);
     if (s->sfd >= 0)

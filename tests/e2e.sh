@@ -85,7 +85,7 @@ ends_when_done)
 usage_errors)
     # No server needed: bad command lines exit 2 with one reason and the usage.
     BASE_URL=http://127.0.0.1:9/flags
-    expect_usage_errors "-m 0" "-a -e" "--bogus" "-l x" "BRA" "--timeout -1" "-s ftp://x" \
+    expect_usage_errors "-m 0" "-a -e" "--bogus" "-l x" "BRA" "--timeout -1" "--timeout 0.0004" "-s ftp://x" \
         "-s http://[::1"
     "$client" --help | grep -q -- '--max-req' || fail "--help lacks --max-req"
     "$client" --version | grep -q flagbench || fail "--version"

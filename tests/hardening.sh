@@ -142,7 +142,10 @@ sigint)
     # SIGINT mid-run: report what finished, exit 130, no temporary files.
     # Interrupted once the first flag is saved, whatever the machine's speed.
     start_server "$WORK" --delay 0.5
-    "$client" -s "$BASE_URL" -d "$dest" -a -m 4 --summary "$WORK/s.csv" >"$WORK/out" 2>"$WORK/err" &
+    # -v: a flag abandoned in flight is said to be interrupted, never "not
+    # found" (the server has every flag of -a).
+    "$client" -s "$BASE_URL" -d "$dest" -v -a -m 4 --summary "$WORK/s.csv" >"$WORK/out" \
+        2>"$WORK/err" &
     pid=$!
     wait_for_files "$pid" "$dest" 1 || fail "the client ended before saving a flag"
     kill -INT "$pid"
@@ -160,6 +163,64 @@ sigint)
     not_run=$(csv_field "$WORK/s.csv" 1 not_run)
     ((ok > 0 && not_run > 0)) || fail "$ok ok, $not_run not run"
     [[ $(count_files "$dest") -eq $ok ]] || fail "left: $(find "$dest" -name '.*')"
+    if grep -q 'not found' "$WORK/err"; then fail "-v: $(grep 'not found' "$WORK/err" | head -3)"; fi
+    [[ $(grep -c ' OK$' "$WORK/err") -eq $ok ]] || fail "-v: $(grep -c ' OK$' "$WORK/err") OK lines for $ok ok"
+    ;;
+watch_fails)
+    # A socket the reactor cannot watch (FLAGBENCH_FAIL_WATCH=5: every 5th
+    # watch fails with ENOSPC, as epoll_ctl past fs.epoll.max_user_watches):
+    # that flag fails with the reason, the others go on, nothing crashes.
+    # Back ends that watch no sockets themselves get every flag.
+    start_server "$WORK"
+    FLAGBENCH_FAIL_WATCH=5 run_client --timeout 10 -a -m 20 --summary "$WORK/s.csv"
+    [[ $RC -le 1 ]] || fail "exit $RC: $(tail -3 "$WORK/err")"
+    ok=$(csv_field "$WORK/s.csv" 1 ok)
+    errors=$(csv_field "$WORK/s.csv" 1 errors)
+    ((ok + errors == 194)) || fail "$ok ok + $errors errors"
+    [[ $(count_files "$dest") -eq $ok ]] || fail "$(count_files "$dest") files for $ok ok flags"
+    if grep -E '^[A-Z]{2} error: ' "$WORK/err" | grep -v 'error: cannot watch socket: No space left on device$'; then
+        fail "another reason"
+    fi
+    # One thread with many transfers is an event loop over libcurl's sockets.
+    if (($(csv_field "$WORK/s.csv" 1 threads) == 1 && $(csv_field "$WORK/s.csv" 1 max_req) > 1)); then
+        ((errors > 0 && ok > 0)) || fail "an event loop: $ok ok, $errors errors"
+    fi
+    ;;
+sigint_metadata)
+    # SIGINT while flags whose images are in wait for their metadata.json
+    # (--metadata): none of them is saved, so none is OK. Interrupted once
+    # the server has seen more requests than the client runs at once: by
+    # then one at least is a metadata request, with the delay still to run.
+    start_server "$WORK" --delay 2
+    reset_stats
+    "$client" -s "$BASE_URL" -d "$dest" -v -a -l 10 -m 10 --metadata --summary "$WORK/s.csv" \
+        --trace "$WORK/t.csv" >"$WORK/out" 2>"$WORK/err" &
+    pid=$!
+    exec {tick}<> <(:)
+    until [[ -s $WORK/out ]] && grep -q 'concurrent connection' "$WORK/out"; do
+        kill -0 "$pid" 2>/dev/null || fail "the client ended early: $(cat "$WORK/err")"
+        read -r -t 0.01 -u "$tick" _ || true
+    done
+    m=$(grep -o '^[0-9]* concurrent' "$WORK/out" | grep -o '^[0-9]*')
+    until (($(stats_field requests) > m)); do
+        kill -0 "$pid" 2>/dev/null || fail "the client ended before a metadata request"
+        read -r -t 0.01 -u "$tick" _ || true
+    done
+    kill -INT "$pid"
+    RC=0
+    wait "$pid" || RC=$?
+    [[ $RC -eq 130 ]] || fail "exit $RC, expected 130: $(tail -3 "$WORK/err")"
+    ok=$(csv_field "$WORK/s.csv" 1 ok)
+    not_run=$(csv_field "$WORK/s.csv" 1 not_run)
+    files=$(count_files "$dest")
+    [[ $ok -eq $files ]] || fail "$ok flags ok, $files files: $(cat "$WORK/out")"
+    ((not_run > 0)) || fail "nothing interrupted: $ok ok, $not_run not run"
+    [[ $(grep -c ' OK$' "$WORK/err") -eq $ok ]] || fail "-v: $(grep -c ' OK$' "$WORK/err") OK lines for $ok ok"
+    # The trace: every ok flag has its save stamped.
+    if awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+                $c["outcome"] == "ok" && $c["saved_us"] < 0 { bad = 1 } END { exit !bad }' "$WORK/t.csv"; then
+        fail "an ok flag without a save in the trace"
+    fi
     ;;
 full_disk)
     # RLIMIT_FSIZE of 8 KiB stands in for a full disk: bigger flags fail to
@@ -177,6 +238,47 @@ full_disk)
     [[ $ok -gt 0 ]] || fail "no small flag saved"
     [[ $(count_files "$dest") -eq $ok ]] || fail "$(count_files "$dest") files for $ok ok flags"
     if find "$dest" -size +8k | grep -q .; then fail "a file over the limit exists"; fi
+    ;;
+fd_exhausted)
+    # Out of descriptors, socket() fails with EMFILE: the reason says so,
+    # never "connection refused" (the server is up). Each limit from the
+    # fewest a back end can start with: the first that gets a flag line
+    # fails its socket, later ones its save or nothing.
+    start_server "$WORK"
+    said=0
+    for n in $(seq 4 24); do
+        # The limit set after the redirections, which bash needs descriptors for.
+        RC=0
+        (
+            ulimit -n "$n"
+            exec "$client" -s "$BASE_URL" -d "$dest" -v BR
+        ) >"$WORK/out" 2>"$WORK/err" || RC=$?
+        ((RC == 127)) && continue # too few for the loader to open the libraries
+        [[ $RC -le 4 ]] || fail "ulimit -n $n: exit $RC: $(tail -3 "$WORK/err")"
+        if grep -q 'connection refused' "$WORK/err"; then
+            fail "ulimit -n $n: $(grep error "$WORK/err")"
+        fi
+        grep -q '^BR error: Too many open files$' "$WORK/err" && said=$((said + 1))
+    done
+    ((said > 0)) || fail "no limit made socket() fail with its reason: $(cat "$WORK/err")"
+    ;;
+fd_cap)
+    # -m past what the descriptor limit allows: the event loops, as the
+    # thread pool, run as many transfers as fit, say so once, and lose no
+    # flag to a socket they could not open.
+    start_server "$WORK"
+    RC=0
+    (
+        ulimit -n 80
+        exec "$client" -s "$BASE_URL" -d "$dest" -v -a -m 150 --summary "$WORK/s.csv"
+    ) >"$WORK/out" 2>"$WORK/err" || RC=$?
+    expect_clean 194
+    [[ $(grep -c 'warning' "$WORK/err") -le 1 ]] || fail "$(grep warning "$WORK/err")"
+    m=$(csv_field "$WORK/s.csv" 1 max_req)
+    if ((m > 1)); then
+        grep -q "warning: .*limit (ulimit -n) is 80; running with $m " "$WORK/err" ||
+            fail "-m $m, no warning: $(head -3 "$WORK/err")"
+    fi
     ;;
 *)
     fail "unknown case $case"

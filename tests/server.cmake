@@ -25,3 +25,9 @@ add_test(NAME server_list_codes
                   [[ $(head -n1 <<<"$out") == AD && $(tail -n1 <<<"$out") == ZW ]]]=]
                  list_codes ${FLAGSERVER})
 set_tests_properties(server_list_codes PROPERTIES LABELS "server" TIMEOUT 60)
+
+# The shutdown order: the ring torn down before the connections' receive
+# buffers are freed (seen with strace).
+add_test(NAME server_shutdown_order
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/server_shutdown_test.sh ${FLAGSERVER})
+set_tests_properties(server_shutdown_order PROPERTIES LABELS "server" TIMEOUT 60)

@@ -209,6 +209,65 @@ START_TEST(chunked_images) {
 }
 END_TEST
 
+/* The body of a chunked message that ends exactly at n, unframed into out
+ * (room for n bytes); its length, or -1 when the framing is broken. */
+static long dechunk(const char *p, size_t n, char *out) {
+    size_t at = 0, len = 0;
+    for (;;) {
+        char *end;
+        unsigned long size = strtoul(p + at, &end, 16);
+        if (end == p + at || (size_t)(end - p) + 2 > n || memcmp(end, "\r\n", 2))
+            return -1;
+        at = (size_t)(end - p) + 2;
+        if (at + size + 2 > n || memcmp(p + at + size, "\r\n", 2))
+            return -1;
+        memcpy(out + len, p + at, size);
+        len += size;
+        at += size + 2;
+        if (size == 0)
+            return at == n ? (long)len : -1;
+    }
+}
+
+START_TEST(chunked_slow_is_framed) {
+    /* --chunked with chaos slow: the dripped body is still chunked, so a
+     * client patient enough gets the flag whole. */
+    struct server_config cfg = config();
+    cfg.chunked = true;
+    ck_assert_int_eq(chaos_parse("slow", &cfg.chaos[0]), 0);
+    cfg.nchaos = 1;
+    struct responder r = start(&cfg);
+    struct reply rep;
+    const struct blob *gif = &flag("br")->gif;
+    get(&r, "/flags/br/br.gif", &rep);
+    ck_assert_int_eq(rep.after, AFTER_DRIP);
+    size_t cap = 2 * gif->len + 4096, n = 0, k;
+    char *all = malloc(cap), *body = malloc(cap);
+    ck_assert(all && body);
+    for (;;) {
+        char *b = bytes(&rep, &k);
+        ck_assert_uint_le(n + k, cap);
+        memcpy(all + n, b, k);
+        n += k;
+        free(b);
+        if (!rep.rest_len)
+            break;
+        respond_drip(&rep);
+    }
+    char *start = memmem(all, n, "\r\n\r\n", 4);
+    ck_assert_ptr_nonnull(start);
+    ck_assert_ptr_nonnull(memmem(all, (size_t)(start - all), "Transfer-Encoding: chunked", 26));
+    start += 4;
+    long len = dechunk(start, n - (size_t)(start - all), body);
+    ck_assert_int_eq(len, (long)gif->len);
+    ck_assert(!memcmp(body, gif->data, gif->len));
+    free(all);
+    free(body);
+    respond_done(&r, &rep);
+    responder_free(&r);
+}
+END_TEST
+
 START_TEST(stats) {
     struct server_config cfg = config();
     struct responder r = start(&cfg);
@@ -519,7 +578,7 @@ END_TEST
 
 int main(void) {
     const TTest *const tests[] = {
-        routes,          methods_and_connections, chunked_images,  stats,      delays_and_errors,
+        routes,          methods_and_connections, chunked_images, chunked_slow_is_framed,  stats,      delays_and_errors,
         chaos_selection, chaos_replies,           chaos_redirects, unparsable, chaos_options};
     TCase *tc = check_case("respond", 60, tests, CHECK_COUNT(tests));
     tcase_add_unchecked_fixture(tc, ds_setup, ds_teardown);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -160,6 +161,8 @@ START_TEST(options_usage_errors) {
         {"-l", "1000"},
         {"--timeout", "-1"},
         {"--timeout", "abc"},
+        {"--timeout", "0.0009"}, /* under libcurl's millisecond: would mean never */
+        {"--timeout", "1e-9"},
         {"--max-size", "0"},
         {"--max-size", "4Q"},
         {"-s", "ftp://x"},
@@ -380,6 +383,42 @@ START_TEST(save_is_atomic_and_complete) {
         /* A missing directory fails cleanly. */
         snprintf(path, sizeof path, "%s/missing/br.gif", dir);
         ck_assert_int_eq(save_atomic(path, data, sizeof data), -ENOENT);
+    }
+}
+END_TEST
+
+/* close(2) as this test program sees it (the executable's definition comes
+ * before libc's): when armed, the next close closes the descriptor, then
+ * fails with EIO, as a network file system reports a failed write-back. */
+static int close_fail_next;
+
+int close(int fd) {
+    if (syscall(SYS_close, fd) != 0)
+        return -1;
+    if (close_fail_next) {
+        close_fail_next = 0;
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+START_TEST(save_close_failure_keeps_the_named_file) {
+    /* A close that fails once the file has its name: the error is reported,
+     * and the name is not unlinked, or a replaced good copy would be lost
+     * with the new one. Before the name, nothing is left but the old file. */
+    for (size_t m = 0; m < sizeof save_methods / sizeof save_methods[0]; m++) {
+        save_use_method(save_methods[m]);
+        char *dir = tempdir(), path[128];
+        snprintf(path, sizeof path, "%s/br.gif", dir);
+        ck_assert_int_eq(save_atomic(path, "good", 4), 0);
+        close_fail_next = 1;
+        ck_assert_int_eq(save_atomic(path, "newer", 5), -EIO);
+        ck_assert_int_eq(close_fail_next, 0);
+        ck_assert_msg(count_entries(dir) == 1, "method %zu: %d entries", m, count_entries(dir));
+        struct stat st;
+        ck_assert_msg(stat(path, &st) == 0, "method %zu: the file is gone", m);
+        ck_assert(st.st_size == 4 || st.st_size == 5);
     }
 }
 END_TEST
@@ -628,6 +667,7 @@ int main(void) {
                                   save_paths,
                                   save_is_atomic_and_complete,
                                   save_full_disk_leaves_nothing,
+                                  save_close_failure_keeps_the_named_file,
                                   destination_prepare,
                                   sanitized_names,
                                   metadata_names,

@@ -68,18 +68,8 @@ static int download_many(struct run *run) {
     if (run->nrecords == 0)
         return 0;
 
-    unsigned want = run->max_req; /* already at most nrecords */
-    size_t need = (size_t)want * FDS_PER_WORKER + FDS_RESERVED;
-    if (need > run->fd_limit)
-        run->fd_limit = raise_fd_limit(need);
-    size_t fit = run->fd_limit > FDS_RESERVED ? (run->fd_limit - FDS_RESERVED) / FDS_PER_WORKER : 1;
-    if (want > fit) {
-        fprintf(stderr,
-                PROG ": warning: %u workers need about %u descriptors and the limit "
-                     "(ulimit -n) is %zu; running with %zu workers\n",
-                want, want * FDS_PER_WORKER, run->fd_limit, fit);
-        want = (unsigned)fit;
-    }
+    /* At most nrecords already; now at most what the descriptors allow. */
+    unsigned want = run_fit_fd_limit(run, FDS_PER_WORKER, FDS_RESERVED, "workers");
     presize_fd_table((size_t)want * FDS_PER_WORKER + FDS_RESERVED); /* before any thread */
 
     struct pool pool = {.run = run};

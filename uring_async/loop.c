@@ -63,6 +63,7 @@ struct loop {
     unsigned pending; /* every request whose final CQE is outstanding */
     int64_t deadline_ns;
     CURLM *multi;
+    struct loop_curl_hooks hooks; /* with multi */
     loop_event_fn event_fn;
     void *event_arg;
     struct loop_stats stats;
@@ -303,20 +304,23 @@ static void handle_cqe(struct loop *l, uint64_t ud, int res, unsigned cflags) {
     }
 }
 
-static void curl_event(void *arg, int fd, int ev) {
-    struct loop *l = arg;
-    int running;
-    curl_multi_socket_action(l->multi, fd, ev, &running);
-}
-
+/* Never -1 (fatal to every transfer): a socket that cannot be watched is
+ * the driver's to fail, through the hooks. */
 static int curl_sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
     struct loop *l = userp;
     uintptr_t h = (uintptr_t)socketp;
-    (void)easy;
-    if (loop_watch(l, fd, what, &h) < 0)
-        return -1;
-    if (what != CURL_POLL_REMOVE && h != (uintptr_t)socketp)
-        curl_multi_assign(l->multi, fd, (void *)h);
+    int err = curl_watch_fault(what);
+    if (!err)
+        err = loop_watch(l, fd, what, &h);
+    if (!err && what != CURL_POLL_REMOVE && h != (uintptr_t)socketp &&
+        curl_multi_assign(l->multi, fd, (void *)h) != CURLM_OK) {
+        /* libcurl could not keep the context: without it the socket's
+         * removal would never find its slot, so take it back now. */
+        loop_watch(l, fd, CURL_POLL_REMOVE, &h);
+        err = -EINVAL;
+    }
+    if (err && l->hooks.on_watch_error)
+        l->hooks.on_watch_error(l->hooks.arg, easy, what, err);
     return 0;
 }
 
@@ -329,10 +333,11 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp) {
     return 0;
 }
 
-int loop_attach_curl(struct loop *l, CURLM *multi) {
+int loop_attach_curl(struct loop *l, CURLM *multi, const struct loop_curl_hooks *hooks) {
     l->multi = multi;
-    l->event_fn = curl_event;
-    l->event_arg = l;
+    l->hooks = *hooks;
+    l->event_fn = hooks->on_event;
+    l->event_arg = hooks->arg;
     if (curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, curl_sock_cb) != CURLM_OK ||
         curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, l) != CURLM_OK ||
         curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb) != CURLM_OK ||
@@ -397,10 +402,10 @@ int loop_run_once(struct loop *l, int max_wait_ms) {
     }
 
     if (l->multi && l->deadline_ns != NO_DEADLINE && clock_now_ns() >= l->deadline_ns) {
-        int running;
-        l->deadline_ns = NO_DEADLINE;
+        l->deadline_ns = NO_DEADLINE; /* the handler may set the next one */
         l->stats.timeouts++;
-        curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        if (l->hooks.on_timeout)
+            l->hooks.on_timeout(l->hooks.arg);
     }
     return 0;
 }

@@ -59,8 +59,22 @@ int loop_new(struct loop **out, unsigned max_sockets, unsigned flags);
 /* Requests still pending in the kernel are cancelled by the ring's exit. */
 void loop_free(struct loop *l);
 
-/* Drive multi: installs its SOCKETFUNCTION and TIMERFUNCTION. 0 or -EINVAL. */
-int loop_attach_curl(struct loop *l, CURLM *multi);
+/* Where the loop hands on what it learns for libcurl, for whoever drives
+ * the multi handle: each readiness event (fd, CURL_CSELECT_* bits) and the
+ * passing of libcurl's deadline, for curl_multi_socket_action; and a socket
+ * it could not watch for what (err, -errno), for the transfer easy to be
+ * failed; libcurl is told nothing of it (a -1 from the socket callback is
+ * fatal to every transfer). */
+struct loop_curl_hooks {
+    void (*on_event)(void *arg, int fd, int ev_bitmask);
+    void (*on_timeout)(void *arg);
+    void (*on_watch_error)(void *arg, CURL *easy, int what, int err);
+    void *arg;
+};
+
+/* Drive multi: installs its SOCKETFUNCTION and TIMERFUNCTION, and hands
+ * events, deadlines and watch failures to hooks (copied). 0 or -EINVAL. */
+int loop_attach_curl(struct loop *l, CURLM *multi, const struct loop_curl_hooks *hooks);
 
 /* One iteration: submit everything queued, wait for at least one completion,
  * libcurl's deadline or max_wait_ms (<0: no cap), then handle every
@@ -96,7 +110,9 @@ void loop_set_event_fn(struct loop *l, loop_event_fn fn, void *arg);
 /* libcurl's socket callback, spelled out: watch fd for what (CURL_POLL_IN,
  * _OUT, _INOUT, _REMOVE). *handle is the socket's context (0 = none yet),
  * kept by the caller between calls (libcurl keeps it via curl_multi_assign).
- * Takes effect at the next submission. 0, or -ENOMEM. */
+ * Takes effect at the next submission. 0, or -ENOMEM. (A poll the kernel
+ * then refuses reaches libcurl as CURL_CSELECT_ERR, which fails the
+ * transfer's read or write.) */
 int loop_watch(struct loop *l, int fd, int what, uintptr_t *handle);
 
 /* Packing of a socket request's user_data (exposed for the tests). */

@@ -32,7 +32,8 @@
 #include "multi.h"
 #include "save.h"
 
-#define SAVES_MAX      64 /* saves in flight at most */
+#define SAVES_MAX      64  /* saves in flight at most */
+#define TEMP_TRIES     100 /* temporary names a save tries, as save_atomic does */
 #define IOWQ_BOUNDED   2  /* kernel workers for file operations */
 #define IOWQ_UNBOUNDED 1  /* and for sockets (unused: sockets are polled) */
 
@@ -47,6 +48,7 @@ struct save {
     int fd;             /* the temp file without direct descriptors; -1 */
     int err;            /* the first error of the save */
     unsigned inflight;  /* save requests not completed yet */
+    unsigned tries;     /* temporary names tried: one a dead run left is skipped */
     bool opened, closed, renamed, unlinking, write_full;
     size_t written;
     struct loop_op op_open, op_write, op_close, op_rename, op_unlink;
@@ -74,6 +76,7 @@ static bool env_flag(const char *name) {
 }
 
 static void save_step(struct save *s);
+static int save_open(struct save *s);
 
 /* --- the save: openat -> write -> close -> renameat, unlinkat on failure --- */
 
@@ -205,6 +208,13 @@ static void save_step(struct save *s) {
     struct io_uring_sqe *sqe;
     if (s->unlinking) {
         s->unlinking = false;
+    } else if (s->err == -EEXIST && !s->opened && ++s->tries < TEMP_TRIES) {
+        /* A temporary by that name exists (left by a killed run whose pid
+         * was ours): the next name. */
+        int err = save_open(s);
+        if (!err)
+            return;
+        s->err = err;
     } else if (s->err) {
         if (s->opened && !s->closed) {
             prep_close(s, loop_sqe(l));
@@ -245,19 +255,30 @@ static void save_step(struct save *s) {
  * and the save starts. False when it ended at once (a path too long). */
 static bool save_start(struct save *s, struct transfer *t) {
     struct uring_run *u = s->u;
-    struct loop *l = u->loop;
     s->body = t->body;
     t->body = (struct buffer){0};
     s->rec = t->rec;
     int err = u->run->dest_fd > 0
                   ? save_name(s->path, u->path_max, s->rec, t->country)
                   : save_path(s->path, u->path_max, u->run->opt->dest, s->rec, t->country);
+    s->tries = 0;
     if (!err)
-        err = save_temp_path(s->tmp, u->path_max, s->path, u->run->pid, ++u->unique);
+        err = save_open(s);
     if (err) {
         save_end(s, err);
         return false;
     }
+    return true;
+}
+
+/* Start s's save under a fresh temporary name: the open, and with direct
+ * descriptors the rest of the chain. 0, or -ENAMETOOLONG (nothing started). */
+static int save_open(struct save *s) {
+    struct uring_run *u = s->u;
+    struct loop *l = u->loop;
+    int err = save_temp_path(s->tmp, u->path_max, s->path, u->run->pid, ++u->unique);
+    if (err)
+        return err;
     s->err = 0;
     s->written = 0;
     s->opened = s->closed = s->renamed = s->unlinking = s->write_full = false;
@@ -280,7 +301,7 @@ static bool save_start(struct save *s, struct transfer *t) {
         loop_sqe_set_op(l, sqe, &s->op_open);
         s->inflight = 1;
     }
-    return true;
+    return 0;
 }
 
 /* The multi driver's saver: a free save context takes the flag, or the
@@ -368,7 +389,13 @@ static int download_many(struct run *run) {
                   env_flag("FLAGBENCH_URING_MULTISHOT") ? LOOP_MULTISHOT : 0);
     if (rc < 0)
         goto out;
-    rc = loop_attach_curl(u.loop, u.multi.multi);
+    const struct loop_curl_hooks hooks = {
+        .on_event = multi_socket_event,
+        .on_timeout = multi_timeout,
+        .on_watch_error = multi_watch_failed,
+        .arg = &u.multi,
+    };
+    rc = loop_attach_curl(u.loop, u.multi.multi, &hooks);
     if (rc < 0)
         goto out;
     /* One direct descriptor per save context; plain descriptors if refused. */
@@ -382,6 +409,16 @@ static int download_many(struct run *run) {
     unsigned workers[2] = {IOWQ_BOUNDED, IOWQ_UNBOUNDED};
     io_uring_register_iowq_max_workers(loop_ring(u.loop), workers);
 
+    /* On plain descriptors each save in flight holds one: as many save
+     * contexts are free as the open-file limit leaves beside the transfers'
+     * sockets (multi_init fitted those), at least one. */
+    unsigned usable = u.nsaves;
+    if (!u.direct) {
+        size_t held = (size_t)njobs + MULTI_FDS_RESERVED;
+        size_t room = run->fd_limit > held ? run->fd_limit - held : 1;
+        if (room < usable)
+            usable = room ? (unsigned)room : 1;
+    }
     for (unsigned i = u.nsaves; i-- > 0;) {
         struct save *s = &u.saves[i];
         s->u = &u;
@@ -398,6 +435,8 @@ static int download_many(struct run *run) {
             rc = -ENOMEM;
             goto out;
         }
+        if (i >= usable)
+            continue; /* no descriptor to spare for it */
         s->next_free = u.free_saves;
         u.free_saves = s;
     }

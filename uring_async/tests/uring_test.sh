@@ -11,6 +11,7 @@
 #                descriptor numbers recycled while completions are pending;
 #                counts and files exact
 #   save_fails   renames that fail: errors with a reason, no temporary left
+#   stale_temp   a temporary a dead run left under this run's name: skipped
 #   chaos        resets and truncations: every flag accounted for, no
 #                temporary file left
 # Orders of magnitude only: timings are benchmarks' business.
@@ -136,6 +137,24 @@ for how in loop:0 ring:0 ring:1; do
     grep -q '^BR error: save: Is a directory' "$WORK/$name.err" || fail "$name: no reason"
     [[ -s "$WORK/dest-$name/us.gif" ]] || fail "$name: us.gif missing"
     no_temps "$name"
+done
+
+# ---- stale_temp ------------------------------------------------------------
+# A temporary a killed run left behind under the name this run's first save
+# will try (same pid: the subshell execs the client): the save takes the
+# next name, the flag is saved, and the stranger's file is left alone.
+for how in loop:0 ring:0 ring:1; do
+    name=staletemp_${how/:/}
+    d=$WORK/dest-$name
+    mkdir -p "$d"
+    (
+        echo stale >"$d/.br.gif.$BASHPID-1.tmp"
+        FLAGBENCH_SAVE=${how%:*} FLAGBENCH_URING_PLAIN_FDS=${how#*:} exec "$client" \
+            -s "$BASE_URL" -d "$d" -q -v BR >"$WORK/$name.out" 2>"$WORK/$name.err"
+    ) || fail "$name: exit $?: $(cat "$WORK/$name.err")"
+    [[ -s "$d/br.gif" ]] || fail "$name: br.gif missing"
+    [[ $(cat "$d"/.br.gif.*-1.tmp) == stale ]] || fail "$name: the stale temporary was touched"
+    [[ $(count_files "$d") -eq 2 ]] || fail "$name: $(ls -A "$d")"
 done
 stop_server
 
