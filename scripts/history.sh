@@ -107,7 +107,7 @@ SERVER_OPTIONS=(--bind --port --port-file --delay --quiet)
 lacks() {
     local bin=$1 help o
     shift
-    help=$("$bin" --help 2>&1) || true
+    help=$(timeout 30 "$bin" --help 2>&1) || true
     for o in "$@"; do
         grep -q -- "$o\b" <<<"$help" || { echo "$o"; return; }
     done
