@@ -8,7 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
     cat <<EOF
-usage: scripts/history.sh [--repo DIR] [--revs A..B] [--rounds K] [common options]
+usage: scripts/history.sh [--repo DIR] [--revs A..B] [--rounds K] [--history FILE]
+                          [--results DIR] [common options]
        scripts/history.sh --good REV --bad REV [--repo DIR] [common options]
 common options: [--cache DIR] [--backends LIST] [--only timed|instructions]
                 [--dest-parent DIR] [--jobs N] [-h]
