@@ -7,6 +7,8 @@ DELAY     ?= 0.1
 FLAGS     ?= 20,194
 MAXREQ    ?=
 RUNS      ?= 10
+# The make bench folder readme-figures quotes.
+FROM      ?= results/latest
 FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
@@ -18,7 +20,7 @@ DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libj
 # for peak RSS. Installed by deps with the rest, so the peers' tests run.
 PEER_PACKAGES := python3-httpx python3-aiohttp aria2 wget2 time
 
-.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-ci bench-history bench-bisect fuzz clean help
+.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-ci readme-figures bench-history bench-bisect fuzz clean help
 
 all: build
 
@@ -48,6 +50,8 @@ help:
 	@echo "  make bench-history bench-ci's figures across commits (REVS=A..B, default the"
 	@echo "                    last 10 of main; HISTORY_ARGS=...): the commit a figure moved at"
 	@echo "  make bench-bisect the first commit between GOOD=rev and BAD=rev that fails the gate"
+	@echo "  make readme-figures  README's figures and docs/img/ from a make bench folder"
+	@echo "                    (FROM=$(FROM))"
 	@echo "  make fuzz         the request parser under libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
 	@echo "  make clean        remove build directories"
 
@@ -115,6 +119,9 @@ bench-bisect: deps
 
 # The request parser under libFuzzer (clang), from the committed corpus; new
 # inputs go to a scratch copy so the tree stays clean.
+readme-figures:
+	scripts/report.py readme $(FROM) --readme README.md --images docs/img
+
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DFLAGBENCH_FUZZ=ON $(CMAKE_ARGS)
 	cmake --build build-fuzz --target fuzz_http -j $(JOBS)

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <curl/curl.h>
 
-#include "flagbench.h"
+#include "runstate.h"
 
 #define COUNTRY_NAME_MAX 64
 

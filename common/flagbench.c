@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -22,29 +21,9 @@
 #include "procstart.h"
 #include "save.h"
 
-/* The one piece of global state besides libcurl's: a signal handler can
- * reach nothing else. Lock-free atomic: safe in a handler, race-free for
- * the threads that poll it. */
-static atomic_int interrupted;
-
 static void on_signal(int sig) {
     (void)sig;
-    atomic_store_explicit(&interrupted, 1, memory_order_relaxed);
-}
-
-int run_interrupted(void) {
-    return atomic_load_explicit(&interrupted, memory_order_relaxed);
-}
-
-int64_t run_now_us(const struct run *run) {
-    return (clock_now_ns() - run->t0_ns) / 1000;
-}
-
-int64_t run_thread_cpu_us(const struct run *run) {
-    struct timespec ts;
-    if (!run->opt->trace || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-        return -1;
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    run_interrupt();
 }
 
 static struct timeval tv_sub(struct timeval a, struct timeval b) {
@@ -69,23 +48,6 @@ static unsigned effective_max_req(const struct options *opt, const struct backen
     if (m > n)
         m = (unsigned)n;
     return m ? m : 1;
-}
-
-unsigned run_fit_fd_limit(struct run *run, unsigned per_user, unsigned reserved,
-                          const char *units) {
-    unsigned want = run->max_req;
-    size_t need = (size_t)want * per_user + reserved;
-    if (need > run->fd_limit)
-        run->fd_limit = raise_fd_limit(need);
-    size_t fit = run->fd_limit > reserved + per_user ? (run->fd_limit - reserved) / per_user : 1;
-    if (want > fit) {
-        fprintf(stderr,
-                "flags_%s: warning: %u %s need about %zu descriptors and the limit (ulimit -n) "
-                "is %zu; running with %zu %s\n",
-                run->backend->name, want, units, need, run->fd_limit, fit, units);
-        run->max_req = (unsigned)fit;
-    }
-    return run->max_req;
 }
 
 static int records_new(struct run *run) {
@@ -123,7 +85,7 @@ static void print_header(FILE *out, const struct run *run) {
 int flagbench_main(int argc, char **argv, const struct backend *backend) {
     const char *prog = argc > 0 ? basename(argv[0]) : backend->name;
     struct options opt;
-    struct run run = {.opt = &opt, .backend = backend};
+    struct run run = {.opt = &opt, .backend = backend, .prog = prog};
     int status = EXIT_SETUP;
 
     switch (options_parse(&opt, argc, argv, prog, backend->default_max_req, backend->max_max_req,

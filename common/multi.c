@@ -342,7 +342,7 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
             drain_messages(m);
         }
         if (rc == 0 && m->curl_error != CURLM_OK) {
-            fprintf(stderr, "flags_%s: error: libcurl: %s\n", m->run->backend->name,
+            fprintf(stderr, "%s: error: libcurl: %s\n", m->run->prog,
                     curl_multi_strerror(m->curl_error));
             rc = -EIO;
         }
@@ -364,7 +364,7 @@ void multi_cleanup(struct multi_driver *m) {
     }
     /* Past the run: a failure here can only be said. */
     if (m->multi && !mc_ok(m, curl_multi_cleanup(m->multi)))
-        fprintf(stderr, "flags_%s: warning: libcurl: %s\n", m->run->backend->name,
+        fprintf(stderr, "%s: warning: libcurl: %s\n", m->run->prog,
                 curl_multi_strerror(m->curl_error));
     free(m->jobs);
     free(m->done);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "epoll_loop.h"
+#include "flagbench.h"
 #include "multi.h"
 
 /* The multi driver's reactor: the epoll set. */

@@ -94,23 +94,24 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_seconds() { [[ $1 =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]]; }
 
 # The back ends come from the build's one list: CMakeLists.txt writes
-# BUILD/backends.txt, a name, a binary and "one_thread" or "threads" per
-# line, the baseline first.
+# BUILD/backends.txt, a name, a binary, "one_thread" or "threads", and the
+# book's script it stands for ("-": none) per line, the baseline first.
 # use_backends BUILD [LIST] — sets BACKENDS (LIST, comma-separated, checked
 # against the list; empty = all, in the list's order), ALL_BACKENDS, BIN
 # (name -> absolute binary path) and ONE_THREAD (name -> 1 for the back ends
-# that run every transfer on one thread). Scripts never name a back end
-# themselves.
-declare -A BIN=() ONE_THREAD=()
+# that run every transfer on one thread) and BOOK (name -> the book's
+# script, or "-"). Scripts never name a back end themselves.
+declare -A BIN=() ONE_THREAD=() BOOK=()
 BACKENDS=() ALL_BACKENDS=()
 use_backends() {
-    local list=$1/backends.txt name bin threads b
+    local list=$1/backends.txt name bin threads book b
     [[ -r $list ]] || fail "$list is missing (run 'make build', or pass --build DIR)"
-    while IFS=$'\t' read -r name bin threads; do
+    while IFS=$'\t' read -r name bin threads book; do
         [[ -n $name ]] || continue
         ALL_BACKENDS+=("$name")
         BIN[$name]=$bin
         [[ $threads != one_thread ]] || ONE_THREAD[$name]=1
+        BOOK[$name]=${book:--}
     done <"$list"
     if [[ -z ${2:-} ]]; then
         BACKENDS=("${ALL_BACKENDS[@]}")

@@ -15,7 +15,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import env, gate, history, markdown, model, peers, phases, plots  # noqa: E402
+from flagreport import env, gate, history, markdown, model, peers, phases, plots, readme  # noqa: E402
 
 
 def cmd_merge_rounds(args) -> int:
@@ -38,6 +38,24 @@ def cmd_bench(args) -> int:
         text, md = f"{text}\n\n{peer_text}", f"{md}\n\n{peer_md}"
     markdown.write(run.directory, "report.md", md)
     print(text)
+    return 0
+
+
+def cmd_in_range(args) -> int:
+    """Exit 0 when seconds lies within the back end's timed runs' range on
+    the workload, else print why and exit 1 (bench.sh then traces again)."""
+    path = os.path.join(args.dir, f"hyperfine-{args.workload}-{args.backend}.json")
+    t = model.Timing.load(path)
+    lo, hi = min(t.times or [t.mean]), max(t.times or [t.mean])
+    if model.in_range(args.seconds, t.times or [t.mean]):
+        return 0
+    print(f"took {args.seconds:.3f} s, outside its timed runs' {lo:.3f}–{hi:.3f} s")
+    return 1
+
+
+def cmd_readme(args) -> int:
+    for path in readme.update(args.dir, args.readme, args.images):
+        print(f"report: wrote {path}")
     return 0
 
 
@@ -89,6 +107,23 @@ def parser() -> argparse.ArgumentParser:
                                             "hyperfine-<workload>-<label>.{json,csv,md}")
     r.add_argument("dir", metavar="DIR")
     r.set_defaults(func=cmd_merge_rounds)
+    g = sub.add_parser("in-range", help="exit 0 when SECONDS lies within the timed runs' "
+                                        "min–max of BACKEND on WORKLOAD (± 0.5%% of their "
+                                        "median), else say so, exit 1")
+    g.add_argument("dir", metavar="DIR")
+    g.add_argument("workload", metavar="WORKLOAD")
+    g.add_argument("backend", metavar="BACKEND")
+    g.add_argument("seconds", metavar="SECONDS", type=float)
+    g.set_defaults(func=cmd_in_range)
+    m = sub.add_parser("readme", help="refresh README's generated figures (between its "
+                                      "readme-figures markers) from a bench folder, and copy "
+                                      "its first figure under --images")
+    m.add_argument("dir", metavar="DIR", help="a scripts/bench.sh results folder")
+    m.add_argument("--readme", default="README.md", metavar="FILE",
+                   help="the file with the markers (default: README.md)")
+    m.add_argument("--images", default="docs/img", metavar="DIR",
+                   help="where the figure is copied (default: docs/img)")
+    m.set_defaults(func=cmd_readme)
     s = sub.add_parser("sweep", help="report a scripts/sweep.sh folder: sweep.csv, skipped.csv")
     s.add_argument("dir", metavar="DIR")
     s.set_defaults(func=cmd_sweep)

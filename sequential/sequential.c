@@ -1,6 +1,7 @@
 /* flags_sequential — one easy handle, one flag after another: the baseline
  * that waits for every response before asking for the next. */
 #include "fetch.h"
+#include "flagbench.h"
 
 static int download_many(struct run *run) {
     struct transfer t;

@@ -23,6 +23,10 @@ endif()
 find_program(PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
 find_program(PYTHON3 python3)
 if(PYTHON3)
-  add_test(NAME report_phases COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_phases_test.py)
-  set_tests_properties(report_phases PROPERTIES LABELS driver)
+  # The report's words and pictures on made-up runs (report_fixture.py):
+  # each test fails on the wording or arithmetic issue 21 found wrong.
+  foreach(t phases answer figures plots readme)
+    add_test(NAME report_${t} COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_${t}_test.py)
+    set_tests_properties(report_${t} PROPERTIES LABELS driver)
+  endforeach()
 endif()

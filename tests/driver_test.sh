@@ -74,9 +74,10 @@ run=$tmp/results/latest
 for b in "${backends[@]}"; do
     check "bench.sh's table has $b" grep -q "^$b " "$tmp/bench.out"
 done
-check "bench.sh prints a computed sentence" grep -q "$baseline made one request at a time, so it waited" "$tmp/bench.out"
-check "bench.sh prints the phase account" grep -q "Of $baseline's .* waiting" "$tmp/bench.out"
-files=(summary.csv report.md timeline-all5.png wall-cpu-all5.png phases-all5.png process-walls.csv)
+check "bench.sh prints the answer first" grep -q "^# How can one thread be" <(head -n 1 "$tmp/bench.out")
+check "bench.sh prints a computed sentence" grep -q "$baseline made one request at a time: of its traced" "$tmp/bench.out"
+check "bench.sh prints the phase account" grep -q "^$baseline .*(configured: 5 × 0.01 s)" "$tmp/bench.out"
+files=(command.txt summary.csv report.md answer-all5.png timeline-all5.png phases-all5.png process-walls.csv)
 for b in "${backends[@]}"; do
     files+=("trace-$b-all5.csv" "hyperfine-all5-$b.json" "hyperfine-all5-$b.csv" "hyperfine-all5-$b.md"
         "timeline-$b-all5.png")

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "fetch.h"
+#include "flagbench.h"
 #include "loop.h"
 #include "multi.h"
 #include "save.h"

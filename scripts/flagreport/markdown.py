@@ -7,9 +7,12 @@ import os
 import statistics
 from typing import Optional
 
+from . import answer
 from . import env as run_env
-from . import stats
+from . import model
 from . import phases
+from . import plots
+from . import stats
 from . import syscalls
 from .model import BackendRun, BenchRun, Sweep, Workload, ideal_speedup, speedup
 from .phases import Floor
@@ -18,6 +21,12 @@ from .phases import Floor
 def fmt_s(x: float) -> str:
     """Seconds with three significant figures, at most 3 decimals."""
     return phases.decimals(x, ((100, 0), (10, 1), (1, 2)), 3)
+
+
+def fmt_ms(x: float) -> str:
+    """Seconds as ms with one decimal: traced walls and ranges compare at
+    a tenth of a millisecond."""
+    return f"{1e3 * x:.1f}"
 
 
 def fmt_x(x: float) -> str:
@@ -71,62 +80,81 @@ README = "../README.md"
 def terms_paragraph(run: BenchRun) -> str:
     """The jargon, said once in words (results/README.md has the rest)."""
     return (
-        "**Terms.** *Timed* figures come from hyperfine's runs of the whole process "
-        "(wall and CPU time, speedups); *traced* figures from one more run of each back end with "
-        "`--trace` and `--summary` (threads, requests in flight, memory, context switches, "
-        "latencies, the timelines and the phase account). *Waiting* is the server's delay on the "
-        "run's critical path — what the ideal counts; the phase account below splits every run's "
-        "wall time into it and the rest. *In flight*: requests started and not yet done — *peak* "
-        "the most at once, *mean* the average over the run. *ctx switches vol/invol*: the kernel "
-        "switched away from the process because it waited (voluntary) or because its time slice "
-        "was up (involuntary). *p50/p99*: the request duration half / 99% of requests stayed "
-        "under (of fewer than 100 requests, the p99 is the slowest one). *RSS*: peak resident memory, in MiB "
-        f"(2^20 bytes). Every column is defined in [results/README.md]({README}).\n")
+        "**Terms.** *Timed*: hyperfine's runs of the whole process, the back ends interleaved in "
+        "rounds (wall, CPU, speedups); *traced*: one more run of each with `--trace` and "
+        "`--summary` (threads, in flight, memory, switches, latencies, the timelines and the phase "
+        "account), its *traced wall* timed from outside the process like the timed runs. "
+        "*Waiting* is the configured server delay on the run's critical path, not a measurement. "
+        "*Per request* figures leave out a one-request run's (the floor's) share and divide the "
+        "rest among the other requests. *Stands for*: the script of the book's flags chapter that "
+        "does what the back end does (asyncio's default loop on Linux is an epoll selector, so "
+        "flags_asyncio.py is a one-thread epoll loop). "
+        f"Every column is defined in [results/README.md]({README}).\n")
 
 
-def bench_table(w: Workload) -> tuple[list[list[str]], list[list[str]]]:
-    header = [["back end", "wall s", "CPU s", "CPU÷wall", "threads", "in flight", "RSS",
-               "ctx switches", "p50", "p99", "speedup"],
-              ["", "timed ±95% CI", "timed", "timed", "traced", "traced pk/mean", "traced MiB",
-               "traced vol/inv", "traced ms", "traced ms", "timed (95% CI)"]]
+def fmt_traced_wall(e: BackendRun) -> str:
+    """The traced wall (outside the process), marked when it is outside the
+    timed runs' range."""
+    if e.process_wall is None:
+        return "–"
+    s = fmt_ms(e.process_wall)
+    if e.traced_in_range is False:
+        s += " ⚠ outside"
+    return s
+
+
+def timed_table(w: Workload, floors: dict) -> tuple[list[list[str]], list[list[str]]]:
+    header = [["back end", "stands for", "wall s", "speedup", "ideal", "CPU s", "CPU÷wall"],
+              ["", "the book's", "timed ±95% CI", "timed, 95% CI", "", "timed, whole process",
+               "timed"]]
     rows = []
     for e in w.entries:
-        s = e.summary
         iv = wall_interval(e)
+        ideal = ideal_speedup_of(w, e, floors)
         rows.append([
-            e.backend,
+            e.backend, e.book or "–",
             f"{fmt_s(e.wall)}±{fmt_s(iv.half_width)}" if iv.half_width is not None
             else f"{fmt_s(e.wall)} (1 run)",
+            "1×" if e is w.baseline else fmt_speedup(speedup_interval(w, e)),
+            "1×" if e is w.baseline else (f"{fmt_x(ideal)}×" if ideal else "–"),
             fmt_s(e.cpu),
             f"{100 * e.cpu / e.wall:.1f}%" if e.wall else "–",
-            str(s.threads),
-            f"{s.inflight_peak}/{s.inflight_mean:.1f}",
-            f"{s.rss_kb / 1024:.1f}",
-            f"{s.ctx_voluntary}/{s.ctx_involuntary}",
-            f"{s.latency_p50_ms:.1f}",
-            f"{s.latency_p99_ms:.1f}",
-            "1×" if e is w.baseline else fmt_speedup(speedup_interval(w, e)),
         ])
     return header, rows
 
 
-# A traced run this far from the timed runs' median describes another run.
-TRACED_TOLERANCE = 0.20
+def traced_table(w: Workload) -> tuple[list[list[str]], list[list[str]]]:
+    header = [["back end", "traced wall ms", "timed range ms", "threads", "in flight",
+               "RSS MiB", "ctx switches", "p50 ms", "p99 ms"],
+              ["", "outside the process", "min–max", "", "peak/mean", "peak", "vol/invol",
+               "", ""]]
+    rows = []
+    for e in w.entries:
+        s = e.summary
+        lo, hi = e.timed_range
+        rows.append([e.backend, fmt_traced_wall(e), f"{fmt_ms(lo)}–{fmt_ms(hi)}", str(s.threads),
+                     f"{s.inflight_peak}/{s.inflight_mean:.1f}", f"{s.rss_kb / 1024:.1f}",
+                     f"{s.ctx_voluntary}/{s.ctx_involuntary}", f"{s.latency_p50_ms:.1f}",
+                     f"{s.latency_p99_ms:.1f}"])
+    return header, rows
+
+
+def bench_table(w: Workload, floors: Optional[dict] = None):
+    """The timed table (what the terminal prints)."""
+    return timed_table(w, floors or {})
 
 
 def traced_vs_timed(w: Workload) -> list[str]:
-    """Flag a back end whose traced run's wall time is more than 20% off the
-    timed runs' median: its timeline and phases tell of a different run."""
+    """Name a back end whose traced wall lies outside its timed runs' range:
+    its timeline and phases tell of another run than its speedup."""
     out = []
     for e in w.entries:
-        traced = e.process_wall
-        med = statistics.median(e.timing.times) if e.timing.times else e.wall
-        if traced and med and abs(traced - med) > TRACED_TOLERANCE * med:
-            out.append(f"Note: {e.backend}'s traced run took {fmt_s(traced)} s, "
-                       f"{100 * abs(traced - med) / med:.0f}% {'more' if traced > med else 'less'} "
-                       f"than the median of its timed runs ({fmt_s(med)} s): its timeline, phases "
-                       f"and traced columns describe a {'slower' if traced > med else 'faster'} "
-                       f"run than its wall and speedup columns.")
+        if e.traced_in_range is False:
+            lo, hi = e.timed_range
+            tries = f" (after {e.traced_tries} tries)" if e.traced_tries > 1 else ""
+            out.append(f"⚠ {e.backend}'s traced run took {fmt_ms(e.process_wall)} ms, outside the "
+                       f"{fmt_ms(lo)}–{fmt_ms(hi)} ms of its timed runs{tries}: its timeline, phases "
+                       f"and traced columns describe another run than its speedup.")
     return out
 
 
@@ -136,78 +164,44 @@ def _ideal(w: Workload, e: BackendRun, floors: dict) -> tuple[float, Optional[Fl
     return phases.ideal_wall(w.requests, m, w.delay, f), f
 
 
-def baseline_sentence(w: Workload, acc: dict) -> Optional[str]:
+def ideal_speedup_of(w: Workload, e: BackendRun, floors: dict) -> Optional[float]:
+    """The ideal speedup (model.IDEAL_WORDS), None with no delay."""
+    if w.delay <= 0:
+        return None
+    return speedup(_ideal(w, w.baseline, floors)[0], _ideal(w, e, floors)[0])
+
+
+def baseline_sentence(w: Workload, acc: dict, floors: Optional[dict] = None) -> Optional[str]:
+    """The baseline's wall beyond its waits, per request beyond its floor."""
     base = w.baseline
     a = acc.get(base.backend)
     if not a or w.delay <= 0:
         return None
-    total = a.measured_wall or a.total
+    f = (floors or {}).get(base.backend)
+    total = base.process_wall or a.total
     other = total - a.parts["waiting"]
-    return (f"{base.backend} made one request at a time, so it waited {phases.ms(a.parts['waiting'])} "
-            f"of its traced {phases.ms(total)} ({a.chain} × {w.delay:g} s, one after another); "
-            f"the other {phases.ms(other)} — {1e3 * other / max(1, a.chain):.1f} ms a request — "
-            f"went to starting, receiving and saving (the phase account below).")
+    line = (f"{base.backend} made one request at a time: of its traced {phases.ms(total)}, "
+            f"{phases.ms(a.parts['waiting'])} was the configured delay ({a.chain} × "
+            f"{w.delay:g} s, one after another) and {phases.ms(other)} the rest")
+    if f:
+        per = max(0.0, other - f.total_s) / max(1, a.chain)
+        line += (f"; less its floor (a one-request run's start and exit, {phases.ms(f.total_s)}),"
+                 f" {phases.ms(per)} a request went to starting, receiving and saving")
+    return line + " (the phase account below)."
 
 
-def speedup_sentences(w: Workload, floors: dict) -> list[str]:
-    out = []
-    n, delay, base = w.requests, w.delay, w.baseline
-    ideal_base, fb = _ideal(w, base, floors)
-    for e in w.entries[1:]:
-        s = e.summary
-        m = s.max_req or 1
-        line = (f"{e.backend} kept {s.inflight_mean:.1f} requests in flight on average "
-                f"(peak {s.inflight_peak}, traced) on {s.threads} {plural(s.threads, 'thread')}")
-        if delay > 0:
-            ideal_e, fe = _ideal(w, e, floors)
-            rounds = math.ceil(n / m)
-            isp = speedup(ideal_base, ideal_e) or ideal_speedup(n, m)
-            line += (f": {fmt_speedup(speedup_interval(w, e))} faster than {base.backend} "
-                     f"(timed), of an ideal {fmt_x(isp)}× (ideal walls: {base.backend} "
-                     f"{n} × {delay:g} s" + (f" + {phases.ms(fb.total_s)}" if fb else "")
-                     + f", {e.backend} {rounds} × {delay:g} s"
-                     + (f" + {phases.ms(fe.total_s)}" if fe else "")
-                     + ("; the added time is each one's floor, a one-request run's start and exit)"
-                        if fb and fe else ")"))
-        else:
-            sp = w.speedup(e) or 0.0
-            line += (f": {fmt_x(sp)}× {'faster' if sp >= 1 else 'as fast'} as {base.backend}"
-                     f" with no delay to overlap, only CPU and the loopback")
-        out.append(line + ".")
-    return out
-
-
-def phase_sentences(w: Workload, acc: dict) -> list[str]:
-    out = []
-    for e in w.entries:
-        a = acc.get(e.backend)
-        if a:
-            out.append(phases.sentence(a)[0].upper() + phases.sentence(a)[1:])
-    off = [a for a in acc.values() if not a.adds_up()]
-    timed = [a for a in acc.values() if a.gap is not None]
-    if timed and not off:
-        worst = max(abs(a.gap) for a in timed)
-        out.append(f"The parts add up to each traced run's wall time, timed from outside the "
-                   f"process, within {100 * worst:.1f}% (the account is checked to 5%).")
-    return out
-
-
-def _cmp(a: float, b: float, unit: str, what: str, more: str, less: str) -> str:
-    """'1.3× as much memory (21.4 against 16.6 MiB)', 'fewer … (62 against 80)'."""
+def _no_ratio(a: float, b: float, unit: str, what: str) -> str:
+    """'19.5 against 15.3 MiB of memory at its peak': figures of one traced
+    run each, so no ratio."""
     fa = f"{a:.1f}" if unit else f"{a:.0f}"
     fb = f"{b:.1f}" if unit else f"{b:.0f}"
-    fig = f"({fa} against {fb}{' ' + unit if unit else ''})"
-    if b > 0 and a >= 1.15 * b:
-        return f"{a / b:.1f}× {more} {what} {fig}"
-    if a > 0 and b >= 1.15 * a:
-        return f"{less} {what} {fig}"
-    return f"about {more} {what} {fig}"
+    return f"{fa} against {fb}{' ' + unit if unit else ''} {what}"
 
 
 def thread_cost_sentence(w: Workload) -> list[str]:
     """Threads cost memory and switches: the back end with the most threads
-    against the fastest of those with the fewest (not the baseline when
-    another overlaps its requests), in words that follow the figures."""
+    against the fastest of those with the fewest. Memory and switches come
+    from one traced run each: figures side by side, no ratio."""
     pool = max(w.entries, key=lambda e: e.summary.threads)
     fewest = min(e.summary.threads for e in w.entries)
     if pool.summary.threads <= max(1, fewest):
@@ -216,174 +210,237 @@ def thread_cost_sentence(w: Workload) -> list[str]:
     overlapping = [e for e in light if e is not w.baseline]
     other = min(overlapping, key=lambda e: e.wall) if overlapping else light[0]
     ps, os_ = pool.summary, other.summary
-    line = (f"{pool.backend} ran {ps.threads} threads where {other.backend} ran {os_.threads} "
-            f"(traced): "
-            + _cmp(ps.rss_kb / 1024, os_.rss_kb / 1024, "MiB", "memory at its peak", "as much", "less")
-            + " and "
-            + _cmp(ps.ctx_switches, os_.ctx_switches, "", "context switches", "as many", "fewer"))
+    line = (f"{pool.backend} ran {ps.threads} threads where {other.backend} ran {os_.threads}: "
+            + _no_ratio(ps.rss_kb / 1024, os_.rss_kb / 1024, "MiB", "of memory at its peak")
+            + " and " + _no_ratio(ps.ctx_switches, os_.ctx_switches, "", "context switches")
+            + " (one traced run each, so no ratio)")
     if other is not w.baseline and pool is not w.baseline:
         sp_p, sp_o = w.speedup(pool) or 0, w.speedup(other) or 0
         c = stats.compare(pool.backend, pool.timing.times, pool.timing.rounds,
                           other.backend, other.timing.times, other.timing.rounds)
         if c.significant:
-            line += (f", and it was {'slower' if sp_p < sp_o else 'faster'}: {fmt_x(sp_p)}× "
+            line += (f"; it was {'slower' if sp_p < sp_o else 'faster'}: {fmt_x(sp_p)}× "
                      f"against {fmt_x(sp_o)}× {w.baseline.backend}'s speed (timed)")
         else:
-            line += (f", and was not measurably faster for it: {fmt_x(sp_p)}× against "
+            line += (f"; it was not measurably faster for them: {fmt_x(sp_p)}× against "
                      f"{fmt_x(sp_o)}× {w.baseline.backend}'s speed (timed), no significant "
                      f"difference")
     return [line + "."]
 
 
-def cpu_sentence(w: Workload) -> list[str]:
+# Within this factor the back ends' CPU is "about the same".
+SAME_CPU = 1.5
+
+
+def cpu_sentence(w: Workload, acc: Optional[dict] = None) -> list[str]:
+    """Wall against CPU (timed, whole process); the CPU compared, and where
+    it differs, the connections each opened (traced) said beside it."""
     entries = w.entries
     if len(entries) < 2:
         return []
+    acc = acc or {}
     cpus = [e.cpu for e in entries]
     walls = [e.wall for e in entries]
     lo = min(entries, key=lambda e: e.cpu)
     hi = max(entries, key=lambda e: e.cpu)
     cpu_r = hi.cpu / max(1e-9, lo.cpu)
-    line = (f"CPU time (timed) ranged {fmt_s(lo.cpu)}–{fmt_s(hi.cpu)} s ({lo.backend} to "
-            f"{hi.backend}, {cpu_r:.1f}×) while wall time ranged {fmt_s(min(walls))}–"
-            f"{fmt_s(max(walls))} s")
+    line = (f"CPU time (timed, whole process) ranged {fmt_s(lo.cpu)}–{fmt_s(hi.cpu)} s "
+            f"({lo.backend} to {hi.backend}, {cpu_r:.1f}×) while wall time ranged "
+            f"{fmt_s(min(walls))}–{fmt_s(max(walls))} s")
     gap = max(walls) - min(walls)
     if gap > 10 * max(cpus):
         line += (f": the {fmt_s(gap)} s between the slowest and the fastest is "
                  f"{gap / max(cpus):.0f} times all the CPU time any back end used, so it is not "
                  f"work but waiting, overlapped or not")
-        if cpu_r <= 1.5:
-            line += ", and the back ends did about the same work"
+    line += "."
+    conns = {b: a.connections for b, a in acc.items()}
+    if cpu_r <= SAME_CPU:
+        line += f" Their CPU is within {SAME_CPU:g}× of each other"
+    else:
+        line += f" They did not do the same work: {hi.backend} used {cpu_r:.1f}× {lo.backend}'s CPU"
+    if hi.backend in conns and lo.backend in conns and conns[hi.backend] != conns[lo.backend]:
+        line += (f"; {hi.backend} opened {conns[hi.backend]} "
+                 f"{plural(conns[hi.backend], 'connection')} and {lo.backend} "
+                 f"{conns[lo.backend]} (traced; a client that keeps a connection alive reuses "
+                 f"it for the next request, one that runs every request at once needs one each)")
     return [line + "."]
 
 
-def why_not_ideal(w: Workload, acc: dict, floors: dict) -> list[str]:
-    """Why a concurrent back end fell short of its ideal, from its phases:
-    what it spent beyond the waiting and the floor, and on what."""
-    out = []
+def why_table(w: Workload, acc: dict, floors: dict) -> tuple[list[str], list[list[str]], list[str]]:
+    """Why a concurrent back end fell short of its ideal, from its phases
+    (traced): what its traced wall spent beyond the ideal wall, part by
+    part. (header, rows, notes)."""
     conc = [e for e in w.entries[1:] if e.backend in acc]
     if w.delay <= 0 or not conc:
-        return out
-    ideal_base, _ = _ideal(w, w.baseline, floors)
-
-    def best(key):
-        vals = [(acc[e.backend].details.get(key), e.backend) for e in conc
-                if acc[e.backend].details.get(key) is not None]
-        return min(vals) if vals else None
-
+        return [], [], []
+    header = ["back end", "speedup (timed)", "ideal", "traced wall", "ideal wall",
+              "beyond", "starting the transfers", "connection up (median)", "receiving",
+              "first byte → end (median)", "saving", "start beyond floor",
+              "exit beyond floor"]
+    rows, notes = [], []
     for e in conc:
         a = acc[e.backend]
         ideal_e, f = _ideal(w, e, floors)
-        beyond = a.total - ideal_e
-        isp = speedup(ideal_base, ideal_e) or 0
-        parts = []
+        traced = e.process_wall or a.total
         p = a.parts
-        if a.threads > 1:
-            parts.append(f"{phases.ms(p['transfers'])} starting the transfers: its "
-                         f"{a.threads} threads began their requests from {phases.ms(a.first_start)} "
-                         f"to {phases.ms(a.last_start)} after t0 (starting the threads)")
-        else:
-            parts.append(f"{phases.ms(p['transfers'])} starting the transfers: one thread "
-                         f"started all {a.requests}, the last {phases.ms(a.last_start)} after t0")
         c = a.details.get("connect_median_ms")
-        b = best("connect_median_ms")
-        if c is not None:
-            parts[-1] += (f", and a connection was up a median {c:.2f} ms after its start"
-                          + (f" (against {b[0]:.2f} ms for {b[1]})" if b and b[1] != e.backend else "")
-                          + (", the one thread being busy starting the others"
-                             if a.threads <= 1 and c >= 0.5 and a.requests > 1 else ""))
         fd = a.details.get("first_byte_to_done_median_ms")
-        b = best("first_byte_to_done_median_ms")
-        recv = f"{phases.ms(p['receiving'])} receiving"
-        if a.chain == 1:
-            recv += " — the last response, from the end of its server delay to its end"
-        if fd is not None:
-            recv += (f" (over all responses, first byte to end took a median {fd:.2f} ms"
-                     + (f", against {b[0]:.2f} ms for {b[1]}" if b and b[1] != e.backend else "")
-                     + ")")
-            # A cause is named only where there is a delay to explain.
-            if fd < 0.5 or e.summary.inflight_peak <= 1:
-                pass
-            elif a.threads <= 1:
-                recv += (f", because one thread reads {e.summary.inflight_peak} answers that "
-                         f"arrive at once")
-            else:
-                recv += (f", while {a.threads} threads take turns on the machine's CPUs as the "
-                         f"answers arrive together")
-        parts.append(recv)
-        if p["saving"] > 0.0005:
-            ds = a.details.get("done_to_saved_max_ms")
-            parts.append(f"{phases.ms(p['saving'])} saving after the last response"
-                         + (f" (a file waited up to {ds:.1f} ms between its response and being "
-                            f"saved)" if ds else ""))
-        extra_fixed = p["process"] + p["exit"] - (f.total_s if f else 0)
-        if f and extra_fixed > 0.002:
-            parts.append(f"{phases.ms(extra_fixed)} more starting and exiting than a one-request "
-                         f"run (winding down a bigger run)")
-        out.append(f"Why {e.backend} is not {fmt_x(isp)}×: its traced run took {phases.ms(beyond)} "
-                   f"beyond its ideal {phases.ms(ideal_e)} — " + "; ".join(parts) + ".")
+        start_x = p["process"] - f.start_s if f else None
+        exit_x = p["exit"] - f.exit_s if f else None
+        flag = " ⚠" if e.traced_in_range is False else ""
+        rows.append([
+            e.backend, fmt_speedup(speedup_interval(w, e)),
+            f"{fmt_x(ideal_speedup_of(w, e, floors) or 0)}×", phases.ms(traced) + flag,
+            phases.ms(ideal_e), phases.ms(traced - ideal_e),
+            f"{phases.ms(p['transfers'])}: {phases.transfers_words(a)}",
+            f"{c:.2f} ms" if c is not None else "–", phases.ms(p["receiving"]),
+            f"{fd:.2f} ms" if fd is not None else "–", phases.ms(p["saving"]),
+            phases.ms(start_x) if start_x is not None else "–",
+            phases.ms(exit_x) if exit_x is not None else "–"])
+        if e.traced_in_range is False:
+            notes.append(f"⚠ {e.backend}'s traced run is outside its timed runs' range: its row "
+                         f"explains another run than its timed speedup.")
+    return header, rows, notes
+
+
+def why_causes(w: Workload, acc: dict) -> list[str]:
+    """The causes, said once: what one thread pays (it starts every request
+    and reads every answer in turn) against what many threads pay (starting
+    them)."""
+    conc = [e for e in w.entries[1:] if e.backend in acc]
+    one = [e for e in conc if acc[e.backend].threads <= 1]
+    many = [e for e in conc if acc[e.backend].threads > 1]
+    out = []
+    if many:
+        e = many[0]
+        a = acc[e.backend]
+        out.append(f"{e.backend}'s {a.threads} threads began their requests from "
+                   f"{phases.ms(a.first_start)} to {phases.ms(a.last_start)} after t0: its "
+                   f"starting the transfers is starting the threads, each request's connection "
+                   f"being up a median {a.details.get('connect_median_ms', 0):.2f} ms after its "
+                   f"thread began it.")
+    if one:
+        e = max(one, key=lambda e: acc[e.backend].last_start)
+        a = acc[e.backend]
+        line = (f"A one-thread loop starts every request itself ({e.backend}: the last "
+                f"{phases.ms(a.last_start)} after t0) and reads the answers in turn as they "
+                f"arrive together")
+        if many:
+            p = acc[many[0].backend].details
+            later = [what for what, key in (("its connections come up", "connect_median_ms"),
+                                            ("its answers end", "first_byte_to_done_median_ms"))
+                     if all(acc[x.backend].details.get(key, 0) > p.get(key, 0) for x in one)]
+            if later:
+                line += (f", so {' and '.join(later)} later than {many[0].backend}'s (the "
+                         f"medians above)")
+        out.append(line + ".")
     return out
 
 
-def nodelay_section(run: BenchRun) -> tuple[list[str], Optional[str]]:
-    """The counterexample from the no-delay runs: (markdown lines, one line of text)."""
+def pairs_table(w: Workload) -> tuple[list[str], list[list[str]]]:
+    """Each pair of back ends other than the baseline (whose speedups say
+    it), tested: one row each."""
+    header = ["pair", "faster", "ratio (95% CI)", "p", "test", "faster in rounds"]
+    rows = []
+    others = w.entries[1:]
+    for i, a in enumerate(others):
+        for b in others[i + 1:]:
+            c = stats.compare(a.backend, a.timing.times, a.timing.rounds,
+                              b.backend, b.timing.times, b.timing.rounds)
+            rows.append(stats.row(c))
+    return header, rows
+
+
+def nodelay_section(run: BenchRun, accounts: Optional[dict] = None) -> tuple[list[str], Optional[str]]:
+    """The counterexample from the no-delay runs: (markdown lines, one line
+    of text). Each column says its base: the whole process (timed outside)
+    or the downloads alone (t0 to the last file, the client's summary)."""
     if not run.nodelay_runs or not run.backends:
         return [], None
     base = run.backends[0]
     wl = next((k[1] for k in run.process_walls if k[0] == "nodelay"), "")
-    med = {}
-    cpu = {}
+    med, dl_wall, dl_cpu = {}, {}, {}
     for b in run.backends:
         walls = run.process_walls.get(("nodelay", wl, b))
         if walls and b in run.nodelay_runs:
             med[b] = statistics.median(walls)
-            cpu[b] = statistics.median(s.cpu_s for s in run.nodelay_runs[b])
+            dl_wall[b] = statistics.median(s.wall_s for s in run.nodelay_runs[b])
+            dl_cpu[b] = statistics.median(s.cpu_s for s in run.nodelay_runs[b])
     if base not in med or len(med) < 2:
         return [], None
     n = run.nodelay_runs[base][0].requests
     rounds = len(run.process_walls.get(("nodelay", wl, base), []))
     sps = {b: speedup(med[base], med[b]) or 0 for b in med if b != base}
-    rows = [[b, f"{1e3 * med[b]:.0f}", f"{1e3 * cpu[b]:.1f}",
+    conns = {b: a.connections for b, a in ((accounts or {}).get(wl) or {}).items()}
+    rows = [[b, f"{1e3 * med[b]:.1f}", f"{1e3 * dl_wall[b]:.1f}", f"{1e3 * dl_cpu[b]:.1f}",
+             f"{100 * dl_cpu[b] / dl_wall[b]:.0f}%" if dl_wall[b] > 0 else "–",
+             str(conns[b]) if b in conns else "–",
              "1×" if b == base else f"{sps[b]:.2f}×"] for b in med]
     lo, hi = min(sps.values()), max(sps.values())
     words = (f"With no server delay ({wl}: {n} requests against a second flagserver that answers at "
-             f"once, {rounds} rounds per back end, medians of the whole process timed from outside) "
-             f"there is nothing to overlap: {base} took {1e3 * med[base]:.0f} ms, and the others ran "
-             f"at {f'{lo:.2f}–{hi:.2f}×' if abs(hi - lo) >= 0.01 else f'{hi:.2f}×'} its speed"
-             + (" — slower, not faster" if hi < 0.95 else
-                " — at best a little faster" if hi < 2 else "")
-             + f". What is left is CPU work and the loopback, which starting many requests "
-             f"at once does not make shorter — the speedups above come from the server's delay, "
-             f"not from doing the work faster.")
+             f"once, {rounds} rounds per back end, medians) there are no waits to overlap: {base}'s "
+             f"whole process took {1e3 * med[base]:.1f} ms, and the others ran at "
+             f"{f'{lo:.2f}–{hi:.2f}×' if abs(hi - lo) >= 0.01 else f'{hi:.2f}×'} its speed")
+    with_delay = next((w for w in run.workloads if w.name == wl and w.delay > 0), None)
+    delayed = [w_sp for e in with_delay.entries[1:] if (w_sp := with_delay.speedup(e))] \
+        if with_delay else []
+    if hi < 0.95:
+        words += (" — slower, not faster. What is left is CPU work and the loopback, which "
+                  "starting many requests at once does not make shorter")
+    elif hi < 1.1:
+        words += (" — about as fast. What is left is CPU work and the loopback, which starting "
+                  "many requests at once does not make shorter")
+    else:
+        cores = (run.env or {}).get("cores")
+        busy = bool(((run.env or {}).get("load") or {}).get("busy"))
+        words += (f". What is left is CPU work, the client's and the server's, which overlapping "
+                  f"requests lets run side by side on the machine's "
+                  f"{cores or 'several'} cores{' (and, on this busy machine, time spent waiting for a CPU)' if busy else ''}")
+    if delayed:
+        words += (f" — against {min(delayed):.0f}–{max(delayed):.0f}× with the delay: the "
+                  f"speedups above come from overlapping the server's delay")
+    words += "."
+    hi_cpu = max(dl_cpu, key=dl_cpu.get)
+    if hi_cpu != base and dl_cpu[base] > 0 and dl_cpu[hi_cpu] > SAME_CPU * dl_cpu[base]:
+        words += (f" The downloads' CPU differs too: {hi_cpu} used {dl_cpu[hi_cpu] / dl_cpu[base]:.1f}×"
+                  f" {base}'s (medians of {rounds} runs)")
+        if hi_cpu in conns and base in conns:
+            words += (f", opening {conns[hi_cpu]} connections where {base} opened "
+                      f"{conns[base]} and kept {'it' if conns[base] == 1 else 'them'} alive "
+                      f"(traced, with the delay)")
+        words += "."
     md = ["## The counterexample: nothing to wait for\n", words + "\n",
-          md_table(["back end", "wall ms (median)", "CPU ms (median)", f"speedup over {base}"], rows), ""]
+          md_table(["back end", "whole process wall ms (outside)", "downloads wall ms (t0 → end)",
+                    "downloads CPU ms", "CPU ÷ downloads wall", "connections opened (traced)",
+                    f"speedup over {base} (whole process)"], rows), ""]
     return md, words
 
 
 def book_paragraph(run: BenchRun, accounts: dict) -> Optional[str]:
-    """The figures against the book's "5×"."""
+    """The figures against the book's."""
     ws = [w for w in run.workloads if w.delay > 0 and len(w.entries) > 1]
     if not ws:
         return None
-    best = {w.name: max(w.entries[1:], key=lambda e: w.speedup(e) or 0) for w in ws}
-    figs = ", ".join(f"{fmt_x(w.speedup(best[w.name]) or 0)}× on {w.name} ({best[w.name].backend})"
-                     for w in ws)
     w = ws[0]
-    e = best[w.name]
+    e = max(w.entries[1:], key=lambda e: w.speedup(e) or 0)
     a = accounts.get(w.name, {}).get(e.backend)
     base_wall = w.baseline.wall
-    text = (f"**The book's 5×.** *Fluent Python* measured its asyncio script about 5× faster "
-            f"than its one-at-a-time flags.py, downloading over the internet; this run shows {figs}. "
-            f"It is the same law with other figures: a concurrent client's speedup is the one-at-a-time "
-            f"client's sum of waits divided by one wait plus whatever does not overlap. Here every "
-            f"wait is exactly {w.delay:g} s on an idle local server, and what does not overlap is small")
+    bs = answer.BOOK_SECONDS
+    book_sp = bs[answer.BOOK_BASELINE] / min(v for k, v in bs.items() if k != answer.BOOK_BASELINE)
+    text = (f"**The book's {book_sp:.1f}×.** *Fluent Python*'s concurrent scripts were about "
+            f"{book_sp:.1f}× faster than its one-at-a-time flags.py, downloading over the "
+            f"internet. It is the same law with other figures: a concurrent client's speedup is the "
+            f"one-at-a-time client's sum of waits divided by one wait plus whatever does not "
+            f"overlap. Here every wait is exactly {w.delay:g} s on an idle local server, and what "
+            f"does not overlap is small")
     if a:
-        outside = a.total - a.parts["waiting"]
-        need = base_wall / 5 - w.delay
-        text += (f": {e.backend}'s traced run spent {phases.ms(outside)} outside its wait on {w.name}. "
-                 f"For only 5× on {w.name}, with {w.baseline.backend} at {fmt_s(base_wall)} s, the "
-                 f"concurrent run would have to spend {phases.ms(need)} outside its wait — "
-                 f"{need / max(outside, 1e-6):.0f} times as much")
+        traced = e.process_wall or a.total
+        outside = traced - a.parts["waiting"]
+        need = base_wall / book_sp - w.delay
+        text += (f": {e.backend}'s traced run spent {phases.ms(outside)} outside its wait on "
+                 f"{w.name}. For only {book_sp:.1f}× on {w.name}, with {w.baseline.backend} at "
+                 f"{fmt_s(base_wall)} s, the concurrent run would have to spend {phases.ms(need)} "
+                 f"outside its wait — {need / max(outside, 1e-6):.0f} times as much")
     text += (". Over the internet that is what happens: name look-ups, TLS handshakes, a shared "
              "link and servers that answer a few requests at a time add time that does not overlap, "
              "and the waits themselves vary. The sweep (`make bench-sweep`) shows the speedup at "
@@ -406,26 +463,11 @@ def bench_sentences(w: Workload, acc: dict, floors: dict) -> list[str]:
                        f"exited non-zero ({', '.join(sorted({str(c) for c in codes}))}): "
                        f"some downloads failed, so its times are suspect.")
     out += traced_vs_timed(w)
-    line = baseline_sentence(w, acc)
+    line = baseline_sentence(w, acc, floors)
     if line:
         out.append(line)
-    out += speedup_sentences(w, floors)
-    out += comparison_sentences(w)
     out += thread_cost_sentence(w)
-    out += cpu_sentence(w)
-    return out
-
-
-def comparison_sentences(w: Workload) -> list[str]:
-    """Each pair of back ends other than the baseline (whose speedups say it),
-    tested: faster, or no significant difference."""
-    out = []
-    others = w.entries[1:]
-    for i, a in enumerate(others):
-        for b in others[i + 1:]:
-            out.append(stats.sentence(stats.compare(
-                a.backend, a.timing.times, a.timing.rounds,
-                b.backend, b.timing.times, b.timing.rounds)))
+    out += cpu_sentence(w, acc)
     return out
 
 
@@ -440,11 +482,68 @@ def _figures(pngs, wl: str, kind: str) -> list[tuple[str, str]]:
 
 
 FIGURE_WORDS = {
+    "answer": "one request after another, and all at once, on one time axis",
     "phases": "where the wall time went",
     "overview": "every request of every back end (red strip: CPUs busy)",
     "timeline": "one back end's requests",
-    "wall-cpu": "wall vs CPU time",
 }
+
+
+def phase_table(w: Workload, acc: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["back end", "traced wall"] + [phases.PHASE_WORDS[p] for p in phases.PHASES] \
+        + ["starting the transfers was", "parts ÷ traced wall"]
+    rows = []
+    for e in w.entries:
+        a = acc.get(e.backend)
+        if not a:
+            continue
+        traced = e.process_wall or a.measured_wall
+        cells = [phases.ms(a.parts[p]) for p in phases.PHASES]
+        cells[phases.PHASES.index("waiting")] += f" ({phases.waiting_words(a, w.delay)})"
+        rows.append([e.backend, (phases.ms(traced) if traced else "–")
+                     + (" ⚠" if e.traced_in_range is False else "")] + cells
+                    + [phases.transfers_words(a),
+                       f"{100 * a.total / traced:.1f}%" if traced else "–"])
+    return header, rows
+
+
+def strip_caption(run: BenchRun, w: Workload, pngs, acc: Optional[dict] = None,
+                  floors: Optional[dict] = None) -> Optional[str]:
+    """What the CPU strips show, said from their own figures: busy at the
+    ends, idle between, and the busy ends beside the time beyond the ideal."""
+    spans = plots.busy_spans(run, w)
+    if not spans:
+        return None
+    acc, floors = acc or {}, floors or {}
+    shown = [b for b in spans]
+    no_strip = [e for e in w.entries if not plots.has_strip(w, e) and e is not w.baseline]
+    bits = []
+    for b, s in spans.items():
+        bit = (f"{b}: busy {phases.ms(s.head_s)} at the start and {phases.ms(s.tail_s)} at the "
+               f"end (a mean {s.level:.1f} CPU), {phases.ms(s.idle_s)} between at a mean "
+               f"{s.idle_level:.2f}")
+        e = w.get(b)
+        if b in acc and w.delay > 0:
+            beyond = (e.process_wall or acc[b].total) - _ideal(w, e, floors)[0]
+            bit += f", against {phases.ms(beyond)} of traced wall beyond its ideal"
+        bits.append(bit)
+    text = (f"The red strip under {answer.and_list(shown)} is the CPU the one thread used at "
+            f"each moment (from its CPU stamps at every request's start and end): "
+            + "; ".join(bits) + ". The busy ends are the thread starting the requests, then "
+              "reading the answers and saving; between them it is idle while the requests "
+              "wait.")
+    if no_strip:
+        text += (f" {', '.join(e.backend for e in no_strip)} {'has' if len(no_strip) == 1 else 'have'}"
+                 f" no strip: each of its threads stamps its CPU only at its own request's start "
+                 f"and end, too few samples to tell when it ran.")
+    return text
+
+
+# Sections other modules add to the bench report (tls.py, crossover.py, …):
+# fn(run, accounts, floors) -> (markdown lines, text lines), appended after
+# the one-thread comparison in the order registered. A one-clause summary
+# for the answer's limit line goes to answer.LIMIT_HOOKS instead.
+SECTION_HOOKS: list = []
 
 
 def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Optional[dict] = None,
@@ -452,66 +551,92 @@ def bench_report(run: BenchRun, pngs: list[tuple[str, str, str]], accounts: Opti
     """(the text for the terminal, report.md). accounts: workload → back end →
     phases.Account; floors: back end → phases.Floor."""
     accounts, floors = accounts or {}, floors or {}
-    delay = run.delay
-    base = run.backends[0]
+    ideals = {w.name: {e.backend: v for e in w.entries[1:]
+                       if (v := ideal_speedup_of(w, e, floors))} for w in run.workloads}
+    top = answer.lines(run, ideals)
     warning = run_env.busy_warning(run.env)
     header = run_env.header_lines(run.env)
-    md = [f"# flagbench: {', '.join(w.name for w in run.workloads)} with a {delay:g} s server delay\n"]
+    md = ["\n".join(top) + "\n"]
+    for w in run.workloads:
+        md += [f"![{w.name}: {FIGURE_WORDS['answer']}]({png})\n"
+               for png, _ in _figures(pngs, w.name, "answer")]
     if warning:
         md.append(f"**{warning}**\n")
     md += ["  \n".join(header) + "\n",
            "Wall and CPU time are hyperfine's means over its runs (whole process), the back ends "
            "interleaved in rounds; ± is the 95% confidence interval of the mean (Student's t). "
-           f"Speedup is {base}'s mean wall time ÷ the back end's, with its 95% interval; "
-           f"pairs of back ends are compared with a rank test ([results/README.md]({README})).\n",
+           f"Speedup is {run.backends[0]}'s mean wall time ÷ the back end's, with its 95% interval; "
+           f"pairs of back ends are compared with a rank test ([results/README.md]({README})). "
+           + model.IDEAL_WORDS + "\n",
            terms_paragraph(run)]
     if run.dest_parent:
         md.append(f"The clients saved the flags under `{run.dest_parent}` "
                   f"({run.dest_fs or 'unknown'} file system).\n")
-    text = ([warning, ""] if warning else []) + header
+    text = top + [""]
+    text += ([warning, ""] if warning else []) + header
     for w in run.workloads:
         acc = accounts.get(w.name, {})
         head = workload_heading(w)
-        header, rows = bench_table(w)
+        th, trows = timed_table(w, floors)
+        xh, xrows = traced_table(w)
         sentences = bench_sentences(w, acc, floors)
-        phase_lines = phase_sentences(w, acc)
-        why = why_not_ideal(w, acc, floors)
+        ph, prows = phase_table(w, acc)
+        wh, wrows, wnotes = why_table(w, acc, floors)
+        causes = why_causes(w, acc) if wrows else []
+        cph, cprows = pairs_table(w)
         runs = ", ".join(f"{e.backend} {e.runs}" for e in w.entries)
-        text += ["", head, text_table(header, rows), ""] + [f"  {s}" for s in sentences]
-        if phase_lines:
-            text += ["", "  Where the time went (traced runs):"] + [f"  {s}" for s in phase_lines]
-        text += [f"  {s}" for s in why]
-        md_head = [f"{h} ({u})" if u else h for h, u in zip(header[0], header[1])]
-        md += [f"## {head}\n", md_table(md_head, rows),
-               f"\nTimed runs per back end: {runs}; traced: one each.\n"]
+        text += ["", head, text_table(th, trows), ""] + [f"  {s}" for s in sentences]
+        if prows:
+            # The terminal gets the figures; report.md also says what each
+            # run's "starting the transfers" was (a column of words).
+            words_col = ph.index("starting the transfers was")
+            text += ["", "  Where the time went (the phase account of the traced runs):",
+                     text_table([ph[:words_col] + ph[words_col + 1:]],
+                                [r[:words_col] + r[words_col + 1:] for r in prows])]
+        md_th = [f"{h} ({u})" if u else h for h, u in zip(th[0], th[1])]
+        md_xh = [f"{h} ({u})" if u else h for h, u in zip(xh[0], xh[1])]
+        md += [f"## {head}\n", md_table(md_th, trows),
+               f"\nTimed runs per back end: {runs}.\n",
+               "The traced runs (one each, or the last of up to three tries to land inside the "
+               "timed range):\n", md_table(md_xh, xrows), ""]
+        if cprows:
+            md += ["Each pair of the other back ends, tested:\n", md_table(cph, cprows), ""]
         md += [f"- {s}" for s in sentences]
         md.append("")
-        if phase_lines:
-            md.append(f"### Where the time went\n")
-            md.append("The phase account of each traced run: its wall time, from the process's start "
-                      "to its end, cut into starting the process, starting the transfers, waiting "
-                      "(the server's delay: the only part the ideal counts), receiving, saving and "
-                      "exit, along the chain of steps the run's end waited for "
-                      f"([how it is computed]({README}#the-phase-account)).\n")
-            md += [f"![{w.name}: {FIGURE_WORDS['phases']}]({png})\n" for png, _ in _figures(pngs, w.name, "phases")]
-            md += [f"- {s}" for s in phase_lines]
-            md.append("")
-        if why:
-            md.append(f"### Why not the ideal\n")
-            md += [f"{s}\n" for s in why]
-        for kind in ("overview", "wall-cpu", "timeline"):
+        if prows:
+            md.append("### Where the time went\n")
+            md.append("The phase account of each traced run: its traced wall, from the process's "
+                      "start to its end, cut into parts along the chain of steps the run's end "
+                      f"waited for ([how it is computed]({README}#the-phase-account)). Waiting is "
+                      "the configured delay, not measured.\n")
+            md += [f"![{w.name}: {FIGURE_WORDS['phases']}]({png})\n"
+                   for png, _ in _figures(pngs, w.name, "phases")]
+            md += [md_table(ph, prows), ""]
+            off = [a for a in acc.values() if not a.adds_up()]
+            if off:
+                md += [f"⚠ {phases.sentence(a)[0].upper()}{phases.sentence(a)[1:]}\n" for a in off]
+        if wrows:
+            md.append("### Why not the ideal\n")
+            md += [md_table(wh, wrows), ""]
+            md += [f"{s}\n" for s in causes + wnotes]
+            text += ["", "  Why not the ideal:"] + [f"  {s}" for s in causes + wnotes]
+        for kind in ("overview", "timeline"):
             for png, _ in _figures(pngs, w.name, kind):
                 md.append(f"![{w.name}: {FIGURE_WORDS[kind]} ({png})]({png})\n")
         if _figures(pngs, w.name, "overview"):
             md.append("In the timelines a bar is one request, from its start to its response's "
-                      "end; purple, the wait for its file to be saved. The red strip under a "
-                      "one-thread back end's timeline is the CPU it used at each moment (from "
-                      "the CPU time the thread had used at every start and end of a request): "
-                      "one thread, mostly idle, while many requests wait.\n")
-    sc_md, sc_text = syscalls.section(run)
+                      "end; a purple dot, its file saved (the saving is too short to see as a bar).\n")
+            cap = strip_caption(run, w, pngs, acc, floors)
+            if cap:
+                md.append(cap + "\n")
+    sc_md, sc_text = syscalls.section(run, floors)
     md += sc_md
     text += sc_text
-    nd_md, nd_text = nodelay_section(run)
+    for hook in SECTION_HOOKS:
+        h_md, h_text = hook(run, accounts, floors)
+        md += h_md
+        text += h_text
+    nd_md, nd_text = nodelay_section(run, accounts)
     md += nd_md
     if nd_text:
         text += ["", nd_text]
@@ -530,8 +655,9 @@ def sweep_report(sw: Sweep, pngs: list[str]) -> tuple[str, str]:
     base = sw.baseline or "the baseline"
     md = ["# flagbench sweep\n",
           f"Each point is the fastest of its runs (sweep.csv has them all). Speedup is {base}'s "
-          "wall time at the same delay and request count ÷ the back end's; ideal is N ÷ ceil(N/m), "
-          "what overlapping the waits perfectly would give.\n"]
+          "wall time at the same delay and request count ÷ the back end's; ideal is the bench "
+          "report's ideal (model.ideal_speedup) with no floor, which the sweep does not measure: "
+          "N ÷ ceil(N/m), what overlapping the waits perfectly would give.\n"]
     text = []
     conc = sw.concurrent
     for n in sw.requests:

@@ -118,9 +118,26 @@ def speedup(baseline_wall: Optional[float], wall: Optional[float]) -> Optional[f
     return baseline_wall / wall
 
 
-def ideal_speedup(n: int, m: int) -> float:
-    """One at a time makes n rounds of the delay; m in flight make ceil(n/m)."""
-    return n / math.ceil(n / max(1, m))
+# The ideal, defined once (the report prints IDEAL_WORDS once, where it
+# first uses it): a run that only waited, ceil(n/m) rounds of the server's
+# delay, plus what any run of the same binary costs besides its requests (a
+# one-request run's start and exit: its floor, 0 where not measured). The
+# ideal speedup is the baseline's ideal wall ÷ the back end's.
+IDEAL_WORDS = ("**Ideal**: a run that only waits, ceil(N/m) × the delay (m: requests in "
+               "flight), plus its back end's floor — a one-request run's start and exit, "
+               "measured; the ideal speedup is the baseline's ideal wall ÷ the back end's.")
+
+
+def ideal_wall(n: int, m: int, delay: float, floor_s: float = 0.0) -> float:
+    """ceil(n/m) rounds of the delay plus the floor (s)."""
+    return math.ceil(n / max(1, m)) * delay + max(0.0, floor_s)
+
+
+def ideal_speedup(n: int, m: int, delay: float = 1.0, base_floor_s: float = 0.0,
+                  floor_s: float = 0.0) -> float:
+    """The baseline's ideal wall (one at a time) ÷ the ideal wall with m in
+    flight; with no floors, n / ceil(n/m)."""
+    return ideal_wall(n, 1, delay, base_floor_s) / ideal_wall(n, m, delay, floor_s)
 
 
 # ---------------------------------------------------------------- a client's own records
@@ -291,6 +308,20 @@ def merge_rounds(d: str) -> list[str]:
     return written
 
 
+# A traced run counts as inside its timed runs' range within this share of
+# their median beyond either end: the clock read outside the process moves by
+# about that between identical runs, so a 19.4 s run 5 ms past the range of
+# two is not another run.
+RANGE_SLACK = 0.005
+
+
+def in_range(wall: float, times: list[float]) -> bool:
+    """wall within min(times)–max(times), give or take RANGE_SLACK."""
+    srt = sorted(times)
+    med = srt[len(srt) // 2]
+    return srt[0] - RANGE_SLACK * med <= wall <= srt[-1] + RANGE_SLACK * med
+
+
 # The timed runs' figures by the names the report uses (seconds; runs: int).
 @figures_of("timing", wall="mean", wall_sd="stddev", runs="runs", cpu="cpu")
 @dataclass
@@ -306,8 +337,41 @@ class BackendRun:
     trace: list[TraceRow]
     plan: dict[str, str] = field(default_factory=dict, repr=False)
     # The traced run's whole-process wall time, timed outside it (None:
-    # not timed, a folder from before process-walls.csv).
+    # not timed, a folder from before process-walls.csv). This, and only
+    # this, is what the report calls the "traced wall".
     process_wall: Optional[float] = None
+    # Tries it took to get a traced run inside the timed runs' range.
+    traced_tries: int = 1
+    # Its one-request runs (floor-<backend>.csv), for per-request figures.
+    floor_runs: list = field(default_factory=list, repr=False)
+
+    def cpu_per_request(self, requests: int) -> Optional[float]:
+        """CPU a request costs (s): the traced run's downloads CPU less a
+        one-request run's (median), over the other requests. None without
+        floor runs (whole-process CPU ÷ N would count start and exit N times)."""
+        if not self.floor_runs:
+            return None
+        floor = sorted(s.cpu_s for s in self.floor_runs)[len(self.floor_runs) // 2]
+        return max(0.0, self.summary.cpu_s - floor) / max(1, requests - 1)
+
+    @property
+    def book(self) -> str:
+        """The book's script this back end stands for ('' when none)."""
+        b = (self.plan.get("book") or "").strip()
+        return "" if b == "-" else b
+
+    @property
+    def timed_range(self) -> tuple[float, float]:
+        times = self.timing.times or [self.timing.mean]
+        return min(times), max(times)
+
+    @property
+    def traced_in_range(self) -> Optional[bool]:
+        """Whether the traced wall lies within the timed runs' min–max (None:
+        the traced run was not timed from outside); see in_range."""
+        if self.process_wall is None:
+            return None
+        return in_range(self.process_wall, self.timing.times or [self.timing.mean])
 
 
 @dataclass
@@ -416,10 +480,16 @@ def load_bench(d: str) -> BenchRun:
                 num(r.get("process_wall_s")))
     for w in workloads.values():
         for e in w.entries:
-            e.process_wall = (walls.get(("traced", w.name, e.backend)) or [None])[0]
+            # bench.sh tries again while a traced run falls outside the
+            # timed range: the last try is the one whose trace was kept.
+            tries = walls.get(("traced", w.name, e.backend)) or [None]
+            e.process_wall, e.traced_tries = tries[-1], len(tries)
     runs_of = {kind: {b: [Summary.from_row(r) for r in read_csv(
         os.path.join(d, f"{kind}-{b}.csv"), missing_ok=True)] for b in backends}
         for kind in ("floor", "nodelay")}
+    for w in workloads.values():
+        for e in w.entries:
+            e.floor_runs = runs_of["floor"].get(e.backend) or []
     p0 = plan[0]
     return BenchRun(directory=d, workloads=list(workloads.values()), backends=backends,
                     delay=num(p0.get("delay_s")), dest_parent=p0.get("dest_parent") or "",

@@ -20,7 +20,7 @@ from typing import Optional
 
 from . import stats
 from .markdown import fmt_s, fmt_x, md_table, text_table
-from .model import BenchRun, PeerRun, Workload, ideal_speedup, speedup
+from .model import BenchRun, PeerRun, Workload, speedup
 from .plots import gnuplot_terminal, gp_str
 
 GROUPS = ["C back end", "python", "tool"]
@@ -40,9 +40,15 @@ class Row:
     cpu: float          # hyperfine's mean user + system
     rss_mib: Optional[float]
     requests: int
+    # CPU a request costs beyond start-up (ms): a peer's CPU less its run
+    # doing nothing (start_cpu_s), ÷ N; a back end's traced downloads less a
+    # one-request run's, ÷ (N − 1). None: not measured (then CPU ÷ N).
+    per_request_ms: Optional[float] = None
 
     @property
     def cpu_per_request_ms(self) -> float:
+        if self.per_request_ms is not None:
+            return self.per_request_ms
         return 1000 * self.cpu / max(1, self.requests)
 
 
@@ -51,14 +57,17 @@ def _rows(w: Workload, peers: list[PeerRun]) -> list[Row]:
     for e in w.entries:
         rows.append(Row(e.backend, "C back end", "flagbench", e.max_req, e.wall,
                         stats.mean_interval(e.timing.times or [e.wall]), e.runs, e.cpu,
-                        e.summary.rss_kb / 1024 if e.summary.rss_kb else None, w.requests))
+                        e.summary.rss_kb / 1024 if e.summary.rss_kb else None, w.requests,
+                        None if (c := e.cpu_per_request(w.requests)) is None else 1e3 * c))
     for p in peers:
         if p.ok:
             t = p.timing
             rows.append(Row(p.peer, p.kind, p.model, p.max_req, t.mean,
                             stats.mean_interval(t.times or [t.mean]), t.runs, t.cpu,
                             p.check_max_rss_kib / 1024 if p.check_max_rss_kib else None,
-                            w.requests))
+                            w.requests,
+                            1e3 * max(0.0, t.cpu - p.start_cpu_s) / max(1, w.requests)
+                            if p.start_cpu_s > 0 else None))
     return rows
 
 
@@ -81,7 +90,7 @@ def table(w: Workload, peers: list[PeerRun]):
     pybase = _python_baseline(rows)
     header = [["client", "how", "m", "wall s", "CPU s", "CPU/req", "peak RSS", "speedup",
                "vs own"],
-              ["", "", "", "mean [95% CI]", "user+sys", "ms", "MiB", "vs " + w.baseline.backend,
+              ["", "", "", "mean [95% CI]", "user+sys", "ms, beyond start", "MiB", "vs " + w.baseline.backend,
                "1-at-a-time"]]
     out = []
     for r in rows:
@@ -138,7 +147,7 @@ def sentences(w: Workload, peers: list[PeerRun]) -> list[str]:
             f"one request at a time ({fmt_s(pybase.wall)} s for {n} requests), the concurrent "
             f"Python clients were {', '.join(parts)} faster. The book reports about 5× for its "
             f"concurrent scripts over the internet; on this local server with {delay:g} s of "
-            f"delay and up to {m} requests in flight (ideal {fmt_x(ideal_speedup(n, m))}×), "
+            f"delay and up to {m} requests in flight (the ideal: the table above), "
             f"the C back ends were {_span(min(c_sp), max(c_sp))}× faster than their "
             f"own baseline.")
     py_conc = [r for r in py if r is not pybase]
@@ -153,8 +162,9 @@ def sentences(w: Workload, peers: list[PeerRun]) -> list[str]:
             f"The fastest Python client, {best.name} ({best.how}), took {fmt_s(best.wall)} s, "
             f"{fmt_x(best.wall / c_fast.wall)}× the fastest back end's {fmt_s(c_fast.wall)} s "
             f"({c_fast.name}). Of that, {fmt_s(waits)} s is the server's delay{floor}; in all "
-            f"it used {fmt_s(best.cpu)} s of CPU, {best.cpu_per_request_ms:.2f} ms a request "
-            f"against {c_fast.cpu_per_request_ms:.2f} ms for {c_fast.name}.")
+            f"it used {fmt_s(best.cpu)} s of CPU; beyond its start-up, "
+            f"{best.cpu_per_request_ms:.2f} ms a request against "
+            f"{c_fast.cpu_per_request_ms:.2f} ms for {c_fast.name}.")
     if tools:
         tf = min(tools, key=lambda r: r.wall)
         spread = ", ".join(f"{r.name} {fmt_s(r.wall)} s" for r in sorted(tools, key=lambda r: r.wall))

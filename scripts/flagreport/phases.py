@@ -10,7 +10,9 @@ path, the chain of steps the run's end waited for (results/README.md,
              threads, opening connections, and the gaps between one request
              and the next when they run one after another
   waiting    the server's delay of each request on the chain — the only part
-             the ideal counts, so "waiting" means this and nothing else
+             the ideal counts, so "waiting" means this and nothing else. It is
+             the configured delay (capped by what the trace allows: connect
+             → done), not a measurement of the server; the report says so
   receiving  the rest of each request on the chain: response bytes, and the
              client noticing them (one busy thread notices late)
   saving     the files saved on the chain: after the last response, the tail
@@ -36,12 +38,14 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from . import model
+
 # The parts in the order they happen, with the words the report uses.
 PHASES = ("process", "transfers", "waiting", "receiving", "saving", "exit")
 PHASE_WORDS = {
     "process": "starting the process",
     "transfers": "starting the transfers",
-    "waiting": "waiting (the server's delay)",
+    "waiting": "waiting (the configured server delay)",
     "receiving": "receiving",
     "saving": "saving",
     "exit": "exit",
@@ -93,10 +97,8 @@ def floor_from(process_walls: Sequence[float], run_walls: Sequence[float],
 
 
 def ideal_wall(n: int, m: int, delay: float, floor: Optional[Floor]) -> float:
-    """What a run would take if only the server's delay and the floor
-    counted: ceil(n/m) rounds of the delay, plus a one-request run's start
-    and exit."""
-    return math.ceil(n / max(1, m)) * delay + (floor.total_s if floor else 0.0)
+    """model.ideal_wall with a back end's floor (the one definition)."""
+    return model.ideal_wall(n, m, delay, floor.total_s if floor else 0.0)
 
 
 @dataclass
@@ -112,6 +114,9 @@ class Account:
     connections: int                 # requests that opened a connection
     first_start: float               # s after t0
     last_start: float
+    # t0 → the first request on the chain reached the server (s): what a
+    # one-request run pays too, its connection included.
+    first_transfer: float = 0.0
     details: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -168,6 +173,7 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
 
     r, chain = last, 0
     last_late_us = 0.0
+    first_transfer_us = 0.0
     while r is not None:
         chain += 1
         s, done = _us(r, "started_us"), _us(r, "done_us")
@@ -188,6 +194,7 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
                 best, best_end = p, e
         if best is None:
             parts["transfers"] += s / 1e6
+            first_transfer_us = c
             break
         parts["transfers"] += (s - best_end) / 1e6
         if best_end > _us(best, "done_us"):
@@ -221,7 +228,8 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
     return Account(backend=backend, parts=parts, measured_wall=measured_wall,
                    exit_estimated=floor is not None, requests=len(rows), threads=threads,
                    chain=chain, connections=len(opened), first_start=starts[0] / 1e6,
-                   last_start=starts[-1] / 1e6, details=details)
+                   last_start=starts[-1] / 1e6, first_transfer=first_transfer_us / 1e6,
+                   details=details)
 
 
 # ---------------------------------------------------------------- words
@@ -238,6 +246,8 @@ def ms(x: float) -> str:
     v = x * 1e3
     if x >= 1:
         return decimals(x, ((10, 1),), 2) + " s"
+    if 0 < v < 0.01:
+        return f"{v * 1e3:.1f} µs"
     if 0 < v < 0.1:
         return f"{v * 1e3:.0f} µs"
     return decimals(v, ((10, 0),), 1) + " ms"
@@ -247,15 +257,32 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def per_request_transfer(a: Account) -> Optional[float]:
+    """Starting one request after another, each after the first (s): the
+    first (t0 → its connection up) is what a one-request run pays too, so it
+    is not divided among the others. None when the chain is one request."""
+    if a.chain <= 1:
+        return None
+    return max(0.0, a.parts["transfers"] - a.first_transfer) / (a.chain - 1)
+
+
 def transfers_words(a: Account) -> str:
     """What "starting the transfers" was in this run, from its shape."""
     if a.chain > 1:
-        return (f"starting {_plural(a.chain, 'request')} one after another "
-                f"({ms(a.parts['transfers'] / a.chain)} each, connections included)")
-    on = "one thread" if a.threads <= 1 else f"{a.threads} threads"
+        return (f"starting {_plural(a.chain, 'request')} one after another (the first, "
+                f"its connection included, {ms(a.first_transfer)}; each of the other "
+                f"{a.chain - 1}, {ms(per_request_transfer(a) or 0.0)})")
+    if a.threads > 1:
+        return (f"starting {a.threads} threads, each its request, the last "
+                f"{ms(a.last_start)} after t0")
     what = (f"opening {_plural(a.connections, 'connection')}" if a.connections
             else f"starting {_plural(a.requests, 'transfer')}")
-    return f"{what} on {on}"
+    return f"{what} on one thread"
+
+
+def waiting_words(a: Account, delay: float) -> str:
+    """The waiting part is the configured delay, not measured: say so."""
+    return f"configured: {a.chain} × {delay:g} s"
 
 
 def sentence(a: Account, wall_label: str = "") -> str:
@@ -264,7 +291,7 @@ def sentence(a: Account, wall_label: str = "") -> str:
     total = a.measured_wall if a.measured_wall else a.total
     bits = [f"{ms(p['process'])} starting the process",
             f"{ms(p['transfers'])} {transfers_words(a)}",
-            f"{ms(p['waiting'])} waiting" + (f" ({a.chain} × the delay)" if a.chain > 1 else ""),
+            f"{ms(p['waiting'])} waiting ({a.chain} × the configured delay)",
             f"{ms(p['receiving'])} receiving",
             f"{ms(p['saving'])} saving",
             f"{ms(p['exit'])} exiting"]

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-
+from dataclasses import dataclass
 from typing import Optional
 
 from .model import BenchRun, Sweep, TraceRow, ideal_speedup, num, speedup
@@ -87,12 +87,13 @@ def _extra_us(r: TraceRow, key: str) -> float:
     return num(r.extra.get(key), -1.0)
 
 
-def busy_data(d: str, name: str, trace: list[TraceRow], end_s: float) -> bool:
+def busy_buckets(trace: list[TraceRow], end_s: float, nb: int = 400):
     """CPU in use over the run, from each thread's CPU stamps at its
     transfers' starts and ends (trace columns started_cpu_us, done_cpu_us):
     between two stamps of a thread, its CPU time grew by Δcpu over Δt, so
-    it was busy Δcpu ÷ Δt of that time. Summed over threads into buckets;
-    False when the trace has no stamps (a client from before them)."""
+    it was busy Δcpu ÷ Δt of that time. Summed over threads into nb buckets
+    from 0 to end_s: (bucket width s, CPUs busy per bucket); None when the
+    trace has no stamps (a client from before them)."""
     per_thread: dict[int, list[tuple[float, float]]] = {}
     for r in trace:
         for t_key, c_key in (("started_us", "started_cpu_us"), ("done_us", "done_cpu_us")):
@@ -100,8 +101,7 @@ def busy_data(d: str, name: str, trace: list[TraceRow], end_s: float) -> bool:
             if t >= 0 and c >= 0:
                 per_thread.setdefault(r.thread, []).append((t, c))
     if not per_thread:
-        return False
-    nb = 400
+        return None
     width = max(end_s, 1e-3) * 1e6 / nb
     busy = [0.0] * nb
     for samples in per_thread.values():
@@ -115,11 +115,82 @@ def busy_data(d: str, name: str, trace: list[TraceRow], end_s: float) -> bool:
                 lo, hi = max(t0, k * width), min(t1, (k + 1) * width)
                 if hi > lo and k < nb:
                     busy[k] += rate * (hi - lo) / width
+    return width / 1e6, busy
+
+
+def busy_data(d: str, name: str, trace: list[TraceRow], end_s: float) -> bool:
+    """busy_buckets written for gnuplot; False when the trace has no stamps."""
+    b = busy_buckets(trace, end_s)
+    if b is None:
+        return False
+    width, busy = b
     with open(os.path.join(d, name), "w") as f:
         f.write("# bucket_start_s bucket_width_s cpus_busy (from the trace's CPU stamps)\n")
         for k, v in enumerate(busy):
-            f.write(f"{k * width / 1e6:.6f} {width / 1e6:.6f} {v:.4f}\n")
+            f.write(f"{k * width:.6f} {width:.6f} {v:.4f}\n")
     return True
+
+
+# The strip's caption: below this many CPUs busy the thread counts as idle.
+IDLE_BELOW = 0.5
+
+
+@dataclass
+class BusySpans:
+    """A one-thread run's CPU strip in three spans: busy from t0 until it
+    first drops below IDLE_BELOW (head), idle, busy again from its last drop
+    to the end (tail); level the mean CPUs busy in head and tail, idle_level
+    between."""
+    head_s: float
+    idle_s: float
+    tail_s: float
+    level: float
+    idle_level: float
+
+
+def spans_of(width_s: float, busy: list[float]) -> Optional[BusySpans]:
+    """The longest run of buckets under IDLE_BELOW is the idle middle; what
+    comes before it is the head, after it (to the last busy bucket) the
+    tail. None when the strip never idles."""
+    last = max((k for k, v in enumerate(busy) if v > 0), default=-1)
+    best, start = (0, 0), None
+    for k in range(last + 2):
+        idle = k <= last and busy[k] < IDLE_BELOW
+        if idle and start is None:
+            start = k
+        elif not idle and start is not None:
+            if k - start > best[1] - best[0]:
+                best = (start, k)
+            start = None
+    if last < 0 or best[1] <= best[0]:
+        return None
+    head, mid, tail = busy[:best[0]], busy[best[0]:best[1]], busy[best[1]:last + 1]
+    ends = head + tail
+    return BusySpans(head_s=len(head) * width_s, idle_s=len(mid) * width_s,
+                     tail_s=len(tail) * width_s,
+                     level=sum(ends) / len(ends) if ends else 0.0,
+                     idle_level=sum(mid) / len(mid) if mid else 0.0)
+
+
+def has_strip(w, e) -> bool:
+    """The strip is drawn for one-thread back ends: a pool's threads each
+    stamp one or two requests, too few samples to tell when they ran."""
+    return e is not w.baseline and e.summary.threads == 1
+
+
+def busy_spans(run: BenchRun, w) -> dict[str, BusySpans]:
+    """Each strip's spans, for the caption (back ends with a strip only)."""
+    out = {}
+    for e in w.entries:
+        if not has_strip(w, e):
+            continue
+        rows = [r for r in e.trace if r.started_us >= 0 and r.done_us >= 0]
+        end = max((max(r.done_us, r.saved_us) / 1e6 for r in rows), default=0.0)
+        b = busy_buckets(e.trace, end) if end > 0 else None
+        sp = spans_of(*b) if b else None
+        if sp:
+            out[e.backend] = sp
+    return out
 
 
 def _timeline_plots(b: str, wl: str, present: list[int], lw: float, titles: bool) -> list[str]:
@@ -128,9 +199,11 @@ def _timeline_plots(b: str, wl: str, present: list[int], lw: float, titles: bool
              + (f"title '{OUTCOMES[i][0].replace('_', ' ')}'" if titles else "notitle")
              for i in present]
     if plots:
-        plots.append(f"'timeline-{b}-{wl}.dat' using 4:1:5:(0) with vectors nohead "
-                     f"lw {max(2.0, lw):.1f} lc rgb '{SAVING_COLOUR}' "
-                     + ("title 'saving (response → file saved)'" if titles else "notitle"))
+        # Saving takes µs: as a bar it would be invisible, so a dot marks
+        # the moment each file was in place.
+        plots.append(f"'timeline-{b}-{wl}.dat' using ($4+$5):1 with points pt 7 "
+                     f"ps {max(0.25, min(0.8, lw / 6)):.2f} lc rgb '{SAVING_COLOUR}' "
+                     + ("title 'file saved'" if titles else "notitle"))
     return plots
 
 
@@ -146,6 +219,17 @@ def _panel(top: float, bottom: float) -> str:
             f"set tmargin at screen {top:.4f}\nset bmargin at screen {bottom:.4f}\n")
 
 
+def phase_legend(p: str, accounts: dict) -> str:
+    """A phase's legend entry; one too short to see in any bar (under 0.3%
+    of the shortest run: about two pixels) says so, so a colour in the
+    legend never goes missing from the bars unexplained."""
+    shortest = min(a.total for a in accounts.values())
+    longest_part = max(a.parts[p] for a in accounts.values())
+    if longest_part < 0.003 * shortest:
+        return f"{PHASE_WORDS[p]} (at most {phase_ms(longest_part)}: too short to see)"
+    return PHASE_WORDS[p]
+
+
 def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str:
     """One stacked horizontal bar per back end: its phases in ms, one panel
     per scale (a baseline 100× slower gets its own), gnuplot text."""
@@ -159,7 +243,8 @@ def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str
                 cells += [f"{x:.3f}", f"{x + v:.3f}"]
                 x += v
             a = accounts[b]
-            label = phase_ms(a.total) + ("" if a.adds_up() else f" (measured {phase_ms(a.measured_wall)})")
+            label = (phase_ms(a.measured_wall) if a.measured_wall else phase_ms(a.total)) + (
+                "" if a.adds_up() else f" (the parts add to {phase_ms(a.total)})")
             f.write(f"{b} {' '.join(cells)} {gp_str(label)}\n")
     # Panels: back ends whose totals are within 5× of each other share an axis.
     groups: list[list[str]] = []
@@ -198,7 +283,7 @@ def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str
             lo, hi = 2 + 2 * k, 3 + 2 * k
             plots.append(f"'phases-{wl}.dat' using (({'$'}{lo}+${hi})/2):(ypos($0)):{lo}:{hi}:"
                          f"(ypos($0)-0.32):(ypos($0)+0.32) with boxxyerror lc rgb '{PHASE_COLOURS[p]}' "
-                         + (f"title {gp_str(PHASE_WORDS[p])}" if gi == 0 else "notitle"))
+                         + (f"title {gp_str(phase_legend(p, accounts))}" if gi == 0 else "notitle"))
         plots.append(f"'phases-{wl}.dat' using {2 * len(PHASES) + 1}:(ypos($0)):"
                      f"(' '.stringcolumn({2 * len(PHASES) + 2})) with labels left notitle")
         mapping = " : ".join(f"$0 == {order.index(b)} ? {i}" for i, b in enumerate(g))
@@ -209,10 +294,78 @@ def phase_plot(d: str, wl: str, accounts: dict, run: BenchRun, term: str) -> str
     return "".join(out)
 
 
+# The overview shares one time axis unless the baseline took more than this
+# many times the others' longest run.
+SHARED_UP_TO = 30
+
+
+def traced_wall_words(e) -> str:
+    """'traced wall 0.124 s' — the whole process timed from outside, the
+    one figure the report calls the traced wall."""
+    if e.process_wall is None:
+        return f"run {e.summary.wall_s:.3f} s (t0 to end)"
+    return f"traced wall {e.process_wall:.3f} s" + (" ⚠ outside timed range"
+                                                   if e.traced_in_range is False else "")
+
+
+def no_strip_words(w, e) -> str:
+    if e is w.baseline or has_strip(w, e):
+        return ""
+    return f" — no CPU strip: {e.summary.threads} threads, each stamps only its own request"
+
+
+def answer_workload(run: BenchRun):
+    """The workload the first figure shows: the book's 20 flags when run,
+    else the smallest with a delay."""
+    ws = [w for w in run.workloads if w.delay > 0 and len(w.entries) > 1]
+    return next((w for w in ws if w.requests == 20), min(ws, key=lambda w: w.requests, default=None))
+
+
+def answer_plot(d: str, w, term: str, present: dict[str, list[int]]) -> Optional[str]:
+    """The report's first figure: the baseline and the fastest one-thread
+    back end (the book's asyncio model) on one shared time axis. gnuplot
+    text, or None when the workload has no such back end."""
+    loops = [e for e in w.entries[1:] if e.summary.threads == 1]
+    if not loops or w.delay <= 0:
+        return None
+    loop = min(loops, key=lambda e: e.wall)
+    pair = [w.baseline, loop]
+    ends, rows = [], {}
+    for e in pair:
+        tr = [r for r in e.trace if r.started_us >= 0 and r.done_us >= 0]
+        rows[e.backend] = len(tr)
+        ends.append(max((max(r.done_us, r.saved_us) / 1e6 for r in tr), default=0.0))
+    xmax = 1.02 * max(ends + [1e-3])
+    png = f"answer-{w.name}.png"
+    out = [f"\nset terminal {term} size 900,420\nset output '{png}'\n"
+           f"set multiplot title {gp_str(f'{w.name}: {w.requests} requests, {w.delay:g} s server delay each — one time axis')} noenhanced\n"
+           "set key off\nset grid x\n"]
+    top = 0.88
+    for i, e in enumerate(pair):
+        bottom = top - 0.32
+        book = f", the book's {e.book}" if e.book else ""
+        label = (f"{e.backend}{book}: one request after another, {traced_wall_words(e)}"
+                 if e is w.baseline else
+                 f"{e.backend}{book}: all at once on one thread, {traced_wall_words(e)}")
+        plots = _timeline_plots(e.backend, w.name, present.get(e.backend, []), 3.0, titles=False)
+        if not plots:
+            return None
+        out.append(_panel(top, bottom) + f"set title {gp_str(label)} noenhanced offset 0,-0.6\n"
+                   f"set xrange [0:{xmax:.6f}]\nset yrange [0:{rows[e.backend] + 1}]\n"
+                   "set ylabel 'request'\n"
+                   + ("set xlabel 'seconds since the run began (the same axis for both)'\n"
+                      if i == 1 else "unset xlabel\n")
+                   + f"plot {', '.join(plots)}\n")
+        top = bottom - 0.12
+    out.append("unset multiplot\nset autoscale\nunset xlabel\n")
+    return "".join(out)
+
+
 def bench_plots(run: BenchRun, phase_accounts: Optional[dict] = None) -> list[tuple[str, str, str]]:
     """Writes the .dat files and plots.gp into the run's folder, draws the PNGs;
-    returns (workload, png, kind) of those drawn, kind one of phases,
-    overview, timeline, wall-cpu. phase_accounts: workload -> backend ->
+    returns (workload, png, kind) of those drawn, kind one of answer,
+    phases, overview, timeline. (No wall-against-CPU plot: the timed table
+    has both, on one scale.) phase_accounts: workload -> backend ->
     phases.Account."""
     d, delay = run.directory, run.delay
     term = gnuplot_terminal()
@@ -232,19 +385,22 @@ def bench_plots(run: BenchRun, phase_accounts: Optional[dict] = None) -> list[tu
         for e in entries:
             present, rows, end = timeline_data(d, f"timeline-{e.backend}-{wl}.dat", e.trace)
             tl.append((e, present, rows, end))
-        # One time axis for the back ends that overlap their requests, another
-        # for the baseline when it is far slower: each picture is readable and
-        # the concurrent ones compare at a glance.
+        if w is answer_workload(run):
+            ans = answer_plot(d, w, term, {e.backend: pr for e, pr, _, _ in tl})
+            if ans:
+                gp.append(ans)
+                pngs.append((wl, f"answer-{wl}.png", "answer"))
+        # One time axis for all, so a 2 s run looks ten times a 0.2 s one;
+        # only when the baseline is more than SHARED_UP_TO times slower (194
+        # requests: the others would be a sliver) does it get its own.
         conc_end = max((end for e, _, _, end in tl if e.backend != base), default=0.0)
         base_end = max((end for e, _, _, end in tl if e.backend == base), default=0.0)
-        shared = base_end <= 3 * conc_end if conc_end else True
+        shared = base_end <= SHARED_UP_TO * conc_end if conc_end else True
         xmax_of = {e.backend: 1.02 * (max(conc_end, base_end) if shared
                                       else base_end if e.backend == base else conc_end)
                    for e, _, _, _ in tl}
         xmax_of = {b: x if x > 0 else 1.0 for b, x in xmax_of.items()}
-        # The strip is drawn for one-thread back ends: a pool's threads each
-        # stamp one or two requests, too few samples to tell when they ran.
-        has_busy = {e.backend: e.backend != base and e.summary.threads == 1
+        has_busy = {e.backend: has_strip(w, e)
                     and busy_data(d, f"busy-{e.backend}-{wl}.dat", e.trace, xmax_of[e.backend])
                     for e, _, _, _ in tl}
         lw = max(1.0, min(8.0, 380.0 / max(1, n)))
@@ -255,8 +411,8 @@ def bench_plots(run: BenchRun, phase_accounts: Optional[dict] = None) -> list[tu
                 continue
             png = f"timeline-{b}-{wl}.png"
             title = (f"{b} (traced run): {rows} requests, {_threads(s.threads)},"
-                     f" wall {s.wall_s:.3f} s, in flight mean {s.inflight_mean:.1f}"
-                     f" (peak {s.inflight_peak})")
+                     f" {traced_wall_words(e)}, in flight mean {s.inflight_mean:.1f}"
+                     f" (peak {s.inflight_peak})" + no_strip_words(w, e))
             strip = has_busy[b]
             gp.append(f"""
 set terminal {term} size 900,{600 if strip else 520}
@@ -285,7 +441,7 @@ plot {', '.join(plots)}
         gp.append(f"""
 set terminal {term} size 900,{total}
 set output 'timeline-{wl}.png'
-set multiplot title {gp_str(f'{wl}, {delay:g} s delay: every request from start to done (purple: saving), {axis}')} noenhanced
+set multiplot title {gp_str(f'{wl}, {delay:g} s delay: every request from start to done (purple dot: file saved), {axis}')} noenhanced
 set key off
 set grid x
 """)
@@ -295,7 +451,7 @@ set grid x
             plots = _timeline_plots(b, wl, present, max(1.0, lw / 2), titles=False)
             bottom = top - h / total
             gp.append(_panel(top - 22 / total, bottom)
-                      + f"set title {gp_str(f'{b} ({_threads(e.summary.threads)}, traced wall {e.summary.wall_s:.3f} s)')} noenhanced offset 0,-0.6\n"
+                      + f"set title {gp_str(f'{b} ({_threads(e.summary.threads)}, {traced_wall_words(e)}){no_strip_words(w, e)}')} noenhanced offset 0,-0.6\n"
                       + f"set xrange [0:{xmax_of[b]:.6f}]\nset yrange [0:{rows + 1}]\nset ylabel 'request'\n"
                       + "unset xlabel\n" + ("set format x ''\n" if st else "set format x '%g'\n")
                       + f"plot {', '.join(plots) if plots else '1/0 notitle'}\n")
@@ -309,40 +465,6 @@ set grid x
             gp.append("set ytics autofreq\n")
         gp.append("unset multiplot\nset autoscale\n")
         pngs.append((wl, f"timeline-{wl}.png", "overview"))
-        # Wall against CPU: one linear panel per back end, the ratio written.
-        dat = f"wall-cpu-{wl}.dat"
-        with open(os.path.join(d, dat), "w") as f:
-            f.write("# backend wall_s cpu_s (hyperfine means of the timed runs)\n")
-            for e in entries:
-                f.write(f"{e.backend} {e.wall:.6f} {e.cpu:.6f}\n")
-        k = len(entries)
-        gp.append(f"""
-set terminal {term} size {max(760, 250 * k)},380
-set output 'wall-cpu-{wl}.png'
-set lmargin -1
-set rmargin -1
-set tmargin -1
-set bmargin -1
-set multiplot layout 1,{k} title {gp_str(f'{wl}: wall and CPU time (user+sys), timed runs, means — each panel on its own linear scale')} noenhanced
-set style fill solid 0.85 border -1
-set boxwidth 0.6
-set grid ytics
-unset key
-set xrange [-0.6:1.6]
-set xtics ('wall' 0, 'CPU' 1)
-set ylabel 'seconds'
-""")
-        for i, e in enumerate(entries):
-            pct = 100 * e.cpu / e.wall if e.wall else 0
-            gp.append(f"""set title {gp_str(f'{e.backend}: CPU = {pct:.1f}% of wall')} noenhanced
-set yrange [0:{e.wall * 1.2:.6f}]
-plot '{dat}' every ::{i}::{i} using (0):2 with boxes lc rgb '#4060a0', \\
-     '' every ::{i}::{i} using (1):3 with boxes lc rgb '#e08030', \\
-     '' every ::{i}::{i} using (0):2:(sprintf('%.3g s', $2)) with labels offset 0,0.8, \\
-     '' every ::{i}::{i} using (1):3:(sprintf('%.3g s', $3)) with labels offset 0,0.8
-""")
-        gp.append("unset multiplot\nunset style\nset autoscale\nset xtics autofreq\n")
-        pngs.append((wl, f"wall-cpu-{wl}.png", "wall-cpu"))
     return pngs if run_gnuplot(d, "".join(gp)) else []
 
 

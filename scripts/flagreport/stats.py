@@ -168,3 +168,19 @@ def sentence(c: Comparison) -> str:
                 f"{_runs(c)}{rounds}).")
     return (f"{c.faster} and {c.slower}: no significant difference in {_runs(c)} "
             f"({fmt_p(c.p)}, {c.test}; {c.faster} {by} as fast, {ci}{rounds.lstrip(', ')}).")
+
+
+def row(c: Comparison) -> list[str]:
+    """A comparison as a table row: pair, faster (or none), ratio with its
+    interval, p, test, rounds won."""
+    r = c.ratio
+    ratio = fmt_interval(r, lambda v: f"{v:.2f}", "×") if r else "–"
+    if c.p is None:
+        verdict = "can't tell (too few runs)"
+    elif c.significant:
+        verdict = c.faster
+    else:
+        verdict = "no significant difference"
+    return [f"{c.faster} / {c.slower}", verdict, ratio,
+            fmt_p(c.p) if c.p is not None else "–", c.test,
+            f"{c.faster} {c.rounds_won} of {c.rounds}" if c.rounds else "–"]
