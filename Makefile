@@ -11,7 +11,7 @@ RUNS      ?= 10
 FROM      ?= results/latest
 FUZZ_SECONDS ?= 60
 
-DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev check \
+DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev libssl-dev openssl check \
                 hyperfine gnuplot-nox curl python3 python3-scipy valgrind strace clang libclang-rt-14-dev unzip \
                 iproute2 shellcheck git
 
@@ -20,7 +20,7 @@ DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libj
 # for peak RSS. Installed by deps with the rest, so the peers' tests run.
 PEER_PACKAGES := python3-httpx python3-aiohttp aria2 wget2 time
 
-.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-sweep bench-scale bench-compare bench-ci readme-figures bench-history bench-bisect fuzz clean help
+.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-tls bench-sweep bench-scale bench-compare bench-ci readme-figures bench-history bench-bisect fuzz clean help
 
 all: build
 
@@ -39,10 +39,14 @@ help:
 	@echo "  make bench-peers  make bench with the clients people use instead: Python"
 	@echo "                    (one at a time, ThreadPoolExecutor, asyncio), curl --parallel,"
 	@echo "                    aria2c, wget2; the same as make bench PEERS=1"
+	@echo "  make bench TLS=1  the same workloads over HTTPS (flagserver --tls, clients --cacert)"
+	@echo "  make bench-tls    HTTP and HTTPS side by side in the same rounds: each model's"
+	@echo "                    speedup on both, the TLS handshake, the busy one thread"
 	@echo "  make bench-sweep  the back ends across delays and concurrency levels"
 	@echo "                    (SWEEP_ARGS='--wide' or see scripts/sweep.sh --help)"
 	@echo "  make bench-scale  100, 1000 and 10000 requests in flight (SCALE_ARGS=...)"
-	@echo "  make bench-compare flagserver vs nginx (wrk), the clients vs curl --parallel,"
+	@echo "  make bench-compare flagserver vs nginx (wrk; over HTTP, and HTTPS kept alive and"
+	@echo "                    a new connection per request), the clients vs curl --parallel,"
 	@echo "                    what --trace costs, and the fast start at 194 flags beside"
 	@echo "                    the kernel's own time to open 194 connections"
 	@echo "                    (installs nginx-light, wrk, strace)"
@@ -84,10 +88,13 @@ test-tsan: deps
 
 bench: deps
 	$(MAKE) build
-	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(if $(filter-out 0,$(PEERS)),--peers) $(BENCH_ARGS)
+	scripts/bench.sh --build $(BUILD) --delay $(DELAY) --flags $(FLAGS) --runs $(RUNS) $(if $(MAXREQ),--max-req $(MAXREQ)) $(if $(filter-out 0,$(PEERS)),--peers) $(if $(filter-out 0,$(TLS)),--tls) $(BENCH_ARGS)
 
 bench-peers:
 	$(MAKE) bench PEERS=1
+
+bench-tls:
+	$(MAKE) bench BENCH_ARGS="--tls-compare $(BENCH_ARGS)"
 
 bench-sweep: deps
 	$(MAKE) build
@@ -101,6 +108,8 @@ bench-compare: deps
 	@scripts/deps.sh nginx-light wrk strace
 	$(MAKE) build
 	scripts/vs_nginx.sh --build $(BUILD)
+	scripts/vs_nginx.sh --build $(BUILD) --tls
+	scripts/vs_nginx.sh --build $(BUILD) --tls --close
 	scripts/vs_curl.sh --build $(BUILD)
 	scripts/trace_cost.sh --build $(BUILD)
 	scripts/fast_start.sh --build $(BUILD)

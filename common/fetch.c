@@ -29,6 +29,36 @@ static void set_reason(char *out, size_t n, const char *text) {
     out[len] = '\0';
 }
 
+/* Why libcurl refused the server's certificate, from its error text
+ * (CURLE_PEER_FAILED_VERIFICATION): OpenSSL's verify result after "SSL
+ * certificate problem: " ("certificate has expired", "self-signed
+ * certificate"...), or libcurl's own check of the name, which OpenSSL's
+ * verify result does not cover. */
+static void verify_reason(const char *errbuf, char *reason, size_t n) {
+    static const char problem[] = "SSL certificate problem: ";
+    const char *text = errbuf && *errbuf ? errbuf : "";
+    if (strstr(text, "subject name") || strstr(text, "does not match"))
+        snprintf(reason, n, "certificate verify failed: name mismatch");
+    else if (strncmp(text, problem, sizeof problem - 1) == 0)
+        snprintf(reason, n, "certificate verify failed: %s", text + sizeof problem - 1);
+    else
+        snprintf(reason, n, "certificate verify failed%s%s", *text ? ": " : "", text);
+}
+
+/* Why a handshake failed (CURLE_SSL_CONNECT_ERROR), in words for the two
+ * faults a server can make, else OpenSSL's error without libcurl's prefix. */
+static void handshake_reason(const char *errbuf, char *reason, size_t n) {
+    const char *text = errbuf && *errbuf ? errbuf : "";
+    const char *colon = strncmp(text, "OpenSSL", 7) == 0 ? strstr(text, ": ") : NULL;
+    if (strstr(text, "SSL_ERROR_SYSCALL") || strstr(text, "unexpected eof"))
+        text = "the server closed the connection";
+    else if (strstr(text, "wrong version number"))
+        text = "the server's reply is not TLS (wrong version number)";
+    else if (colon)
+        text = colon + 2;
+    snprintf(reason, n, "TLS handshake failed%s%s", *text ? ": " : "", text);
+}
+
 enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big, long long max_size,
                       const char *errbuf, char *reason, size_t n) {
     const char *why = NULL;
@@ -78,6 +108,20 @@ enum outcome classify(CURLcode rc, long http_status, int os_errno, bool too_big,
         break;
     case CURLE_BAD_CONTENT_ENCODING:
         why = "bad content encoding";
+        break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+        /* The book's classification: the flag is an error, its reason says
+         * why the certificate was refused. */
+        verify_reason(errbuf, reason, n);
+        return OUTCOME_ERROR;
+    case CURLE_SSL_CONNECT_ERROR:
+        handshake_reason(errbuf, reason, n);
+        return OUTCOME_ERROR;
+    case CURLE_SSL_CACERT_BADFILE:
+        /* Nothing to verify with: --cacert (read at start) holds no
+         * certificate, or the system has no store (no ca-certificates). */
+        why = "certificate verify failed: no CA certificates to trust (--cacert FILE or the "
+              "system's store)";
         break;
     case CURLE_OUT_OF_MEMORY: /* also what libcurl says of a header line over 100 KB */
         why = "out of memory (or a header line over 100 KB)";
@@ -250,6 +294,23 @@ int transfer_init(struct transfer *t, struct run *run) {
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, receive_buffer_size(run->max_req));
+    /* HTTPS: the peer and its name are always verified (libcurl's default),
+     * against --cacert when given, else the system's store. Sessions are
+     * resumed across the run's connections through the shared cache; with
+     * --no-resume not even a handle's own earlier session is. */
+    if (opt->cacert)
+        curl_easy_setopt(e, CURLOPT_CAINFO, opt->cacert);
+    /* The CA file alone, no CA directory: Debian's libcurl also searches
+     * /etc/ssl/certs by default, and with a directory set libcurl keeps no
+     * cache of the loaded store (CURLOPT_CA_CACHE_TIMEOUT), so it parsed the
+     * whole CA file again for every connection: 10% of the client's CPU per
+     * HTTPS request with a one-certificate --cacert (perf, uring, a new
+     * connection per request), far more with the system's bundle. */
+    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    if (run->tls_sessions)
+        curl_easy_setopt(e, CURLOPT_SHARE, run->tls_sessions);
+    else
+        curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     transfer_forbid_reuse(t, opt->no_reuse);
     return 0;
 }
@@ -342,7 +403,12 @@ enum flag_next transfer_request_done(struct transfer *t, CURLcode rc) {
     if (rec->stage == STAGE_IMAGE) {
         rec->http_status = (int)status;
         rec->bytes = t->body.len;
-        rec->connected_us = rec->started_us + info_us(t->easy, CURLINFO_CONNECT_TIME_T);
+        int64_t connect_us = info_us(t->easy, CURLINFO_CONNECT_TIME_T);
+        int64_t app_us = info_us(t->easy, CURLINFO_APPCONNECT_TIME_T);
+        rec->connected_us = rec->started_us + connect_us;
+        /* App-connect is 0 when no handshake was made (HTTP, a kept-alive
+         * connection) or it did not complete. */
+        rec->handshake_us = app_us > 0 && app_us >= connect_us ? app_us - connect_us : -1;
         if (status)
             rec->first_byte_us = rec->started_us + info_us(t->easy, CURLINFO_STARTTRANSFER_TIME_T);
         if (o != OUTCOME_OK) {

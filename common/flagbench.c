@@ -20,6 +20,7 @@
 #include "fetch.h"
 #include "procstart.h"
 #include "save.h"
+#include "tls_sessions.h"
 
 static void on_signal(int sig) {
     (void)sig;
@@ -63,7 +64,7 @@ static int records_new(struct run *run) {
         r->repeat = (unsigned)(i / opt->ncodes);
         r->queued_us = 0;
         r->started_us = r->connected_us = r->first_byte_us = r->done_us = r->saved_us = -1;
-        r->started_cpu_us = r->done_cpu_us = -1;
+        r->started_cpu_us = r->done_cpu_us = r->handshake_us = -1;
     }
     return 0;
 }
@@ -119,6 +120,10 @@ int flagbench_main(int argc, char **argv, const struct backend *backend) {
         return EXIT_SETUP;
     }
     if (records_new(&run) < 0) {
+        fprintf(stderr, "%s: error: out of memory\n", prog);
+        goto out;
+    }
+    if (!opt.no_resume && !(run.tls_sessions = tls_sessions_new())) {
         fprintf(stderr, "%s: error: out of memory\n", prog);
         goto out;
     }
@@ -187,6 +192,7 @@ out:
     if (run.dest_fd > 0)
         close(run.dest_fd);
     free(run.records);
+    tls_sessions_free(run.tls_sessions);
     options_free(&opt);
     bodies_release_all();
     curl_global_cleanup();

@@ -37,7 +37,8 @@ static void usage_line(FILE *f, const char *prog) {
     fprintf(f,
             "usage: %s [-h] [--version] [-a | -e] [-l N] [-m N] [-s SERVER] [-d DIR] [-v]\n"
             "       [--timeout S] [--max-size BYTES] [--repeat K] [--metadata] [--no-reuse]\n"
-            "       [--stack-size BYTES] [--trace FILE] [--summary FILE] [-q] [CC ...]\n",
+            "       [--cacert FILE] [--no-resume] [--stack-size BYTES] [--trace FILE]\n"
+            "       [--summary FILE] [-q] [CC ...]\n",
             prog);
 }
 
@@ -47,7 +48,7 @@ static void help(FILE *f, const char *prog, unsigned default_max_req, unsigned m
         snprintf(cap, sizeof cap, "; larger values act as %u", max_max_req);
     usage_line(f, prog);
     fprintf(f,
-            "\nDownload country flags over HTTP and report how long it took.\n\n"
+            "\nDownload country flags over HTTP or HTTPS and report how long it took.\n\n"
             "positional arguments:\n"
             "  CC                  country codes, or one letter for the 26 codes starting\n"
             "                      with it (B = BA..BZ); default: the 20 most populous\n"
@@ -58,7 +59,8 @@ static void help(FILE *f, const char *prog, unsigned default_max_req, unsigned m
             "  -m N, --max-req N   most requests in flight (default %u%s)\n"
             "  -s SERVER, --server SERVER\n"
             "                      LOCAL (%s), DELAY (%s),\n"
-            "                      ERROR (%s), or a base URL (default LOCAL)\n"
+            "                      ERROR (%s), or a base URL, http:// or\n"
+            "                      https:// (default LOCAL)\n"
             "  -d DIR, --dest DIR  where flags are saved, created if missing (default %s)\n"
             "  -v, --verbose       a line per flag instead of the progress bar\n"
             "  -q, --quiet         no final report\n"
@@ -68,6 +70,11 @@ static void help(FILE *f, const char *prog, unsigned default_max_req, unsigned m
             "  --repeat K          request every code K times; files cc-1.gif... after the first\n"
             "  --metadata          also fetch metadata.json and name the file after the country\n"
             "  --no-reuse          a new connection for every request\n"
+            "  --cacert FILE       over HTTPS, trust the certificates (PEM) in FILE instead of\n"
+            "                      the system's store; the server's certificate and name\n"
+            "                      are always verified, and a flag they fail is an error\n"
+            "  --no-resume         over HTTPS, a full TLS handshake on every connection (by\n"
+            "                      default the run's connections resume each other's sessions)\n"
             "  --stack-size BYTES  thread-pool worker stack size (default 256K, at least 64K)\n"
             "  --trace FILE        write every request's record as CSV ('-' = stdout)\n"
             "  --summary FILE      append the run's figures as a CSV row ('-' = stdout)\n"
@@ -164,6 +171,8 @@ enum {
     OPT_REPEAT,
     OPT_NO_REUSE,
     OPT_STACK_SIZE,
+    OPT_CACERT,
+    OPT_NO_RESUME,
 };
 
 int options_parse(struct options *opt, int argc, char **argv, const char *prog,
@@ -188,6 +197,8 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
         {"repeat", required_argument, NULL, OPT_REPEAT},
         {"no-reuse", no_argument, NULL, OPT_NO_REUSE},
         {"stack-size", required_argument, NULL, OPT_STACK_SIZE},
+        {"cacert", required_argument, NULL, OPT_CACERT},
+        {"no-resume", no_argument, NULL, OPT_NO_RESUME},
         {NULL, 0, NULL, 0},
     };
     bool all = false, every = false;
@@ -278,6 +289,22 @@ int options_parse(struct options *opt, int argc, char **argv, const char *prog,
             break;
         case OPT_NO_REUSE:
             opt->no_reuse = true;
+            break;
+        case OPT_CACERT: {
+            /* Checked now: an unreadable file would otherwise fail every
+             * flag, one by one, with libcurl's words for it. */
+            FILE *f = *optarg ? fopen(optarg, "r") : NULL;
+            int e = f ? (fgetc(f), ferror(f) ? errno : 0) : *optarg ? errno : ENOENT;
+            if (f)
+                fclose(f);
+            if (e)
+                return usage_error(err, prog, "--cacert '%s' can't be read: %s", optarg,
+                                   strerror(e));
+            opt->cacert = optarg;
+            break;
+        }
+        case OPT_NO_RESUME:
+            opt->no_resume = true;
             break;
         case 'h':
             help(out, prog, default_max_req, max_max_req);

@@ -31,6 +31,8 @@ struct options {
     const char *summary; /* CSV row appended, "-" = stdout, NULL = none */
     bool metadata;       /* flags3 mode: fetch metadata.json, name file after country */
     bool no_reuse;       /* a new connection per request (CURLOPT_FORBID_REUSE) */
+    const char *cacert;  /* --cacert: certificates to trust instead of the system store */
+    bool no_resume;      /* no TLS session resumption (full handshake every connection) */
     size_t stack_size;   /* thread-pool worker stack, bytes */
     bool quiet;          /* no final report */
 };

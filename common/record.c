@@ -181,14 +181,15 @@ static char *put_str(char *p, const char *s, size_t len) {
 
 int trace_write(FILE *out, const struct record *recs, size_t n, const char *backend) {
     fputs("backend,code,repeat,outcome,http_status,bytes,thread,queued_us,started_us,"
-          "connected_us,first_byte_us,done_us,saved_us,started_cpu_us,done_cpu_us,error\n",
+          "connected_us,first_byte_us,done_us,saved_us,started_cpu_us,done_cpu_us,handshake_us,"
+          "error\n",
           out);
     size_t blen = strnlen(backend, 32);
     for (size_t i = 0; i < n; i++) {
         const struct record *r = &recs[i];
         if (r->outcome == OUTCOME_NONE)
             continue;
-        char line[4 * 33 + 11 * 21], *p = line;
+        char line[4 * 33 + 12 * 21], *p = line;
         p = put_str(p, backend, blen);
         p = put_str(p, r->code, 2);
         p = put_int(p, r->repeat);
@@ -205,6 +206,7 @@ int trace_write(FILE *out, const struct record *recs, size_t n, const char *back
         p = put_int(p, r->saved_us);
         p = put_int(p, r->started_cpu_us);
         p = put_int(p, r->done_cpu_us);
+        p = put_int(p, r->handshake_us);
         fwrite(line, 1, (size_t)(p - line), out);
         csv_text(out, r->error);
         fputc('\n', out);

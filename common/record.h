@@ -44,6 +44,10 @@ struct record {
     /* The running thread's CPU time (µs) at started_us and done_us, with
      * --trace only: when a thread was busy, between its records. */
     int64_t started_cpu_us, done_cpu_us;
+    /* The TLS handshake of the image request's connection (libcurl's
+     * app-connect minus connect time), µs; -1 when it made none (HTTP, or a
+     * kept-alive connection). */
+    int64_t handshake_us;
     char error[RECORD_ERROR_MAX]; /* short reason when outcome is OUTCOME_ERROR */
 };
 

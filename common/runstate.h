@@ -26,6 +26,8 @@ struct run {
     int pid;               /* getpid(), once: glibc doesn't cache it */
     size_t fd_limit;       /* descriptors the process may open (soft limit, raised to hard) */
     int dest_fd;           /* --dest opened once (O_PATH), saves name files under it; 0 = by path */
+    void *tls_sessions;    /* the CURLSH of TLS sessions all transfers share (tls_sessions.h);
+                            * NULL with --no-resume */
     struct progress progress;
 };
 

@@ -16,6 +16,7 @@ import argparse
 import os
 import re
 import signal
+import ssl
 import sys
 import tempfile
 import time
@@ -114,8 +115,11 @@ def parse_args(prog, description, default_max_req):
     p.add_argument("-m", "--max-req", type=int, default=default_max_req, metavar="N",
                    help=f"most requests in flight (default {default_max_req})")
     p.add_argument("-s", "--server", default="LOCAL", metavar="SERVER",
-                   help="LOCAL, DELAY, ERROR (ports 8000-8002 of 127.0.0.1) or a base URL "
-                        "(default LOCAL)")
+                   help="LOCAL, DELAY, ERROR (ports 8000-8002 of 127.0.0.1) or a base URL, "
+                        "http:// or https:// (default LOCAL)")
+    p.add_argument("--cacert", metavar="FILE",
+                   help="over HTTPS, trust the certificates (PEM) in FILE instead of the "
+                        "system's store; the server's certificate is always verified")
     p.add_argument("-d", "--dest", default="downloaded", metavar="DIR",
                    help="where flags are saved, created if missing (default downloaded/)")
     p.add_argument("--repeat", type=int, default=1, metavar="K",
@@ -136,8 +140,12 @@ def parse_args(prog, description, default_max_req):
     if a.all and a.codes:
         p.error("-a takes no country codes")
     a.server = SERVERS.get(a.server.upper(), a.server).rstrip("/")
-    if not a.server.startswith("http://"):
-        p.error(f"--server needs LOCAL, DELAY, ERROR or an http:// URL, not '{a.server}'")
+    if not a.server.startswith(("http://", "https://")):
+        p.error(f"--server needs LOCAL, DELAY, ERROR or an http(s):// URL, not '{a.server}'")
+    try:
+        a.ssl_context = tls_context(a.cacert)
+    except (OSError, ssl.SSLError) as e:
+        p.error(f"--cacert '{a.cacert}' can't be used: {getattr(e, 'strerror', None) or e}")
     try:
         codes = expand_codes(a.codes, a.all, a.limit)
     except ValueError as e:
@@ -147,6 +155,13 @@ def parse_args(prog, description, default_max_req):
     a.downloads = plan(codes, a.repeat, a.server, a.dest)
     a.max_req = min(a.max_req, max(1, len(a.downloads)))
     return a
+
+
+def tls_context(cacert):
+    """The verifying TLS context every client uses over HTTPS: the
+    certificate and the host name are checked, against cacert alone when
+    given (as curl's --cacert), else the system's store."""
+    return ssl.create_default_context(cafile=cacert)
 
 
 def expand_codes(args, all_codes, limit):

@@ -21,7 +21,7 @@ async def download_one(session, semaphore, dl):
 
 async def supervisor(args, tally):
     semaphore = asyncio.Semaphore(args.max_req)
-    connector = aiohttp.TCPConnector(limit=args.max_req)
+    connector = aiohttp.TCPConnector(limit=args.max_req, ssl=args.ssl_context)
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         tasks = [download_one(session, semaphore, dl) for dl in args.downloads]

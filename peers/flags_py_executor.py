@@ -6,6 +6,8 @@ thread-safe) with a pool of -m keep-alive connections, so no thread waits for
 a connection."""
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+import ssl
+
 import httpx
 
 import flagpeer
@@ -15,14 +17,15 @@ def download_one(client, dl):
     """One flag on a worker thread: get it and save it, as the book does."""
     try:
         r = client.get(dl.url)
-    except httpx.HTTPError as e:
+    except (httpx.HTTPError, ssl.SSLError) as e:  # httpx lets a refused certificate through
         return flagpeer.complete(dl, None, error=f"{type(e).__name__}: {e}")
     return flagpeer.complete(dl, r.status_code, r.content)
 
 
 def download_many(args, tally):
     limits = httpx.Limits(max_connections=args.max_req, max_keepalive_connections=args.max_req)
-    with httpx.Client(timeout=args.timeout, limits=limits, trust_env=False) as client, \
+    with httpx.Client(timeout=args.timeout, limits=limits, trust_env=False,
+                      verify=args.ssl_context) as client, \
             ThreadPoolExecutor(max_workers=args.max_req) as pool:
         futures = [pool.submit(download_one, client, dl) for dl in args.downloads]
         try:

@@ -12,7 +12,8 @@ usage() {
     cat <<EOF
 usage: scripts/bench.sh [--build DIR] [--delay S] [--flags N[,N...]] [--runs N]
                         [--max-req M] [--backends LIST] [--max-seconds S]
-                        [--dest-parent DIR] [--results DIR] [--peers] [-h]
+                        [--dest-parent DIR] [--results DIR] [--peers]
+                        [--tls | --tls-compare] [-h]
 
 Start a flagserver on a free port of 127.0.0.1 with a delay per response,
 time the back ends with hyperfine on each workload, interleaved: in rounds,
@@ -61,6 +62,21 @@ options:
                     checked against a C client's files first, and a peer that
                     fails is reported, not timed (peers.csv; its runs are in
                     the rounds with the back ends)
+  --tls             everything over HTTPS: every flagserver runs with --tls
+                    (a P-256 certificate it makes for 127.0.0.1, written to
+                    the scratch folder with --cert-out) and every client and
+                    peer verifies it (--cacert); the report adds the busy-thread
+                    sentences (tls-plan.csv)
+  --tls-compare     HTTP and HTTPS side by side: a second flagserver, --tls,
+                    with the same delay, and each back end timed against both
+                    in the same rounds (label tls-<backend>) and traced on
+                    both (trace-tls-<backend>-<workload>.csv,
+                    summary-tls-<backend>-<workload>.csv); the report's
+                    section "What TLS does to each model" sets each model's
+                    speedup over HTTP beside its speedup over HTTPS, with the
+                    TLS handshake in the phase account and whether each
+                    one-thread back end's thread was the bottleneck. The floor,
+                    no-delay runs, system calls and peers stay on HTTP
   -h, --help        show this help and exit
 
 Progress goes to stderr; the table and the sentences go to stdout.
@@ -71,10 +87,13 @@ EOF
 # How this run was asked for, kept in command.txt (make readme-figures quotes it).
 COMMAND_LINE="scripts/bench.sh${*:+ $*}"
 BUILD=$ROOT/build DELAY=0.1 FLAGS=20,194 RUNS=10 MAXREQ='' BACKEND_LIST=''
-MAX_SECONDS=40 RESULTS=$ROOT/results DESTP='' PEERS=0
+MAX_SECONDS=40 RESULTS=$ROOT/results DESTP='' PEERS=0 TLS=0 TLS_COMPARE=0
 parse_options '--build=BUILD --delay=DELAY --flags=FLAGS --runs=RUNS --max-req=MAXREQ
     --backends=BACKEND_LIST --max-seconds=MAX_SECONDS --results=RESULTS
-    --dest-parent=DESTP --peers:PEERS' "$@"
+    --dest-parent=DESTP --peers:PEERS --tls:TLS --tls-compare:TLS_COMPARE' "$@"
+[[ $TLS -eq 0 || $TLS_COMPARE -eq 0 ]] || die "--tls and --tls-compare can't be used together"
+# --tls: every start_server below makes an HTTPS server (lib.sh).
+[[ $TLS -eq 0 ]] || SERVER_TLS=1
 
 is_seconds "$DELAY" || die "--delay needs seconds (like 0.1), not '$DELAY'"
 { is_uint "$RUNS" && [[ $RUNS -ge 1 ]]; } || die "--runs needs a number from 1, not '$RUNS'"
@@ -123,15 +142,23 @@ for n in "${WORKLOADS[@]}"; do
         budget "$est"
         w=$BUDGET_W r=$BUDGET_R
         WARMUP[$n,$b]=$w NRUNS[$n,$b]=$r
-        total=$(awk -v t="$total" -v e="$est" -v w="$w" -v r="$r" 'BEGIN { print t + (w + r + 1) * e }')
+        total=$(awk -v t="$total" -v e="$est" -v w="$w" -v r="$r" -v k=$((TLS_COMPARE + 1)) 'BEGIN { print t + k * (w + r + 1) * e }')
     done
 done
 
 say "results in ${OUT#"$ROOT"/}; workloads ${WORKLOADS[*]}; delay ${DELAY} s; back ends ${BACKENDS[*]}"
 say "flags saved under $DL ($DEST_FS)"
 say "waiting alone will take about $(printf '%.0f' "$total") s (ceil(N/m) x delay per run)"
+TLS_BASE_URL='' TLS_CACERT_ARGS=()
+if [[ $TLS_COMPARE -eq 1 ]]; then
+    # The HTTPS server first, set aside to run beside the HTTP one.
+    SERVER_TLS=1 start_server "$WORK" --delay "$DELAY"
+    TLS_BASE_URL=$BASE_URL TLS_CACERT_ARGS=("${CACERT_ARGS[@]}")
+    say "flagserver --tls on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
+    set_server_aside
+fi
 start_server "$OUT" --delay "$DELAY"
-say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
+say "flagserver$([[ $TLS -eq 0 ]] || echo " --tls") on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
 
 {
     echo "workload,requests,backend,max_req,delay_s,warmup,runs,dest_parent,dest_fs,book"
@@ -141,6 +168,20 @@ say "flagserver on 127.0.0.1:$SERVER_PORT (pid $SERVER_PID)"
         done
     done
 } >"$OUT/plan.csv"
+# Which label ran over which scheme, for the report's TLS section.
+if [[ $TLS -eq 1 || $TLS_COMPARE -eq 1 ]]; then
+    echo "workload,requests,backend,label,scheme" >"$OUT/tls-plan.csv"
+    for n in "${WORKLOADS[@]}"; do
+        for b in "${BACKENDS[@]}"; do
+            if [[ $TLS -eq 1 ]]; then
+                echo "$(workload_name "$n"),$n,$b,$b,https"
+            else
+                echo "$(workload_name "$n"),$n,$b,$b,http"
+                echo "$(workload_name "$n"),$n,$b,tls-$b,https"
+            fi
+        done
+    done >>"$OUT/tls-plan.csv"
+fi
 
 # The timed set of a workload: (label, command) pairs, timed together in
 # rounds. The back ends come first; other clients may be appended (their
@@ -155,12 +196,16 @@ timed_add() {
     TIMED_CMDS+=("$(printf '%q ' "$@")")
     TIMED_WARMUP[$label]=$w TIMED_RUNS[$label]=$r
 }
-backend_args() { # backend_args B N — the back end's words after its binary
+backend_args() { # backend_args B N [tls] — the back end's words after its binary
     local m
     m=$(max_req_for "$1" "$2")
     CLIENT_ARGS=("${WORKLOAD_ARGS[@]}")
     [[ $1 == "$BASE" ]] || CLIENT_ARGS+=(-m "$m")
-    CLIENT_ARGS+=(-s "$BASE_URL" -d "$DL/$1" -q)
+    if [[ ${3:-} == tls ]]; then # --tls-compare's HTTPS side
+        CLIENT_ARGS+=(-s "$TLS_BASE_URL" "${TLS_CACERT_ARGS[@]}" -d "$DL/tls-$1" -q)
+    else
+        CLIENT_ARGS+=(-s "$BASE_URL" "${CACERT_ARGS[@]}" -d "$DL/$1" -q)
+    fi
 }
 
 # time_rounds WL — every command of the timed set once per round, in an
@@ -219,6 +264,10 @@ for n in "${WORKLOADS[@]}"; do
     for b in "${BACKENDS[@]}"; do
         backend_args "$b" "$n"
         timed_add "$b" "${WARMUP[$n,$b]}" "${NRUNS[$n,$b]}" "${BIN[$b]}" "${CLIENT_ARGS[@]}"
+        if [[ $TLS_COMPARE -eq 1 ]]; then
+            backend_args "$b" "$n" tls
+            timed_add "tls-$b" "${WARMUP[$n,$b]}" "${NRUNS[$n,$b]}" "${BIN[$b]}" "${CLIENT_ARGS[@]}"
+        fi
     done
     [[ $PEERS -eq 0 ]] || peers_add "$wl" "$n" "${MAXREQ:-$n}" "$DL" "$OUT"
     step=$((step + 1))
@@ -245,8 +294,16 @@ for n in "${WORKLOADS[@]}"; do
             ((try == TRACED_TRIES)) || say "  $b's traced run $why: again"
         done
         [[ $rc -eq 0 ]] || say "warning: $b had errors on $wl (see trace-$b-$wl.csv)"
+        [[ $TLS_COMPARE -eq 1 ]] || continue
+        backend_args "$b" "$n" tls
+        rc=0
+        timed_client traced-tls "$wl" "$b" 1 "${BIN[$b]}" "${CLIENT_ARGS[@]}" \
+            --trace "$OUT/trace-tls-$b-$wl.csv" --summary "$OUT/summary-tls-$b-$wl.csv" || rc=$?
+        [[ $rc -le 1 ]] || fail "$b over HTTPS failed on $wl (exit status $rc)"
+        [[ $rc -eq 0 ]] || say "warning: $b had errors over HTTPS on $wl (see trace-tls-$b-$wl.csv)"
     done
 done
+stop_aside_servers
 
 # The floor: one request, so a run's start and exit can be told from its
 # requests (the report's ideal and the phases' exit); the back ends take
@@ -283,6 +340,10 @@ record_env end "$OUT/env.json"
 # in runs of their own after the timed ones (scripts/syscalls.sh).
 for b in "${BACKENDS[@]}"; do
     [[ -n ${ONE_THREAD[$b]:-} ]] || continue
+    if [[ $TLS -eq 1 ]]; then
+        say "no system call counts: syscalls.sh runs over HTTP only"
+        break
+    fi
     say "counting system calls per request (untimed, under strace)"
     "$SCRIPTS/syscalls.sh" --build "$BUILD" --backends "$(IFS=,; echo "${BACKENDS[*]}")" \
         --flags "$FLAGS" --delay "$DELAY" ${MAXREQ:+--max-req "$MAXREQ"} --dest-parent "$DESTP" \

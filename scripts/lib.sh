@@ -199,17 +199,33 @@ use_build() {
 # SERVER_ADDR (default 127.0.0.1) is the address it binds, and SERVER_PREFIX
 # an array of words the server and the first request run under (a test puts
 # `ip netns exec NS` there).
+# SERVER_TLS=1: the server speaks HTTPS with a certificate it makes for the
+# address (--tls --cert-out DIR/server.crt); SERVER_URL and BASE_URL are
+# https://, SERVER_CACERT names that certificate, and CACERT_ARGS holds
+# (--cacert FILE), for the clients and curl to trust it ((), over HTTP). The
+# certificate goes into WORK (make_scratch) when set, else DIR.
 SERVER_PID='' SERVER_STATUS='' SERVER_LOG=''
 SERVER_ADDR=127.0.0.1
 SERVER_PREFIX=()
+SERVER_TLS=${SERVER_TLS:-0} SERVER_CACERT=''
+CACERT_ARGS=()
 start_server() {
     local dir=$1
     shift
     [[ -x ${FLAGSERVER:-} ]] || fail "${FLAGSERVER:-flagserver} is not built (run 'make build', or pass --build DIR)"
-    local portfile=$dir/server.port
+    local portfile=$dir/server.port scheme=http
+    local -a tls=()
     rm -f "$portfile"
-    SERVER_PORT='' SERVER_LOG=$dir/server.log
-    "${SERVER_PREFIX[@]}" "$FLAGSERVER" -b "$SERVER_ADDR" -p 0 --port-file "$portfile" -q "$@" \
+    SERVER_PORT='' SERVER_LOG=$dir/server.log SERVER_CACERT='' CACERT_ARGS=()
+    if [[ $SERVER_TLS == 1 ]]; then
+        # In the scratch folder when there is one: a certificate never
+        # lands in results/ (the repository's).
+        scheme=https SERVER_CACERT=${WORK:-$dir}/server.crt
+        rm -f "$SERVER_CACERT"
+        tls=(--tls --cert-out "$SERVER_CACERT")
+        CACERT_ARGS=(--cacert "$SERVER_CACERT")
+    fi
+    "${SERVER_PREFIX[@]}" "$FLAGSERVER" -b "$SERVER_ADDR" -p 0 --port-file "$portfile" -q "${tls[@]}" "$@" \
         >>"$dir/server.log" 2>&1 &
     SERVER_PID=$!
     local limit=${FLAGBENCH_START_TIMEOUT:-300} start=$SECONDS
@@ -227,11 +243,13 @@ start_server() {
     # The port file is written atomically (rename) once the server listens.
     SERVER_PORT=$(tr -dc 0-9 <"$portfile")
     [[ -n $SERVER_PORT ]] || fail "flagserver wrote no port to $portfile"
-    SERVER_URL=http://$SERVER_ADDR:$SERVER_PORT
+    [[ $SERVER_TLS != 1 || -s $SERVER_CACERT ]] || fail "flagserver --tls wrote no certificate to $SERVER_CACERT"
+    SERVER_URL=$scheme://$SERVER_ADDR:$SERVER_PORT
     BASE_URL=$SERVER_URL/flags
     # One request before anything is timed; /stats is never delayed, failed
-    # by chaos or counted.
-    "${SERVER_PREFIX[@]}" curl -s -o /dev/null --max-time 60 "$SERVER_URL/stats" ||
+    # by chaos or counted. SERVER_NO_PING=1: none (a server whose every
+    # handshake fails, --tls-fault, would not answer it).
+    [[ ${SERVER_NO_PING:-0} == 1 ]] || "${SERVER_PREFIX[@]}" curl -s "${CACERT_ARGS[@]}" -o /dev/null --max-time 60 "$SERVER_URL/stats" ||
         fail "flagserver on port $SERVER_PORT does not answer (log: $dir/server.log)"
 }
 
@@ -244,6 +262,25 @@ stop_server() {
         wait "$SERVER_PID" 2>/dev/null || SERVER_STATUS=$?
         SERVER_PID=
     fi
+}
+
+# set_server_aside — the server start_server started keeps running beside
+# the next one (bench.sh's HTTPS server next to its HTTP one): it is no
+# longer SERVER_PID, and stop_aside_servers (or the scratch folder's
+# cleanup) stops it.
+SERVER_ASIDE=()
+set_server_aside() {
+    SERVER_ASIDE+=("$SERVER_PID")
+    SERVER_PID=
+}
+
+stop_aside_servers() {
+    local pid
+    for pid in "${SERVER_ASIDE[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    SERVER_ASIDE=()
 }
 
 # restart_server DIR ARGS... — a new server (say, another delay).
@@ -294,6 +331,7 @@ make_scratch() {
 scratch_cleanup() {
     local rc=$?
     stop_server
+    stop_aside_servers
     if ((rc != 0)) && [[ -s ${SERVER_LOG:-} ]]; then
         echo "$PROG: flagserver's log ($SERVER_LOG) ends:" >&2
         tail -n 20 "$SERVER_LOG" >&2

@@ -15,7 +15,10 @@
 # RSS) into an empty folder, and its files are compared byte for byte with
 # those of a C client's run on the same server: a peer that did not download
 # every flag, or left anything else behind, is recorded as failed and not
-# timed. Every row goes to OUT/peers.csv (see results/README.md).
+# timed. Every row goes to OUT/peers.csv (see results/README.md). Over HTTPS
+# (bench.sh --tls) each peer verifies flagserver's certificate: curl --cacert,
+# aria2c and wget2 --ca-certificate, the Python clients --cacert (an
+# ssl.SSLContext given to httpx's verify= and aiohttp's connector).
 
 PEERS_DIR=$ROOT/peers
 PEER_LABELS=(py-serial py-executor py-asyncio py-aiohttp curl aria2c wget2)
@@ -92,17 +95,24 @@ peers_check_setup() {
 # LISTS is the prefix of the workload's input files (.curl, .aria2, .urls).
 peer_command() {
     local label=$1 m=$2 url=$3 dest=$4 lists=$5
+    # Over HTTPS (start_server's CACERT_ARGS) every peer verifies the
+    # server's certificate against the one flagserver made.
+    local -a ca=()
+    case $label in
+    py-* | curl) ca=("${CACERT_ARGS[@]}") ;;
+    *) [[ -z $SERVER_CACERT ]] || ca=(--ca-certificate="$SERVER_CACERT") ;;
+    esac
     case $label in
     py-*)
-        CMD=("$PEERS_DIR/flags_${label/-/_}.py" "${WORKLOAD_ARGS[@]}" -m "$m" -s "$url" -d "$dest" -q) ;;
+        CMD=("$PEERS_DIR/flags_${label/-/_}.py" "${WORKLOAD_ARGS[@]}" -m "$m" -s "$url" -d "$dest" -q "${ca[@]}") ;;
     curl)
         CMD=(curl --no-progress-meter --fail --create-dirs --noproxy '*' --parallel --parallel-immediate
-            --parallel-max "$m" -K "$lists.curl") ;;
+            --parallel-max "$m" "${ca[@]}" -K "$lists.curl") ;;
     aria2c)
         CMD=(aria2c --no-conf -q -j "$m" -i "$lists.aria2" -d "$dest" --allow-overwrite=true
-            --auto-file-renaming=false) ;;
+            --auto-file-renaming=false "${ca[@]}") ;;
     wget2)
-        CMD=(wget2 -q --no-proxy --max-threads "$m" -i "$lists.urls" -P "$dest") ;;
+        CMD=(wget2 -q --no-proxy --max-threads "$m" -i "$lists.urls" -P "$dest" "${ca[@]}") ;;
     esac
 }
 
@@ -131,7 +141,7 @@ peers_add() {
     # The reference: what a C client saves from the same server.
     say "peers on $wl: the reference download ($(basename "$REFERENCE_BIN") -m $m)"
     rm -rf "$ref"
-    "$REFERENCE_BIN" "${WORKLOAD_ARGS[@]}" -m "$m" -s "$BASE_URL" -d "$ref" -q ||
+    "$REFERENCE_BIN" "${WORKLOAD_ARGS[@]}" -m "$m" -s "$BASE_URL" "${CACERT_ARGS[@]}" -d "$ref" -q ||
         fail "the reference download for the peers failed on $wl (exit status $?)"
     [[ $(find "$ref" -type f | wc -l) -eq $n ]] || fail "the reference download for the peers has not $n files"
 

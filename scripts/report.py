@@ -15,7 +15,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import env, gate, history, markdown, model, peers, phases, plots, readme  # noqa: E402
+from flagreport import env, gate, history, markdown, model, peers, phases, plots, readme, tls  # noqa: E402
 
 
 def cmd_merge_rounds(args) -> int:
@@ -36,6 +36,9 @@ def cmd_bench(args) -> int:
     if peer_runs:
         peer_text, peer_md = peers.report(run, peer_runs)
         text, md = f"{text}\n\n{peer_text}", f"{md}\n\n{peer_md}"
+    tls_out = tls.report(run, floors)
+    if tls_out:
+        text, md = f"{text}\n\n{tls_out[0]}", f"{md}\n\n{tls_out[1]}"
     markdown.write(run.directory, "report.md", md)
     print(text)
     return 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vs_nginx.sh — is flagserver ever the bottleneck? Requests per second of
 # flagserver (no delay) against nginx with one worker, both on one core,
-# serving the same flag files, measured by wrk on another core in one run.
+# serving the same flag files, measured by wrk on another core in one run;
+# over HTTP or HTTPS (--tls), kept alive or a new connection per request.
 set -euo pipefail
 PROG=vs_nginx
 # shellcheck source=scripts/lib.sh
@@ -11,7 +12,7 @@ usage() {
     cat <<EOF
 usage: scripts/vs_nginx.sh [--build DIR] [--zip FILE] [--duration S] [--connections N]
                            [--one-url] [--rounds K] [--server-cpu C] [--wrk-cpu C]
-                           [--out FILE] [-h]
+                           [--tls [--no-tickets]] [--close] [--out FILE] [-h]
 
 Unzips the book's flags (FILE, default ../shared/data/flags.zip next to the
 repository, else /work/shared/data/flags.zip) into a temporary directory,
@@ -32,6 +33,18 @@ CPU-second, their per-round ratio, and wrk's share of its core. When wrk
 uses 90% or more of its core, wrk sets the pace and requests/s measure it
 more than the servers; requests per server CPU-second still compare them.
 
+--tls: both servers speak HTTPS with the same fresh P-256 key and
+self-signed certificate (made with openssl in the temporary directory,
+never kept): flagserver --tls --cert --key, nginx 'listen ssl' with its
+defaults (session tickets on, no session cache) but for ssl_protocols
+TLSv1.2 TLSv1.3 (nginx 1.22 offers only TLS 1.2 by default), and wrk
+requests https:// URLs. --close: every request says 'Connection: close'
+(wrk -H), so each is a new connection, and over TLS a new handshake; wrk
+keeps the TLS session of its connection's last handshake and offers it on
+the next, so those handshakes are resumed (flagserver's /stats counts them,
+and the summary says how many were) unless --no-tickets turns resumption
+off on both servers, when every one is a full handshake.
+
 options:
   --build DIR        CMake build directory with server/flagserver (default: build)
   --zip FILE         the flags archive (flags/<cc>/<cc>.gif inside)
@@ -41,17 +54,24 @@ options:
   --rounds K         measurements of each server (default: 5)
   --server-cpu C     the CPU both servers are pinned to (default: 0)
   --wrk-cpu C        the CPU wrk is pinned to (default: 1)
+  --tls              HTTPS on both servers (the same certificate), wrk over https
+  --no-tickets       with --tls: no session resumption on either server
+  --close            a new connection per request (Connection: close)
   --out FILE         also append a CSV row per measurement to FILE
   -h, --help         show this help and exit
 
-Needs nginx (nginx-light) and wrk from Debian (apt-get install nginx-light wrk).
+Needs nginx (nginx-light), wrk and, for --tls, openssl from Debian
+(apt-get install nginx-light wrk openssl).
 Exit status: 0 measured, 1 a server or wrk failed, 2 usage error.
 EOF
 }
 
 BUILD=$ROOT/build ZIP='' DURATION=10 CONNS=100 ONE_URL=0 ROUNDS=5 SCPU=0 WCPU=1 OUTCSV=''
+TLS=0 NO_TICKETS=0 CLOSE=0
 parse_options '--build=BUILD --zip=ZIP --duration=DURATION --connections=CONNS --one-url:ONE_URL
-    --rounds=ROUNDS --server-cpu=SCPU --wrk-cpu=WCPU --out=OUTCSV' "$@"
+    --rounds=ROUNDS --server-cpu=SCPU --wrk-cpu=WCPU --out=OUTCSV --tls:TLS --no-tickets:NO_TICKETS
+    --close:CLOSE' "$@"
+((TLS || !NO_TICKETS)) || die "--no-tickets needs --tls"
 { is_uint "$DURATION" && ((DURATION >= 1 && DURATION <= 3600)); } || die "--duration needs whole seconds (1-3600)"
 { is_uint "$CONNS" && ((CONNS >= 1 && CONNS <= 10000)); } || die "--connections needs 1-10000"
 { is_uint "$ROUNDS" && ((ROUNDS >= 1 && ROUNDS <= 20)); } || die "--rounds needs 1-20"
@@ -69,6 +89,7 @@ NGINX=$(command -v nginx || true)
 [[ -n $NGINX ]] || die "nginx is missing (apt-get install nginx-light)"
 command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
 command -v unzip >/dev/null || die "unzip is missing (apt-get install unzip)"
+((!TLS)) || command -v openssl >/dev/null || die "openssl is missing (apt-get install openssl)"
 [[ $SCPU -ne $WCPU ]] || say "warning: server and wrk share CPU $SCPU"
 
 raise_nofile
@@ -101,6 +122,35 @@ chmod a+rx "$T"
 chmod -R a+rX "$T/data"
 DOCROOT=$T/data/flags
 [[ -f $DOCROOT/br/br.gif ]] || die "$ZIP does not hold flags/<cc>/<cc>.gif"
+
+# Over TLS: one key and certificate for both servers, made now, kept in $T.
+SCHEME=http FS_TLS=() NGINX_LISTEN='' NGINX_TLS='' CURL_TLS=() WRK_ARGS=()
+if ((TLS)); then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=vs_nginx \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null ||
+        die "openssl could not make a key and certificate"
+    chmod a+r "$T/key.pem" "$T/cert.pem"
+    SCHEME=https NGINX_LISTEN=' ssl' CURL_TLS=(--cacert "$T/cert.pem")
+    FS_TLS=(--tls --cert "$T/cert.pem" --key "$T/key.pem")
+    # nginx 1.22 (Debian 12) offers only TLS 1.2 unless told: the same
+    # protocols as flagserver (nginx's own default since 1.23.4).
+    NGINX_TLS="ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem; ssl_protocols TLSv1.2 TLSv1.3;"
+    if ((NO_TICKETS)); then
+        FS_TLS+=(--no-tickets)
+        NGINX_TLS+=" ssl_session_tickets off; ssl_session_cache off;"
+    fi
+fi
+MODE_TAG=$SCHEME MODE=$SCHEME
+if ((TLS && NO_TICKETS)); then
+    MODE_TAG+=-notickets MODE+=" without resumption"
+fi
+if ((CLOSE)); then
+    WRK_ARGS=(-H "Connection: close")
+    MODE_TAG+=-close MODE+=", a new connection per request"
+else
+    MODE+=", kept alive"
+fi
+say "mode: $MODE"
 mapfile -t CODES < <(find "$DOCROOT" -mindepth 2 -maxdepth 2 -name '*.gif' -printf '%f\n' | sed 's/\.gif$//' | sort)
 say "${#CODES[@]} flags from $ZIP, $(du -sk "$DOCROOT" | cut -f1) KiB"
 
@@ -129,7 +179,7 @@ free_port() {
 wait_url() { # pid url
     local i
     for ((i = 0; i < 100; i++)); do
-        curl -s --noproxy '*' -o /dev/null --max-time 1 -f "$2" && return 0
+        curl -s --noproxy '*' "${CURL_TLS[@]}" -o /dev/null --max-time 1 -f "$2" && return 0
         kill -0 "$1" 2>/dev/null || return 1
         sleep 0.1
     done
@@ -163,7 +213,8 @@ http {
     uwsgi_temp_path $T/nginx/tmp/uwsgi;
     scgi_temp_path $T/nginx/tmp/scgi;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$port$NGINX_LISTEN;
+        $NGINX_TLS
         location /flags/ { alias $DOCROOT/; }
     }
 }
@@ -171,8 +222,8 @@ EOF
         taskset -c "$SCPU" "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" \
             >>"$T/nginx/stderr" 2>&1 &
         NGINX_PID=$!
-        if wait_url "$NGINX_PID" "http://127.0.0.1:$port/flags/br/br.gif"; then
-            NGINX_URL=http://127.0.0.1:$port
+        if wait_url "$NGINX_PID" "$SCHEME://127.0.0.1:$port/flags/br/br.gif"; then
+            NGINX_URL=$SCHEME://127.0.0.1:$port
             return 0
         fi
         stop_pid "$NGINX_PID"
@@ -185,7 +236,7 @@ EOF
 
 start_flagserver() {
     local pf=$T/fs.port
-    taskset -c "$SCPU" "$FLAGSERVER" -p 0 --port-file "$pf" -q --root "$DOCROOT" \
+    taskset -c "$SCPU" "$FLAGSERVER" -p 0 --port-file "$pf" -q --root "$DOCROOT" "${FS_TLS[@]}" \
         --max-conns $((CONNS + 100)) >>"$T/fs.log" 2>&1 &
     FS_PID=$!
     local i
@@ -194,14 +245,15 @@ start_flagserver() {
         sleep 0.1
     done
     [[ -s $pf ]] || { cat "$T/fs.log" >&2; echo "$PROG: error: flagserver did not start" >&2; exit 1; }
-    FS_URL=http://127.0.0.1:$(tr -dc 0-9 <"$pf")
+    FS_URL=$SCHEME://127.0.0.1:$(tr -dc 0-9 <"$pf")
     wait_url "$FS_PID" "$FS_URL/flags/br/br.gif" || { echo "$PROG: error: flagserver does not answer" >&2; exit 1; }
 }
 
 start_flagserver
 start_nginx
 # Same bytes from both.
-cmp -s <(curl -s --noproxy '*' "$FS_URL/flags/br/br.gif") <(curl -s --noproxy '*' "$NGINX_URL/flags/br/br.gif") ||
+cmp -s <(curl -s --noproxy '*' "${CURL_TLS[@]}" "$FS_URL/flags/br/br.gif") \
+    <(curl -s --noproxy '*' "${CURL_TLS[@]}" "$NGINX_URL/flags/br/br.gif") ||
     say "warning: flagserver and nginx serve different bytes for br.gif"
 say "flagserver pid $FS_PID at $FS_URL, nginx pid $NGINX_PID at $NGINX_URL, both on CPU $SCPU; wrk on CPU $WCPU"
 
@@ -224,10 +276,10 @@ TICKS=$(getconf CLK_TCK)
 measure() {
     local name=$1 url=$2 out c0 c1 wrk_cpu
     shift 2
-    taskset -c "$WCPU" wrk -t1 -c"$CONNS" -d2s -s "$T/rotate.lua" "$url" >/dev/null 2>&1 || true
+    taskset -c "$WCPU" wrk -t1 -c"$CONNS" -d2s "${WRK_ARGS[@]}" -s "$T/rotate.lua" "$url" >/dev/null 2>&1 || true
     c0=$(cpu_ticks "$@")
     local TIMEFORMAT='%U %S %R'
-    { time taskset -c "$WCPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$T/rotate.lua" "$url" \
+    { time taskset -c "$WCPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" "${WRK_ARGS[@]}" --latency -s "$T/rotate.lua" "$url" \
         >"$T/wrk.out" 2>&1; } 2>"$T/wrk.time" || {
         cat "$T/wrk.out" >&2
         echo "$PROG: error: wrk failed against $name" >&2
@@ -255,8 +307,8 @@ measure() {
     echo "$name $served $wrk_cpu" >>"$T/cpu"
     RPS[$name]=$rps
     if [[ -n $OUTCSV ]]; then
-        [[ -s $OUTCSV ]] || echo "server,requests_per_s,transfer_per_s,latency_p50,latency_p99,non_2xx,connections,duration_s,urls" >"$OUTCSV"
-        echo "$name,$rps,$tput,$p50,$p99,${non2xx:-0},$CONNS,$DURATION,$([[ $ONE_URL -eq 1 ]] && echo 1 || echo ${#CODES[@]})" >>"$OUTCSV"
+        [[ -s $OUTCSV ]] || echo "server,requests_per_s,transfer_per_s,latency_p50,latency_p99,non_2xx,connections,duration_s,urls,requests_per_server_cpu_s,mode" >"$OUTCSV"
+        echo "$name,$rps,$tput,$p50,$p99,${non2xx:-0},$CONNS,$DURATION,$([[ $ONE_URL -eq 1 ]] && echo 1 || echo ${#CODES[@]}),$served,$MODE_TAG" >>"$OUTCSV"
     fi
 }
 
@@ -286,7 +338,8 @@ median_of() { awk -v n="$1" '$1 == n {print $2}' "$T/rps" | median_min_max | cut
 fs=$(median_of flagserver)
 ng=$(median_of nginx)
 read -r ratio rmin rmax < <(median_min_max <"$T/ratios")
-echo "command: taskset -c $WCPU wrk -t1 -c$CONNS -d${DURATION}s -s rotate.lua URL ($([[ $ONE_URL -eq 1 ]] && echo '/flags/br/br.gif' || echo "${#CODES[@]} flag URLs in turn")); servers on CPU $SCPU, rounds $ROUNDS in alternating order"
+echo "mode: $MODE"
+echo "command: taskset -c $WCPU wrk -t1 -c$CONNS -d${DURATION}s${WRK_ARGS[*]:+ -H 'Connection: close'} -s rotate.lua URL ($([[ $ONE_URL -eq 1 ]] && echo '/flags/br/br.gif' || echo "${#CODES[@]} flag URLs in turn")); servers on CPU $SCPU, rounds $ROUNDS in alternating order"
 echo "load average (1, 5, 15 min): $LOAD_BEFORE before, $LOAD_AFTER after"
 echo "flagserver --root: $fs requests/s (median)"
 echo "nginx (1 worker):  $ng requests/s (median)"
@@ -303,3 +356,12 @@ awk -v w="$wrk_share" 'BEGIN {
     if (w >= 0.9) print ": wrk, not the server, set the pace, so requests/s compare the client; requests per server CPU-second compare the servers"
     else print ""
 }'
+if ((TLS)); then
+    # What the handshakes were, from flagserver's side (the whole run).
+    curl -s --noproxy '*' "${CURL_TLS[@]}" "$FS_URL/stats" | python -c '
+import json, sys
+d = json.load(sys.stdin)
+full, resumed = d["tls_handshakes_full"], d["tls_handshakes_resumed"]
+print("flagserver handshakes over the run: %d full, %d resumed (%.0f%%), %d failed"
+      % (full, resumed, 100 * resumed / max(1, full + resumed), d["tls_handshakes_failed"]))'
+fi

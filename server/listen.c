@@ -44,8 +44,7 @@ int listen_socket(const char *bind_addr, unsigned port, unsigned *bound) {
     return fd;
 }
 
-/* Write the port to path atomically: tests wait for the file to appear. */
-int write_port_file(const char *path, unsigned port) {
+int write_atomically(const char *path, int (*fill)(FILE *f, const void *arg), const void *arg) {
     char tmp[4096];
     int err = 0;
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
@@ -53,12 +52,20 @@ int write_port_file(const char *path, unsigned port) {
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -errno;
-    fprintf(f, "%u\n", port);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        err = -errno;
+    int filled = fill(f, arg);
+    if (fclose(f) != 0 || filled < 0 || rename(tmp, path) != 0) {
+        err = filled < 0 ? -EIO : -errno;
         unlink(tmp);
     }
     return err;
+}
+
+static int fill_port(FILE *f, const void *arg) {
+    return fprintf(f, "%u\n", *(const unsigned *)arg);
+}
+
+int write_port_file(const char *path, unsigned port) {
+    return write_atomically(path, fill_port, &port);
 }
 
 /* Raise the soft descriptor limit to the hard one; the connection cap

@@ -19,6 +19,8 @@ static const char usage[] =
     "                  [--delay S | --delay-min S --delay-max S] [--error-rate P] [--seed N]\n"
     "                  [--close] [--chunked] [--idle-timeout S] [--max-conns N]\n"
     "                  [--chaos MODE[:FRACTION]]... [-q | -v] [-h] [--version]\n"
+    "                  [--tls [--cert FILE --key FILE] [--cert-out FILE] [--no-tickets]\n"
+    "                   [--tls-fault MODE] [--tls-cert-mode MODE]]\n"
     "       flagserver --list-codes\n";
 
 static const char help[] =
@@ -44,6 +46,23 @@ static const char help[] =
     "      --chaos MODE[:F]   misbehave on a fraction F (default 1) of /flags/ requests;\n"
     "                         repeatable. MODE: truncate reset garbage longheader stall\n"
     "                         stallbody oversize slow redirect redirectloop\n"
+    "      --tls              HTTPS (TLS 1.2 and 1.3, ALPN http/1.1, session tickets)\n"
+    "                         instead of HTTP; without --cert, a fresh P-256 key and\n"
+    "                         self-signed certificate for the bind address (and\n"
+    "                         localhost) made at start and never written but by\n"
+    "                         --cert-out\n"
+    "      --cert FILE, --key FILE\n"
+    "                         the certificate (chain, PEM) and its private key\n"
+    "      --cert-out FILE    write the certificate there (atomically) before the\n"
+    "                         port file, for clients to trust (curl --cacert FILE)\n"
+    "      --no-tickets       no session resumption (tickets off, no session cache)\n"
+    "      --tls-fault MODE   misbehave on every connection. MODE: silent (read the\n"
+    "                         ClientHello, never answer), garbage (answer it with\n"
+    "                         plain HTTP, not TLS), cut (send half of the first\n"
+    "                         handshake flight, then close)\n"
+    "      --tls-cert-mode MODE\n"
+    "                         make a certificate clients must refuse: expired (until\n"
+    "                         yesterday) or wrong-name (only DNS:wrong-name.invalid)\n"
     "  -q, --quiet            log nothing\n"
     "  -v, --verbose          log every request to stderr\n"
     "      --list-codes       print the 194 country codes (the clients' -a), one a\n"
@@ -51,8 +70,9 @@ static const char help[] =
     "  -h, --help             this help\n"
     "      --version          print the version\n"
     "\n"
-    "GET /stats shows counters as JSON; POST /stats/reset (or GET /stats?reset=1)\n"
-    "resets them. SIGINT or SIGTERM stops the server.\n";
+    "GET /stats shows counters as JSON (TLS handshakes too: tls_handshakes_full,\n"
+    "tls_handshakes_resumed, tls_handshakes_failed); POST /stats/reset (or\n"
+    "GET /stats?reset=1) resets them. SIGINT or SIGTERM stops the server.\n";
 
 static int bad_usage(const char *fmt, const char *arg) {
     fprintf(stderr, "flagserver: ");
@@ -76,7 +96,26 @@ enum {
     OPT_CHAOS,
     OPT_VERSION,
     OPT_LIST_CODES,
+    OPT_TLS,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_CERT_OUT,
+    OPT_NO_TICKETS,
+    OPT_TLS_FAULT,
+    OPT_TLS_CERT_MODE,
 };
+
+/* The TLS options that mean nothing without --tls, and whether the
+ * certificate's two files come together. NULL, or what is wrong. */
+static const char *tls_options_error(const struct tls_options *t, bool more) {
+    if (!t->on)
+        return more ? "--cert, --key, --cert-out, --no-tickets and --tls-* need --tls" : NULL;
+    if (!t->cert_file != !t->key_file)
+        return "--cert and --key go together";
+    if (t->cert_file && t->cert_mode != TLS_CERT_GOOD)
+        return "--tls-cert-mode makes its own certificate: not with --cert";
+    return NULL;
+}
 
 int main(int argc, char **argv) {
     static const struct option longopts[] = {
@@ -99,6 +138,13 @@ int main(int argc, char **argv) {
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {"list-codes", no_argument, NULL, OPT_LIST_CODES},
+        {"tls", no_argument, NULL, OPT_TLS},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"cert-out", required_argument, NULL, OPT_CERT_OUT},
+        {"no-tickets", no_argument, NULL, OPT_NO_TICKETS},
+        {"tls-fault", required_argument, NULL, OPT_TLS_FAULT},
+        {"tls-cert-mode", required_argument, NULL, OPT_TLS_CERT_MODE},
         {0},
     };
     struct server_config cfg = {
@@ -111,7 +157,7 @@ int main(int argc, char **argv) {
         .source = "built-in",
     };
     const char *root = NULL;
-    bool have_delay = false, have_min = false, have_max = false;
+    bool have_delay = false, have_min = false, have_max = false, tls_more = false;
     double fractions = 0;
     unsigned long long u;
     int c;
@@ -186,6 +232,35 @@ int main(int argc, char **argv) {
             if (fractions > 1.0 + 1e-9)
                 return bad_usage("chaos fractions add up to more than 1 (%s)", optarg);
             break;
+        case OPT_TLS:
+            cfg.tls.on = true;
+            break;
+        case OPT_CERT:
+            cfg.tls.cert_file = optarg;
+            tls_more = true;
+            break;
+        case OPT_KEY:
+            cfg.tls.key_file = optarg;
+            tls_more = true;
+            break;
+        case OPT_CERT_OUT:
+            cfg.tls.cert_out = optarg;
+            tls_more = true;
+            break;
+        case OPT_NO_TICKETS:
+            cfg.tls.no_tickets = true;
+            tls_more = true;
+            break;
+        case OPT_TLS_FAULT:
+            if (tls_parse_fault(optarg, &cfg.tls.fault))
+                return bad_usage("bad TLS fault (silent, garbage, cut): %s", optarg);
+            tls_more = true;
+            break;
+        case OPT_TLS_CERT_MODE:
+            if (tls_parse_cert_mode(optarg, &cfg.tls.cert_mode))
+                return bad_usage("bad certificate mode (expired, wrong-name): %s", optarg);
+            tls_more = true;
+            break;
         case 'q':
             cfg.verbosity = 0;
             break;
@@ -220,6 +295,9 @@ int main(int argc, char **argv) {
         cfg.delay_max = cfg.delay_min;
     if (cfg.delay_min > cfg.delay_max)
         return bad_usage("%s", "--delay-min is larger than --delay-max");
+    const char *tls_error = tls_options_error(&cfg.tls, tls_more);
+    if (tls_error)
+        return bad_usage("%s", tls_error);
 
     struct dataset ds;
     int err = root ? dataset_load_root(&ds, root) : dataset_builtin(&ds);

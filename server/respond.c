@@ -172,10 +172,15 @@ static void stats_response(struct responder *r, struct reply *rep, bool head, in
                          "}, \"connections_open\": %" PRIu64 ", \"connections_peak\": %" PRIu64
                          ", \"connections_total\": %" PRIu64 ", \"connections_refused\": %" PRIu64
                          ", \"in_progress\": %" PRIu64 ", \"in_progress_peak\": %" PRIu64
-                         ", \"max_conns\": %u, \"uptime_s\": %.3f}\n",
+                         ", \"max_conns\": %u, \"uptime_s\": %.3f",
                          st->conns_open, st->conns_peak, st->conns_total, st->refused,
                          st->in_progress, st->in_progress_peak, r->max_conns,
                          (double)(r->now - r->started) / 1e9);
+    n += (size_t)sprintf(b + n,
+                         ", \"tls_handshakes_full\": %" PRIu64
+                         ", \"tls_handshakes_resumed\": %" PRIu64
+                         ", \"tls_handshakes_failed\": %" PRIu64 "}\n",
+                         st->tls_full, st->tls_resumed, st->tls_failed);
     rep->dyn = b;
     size_t h = format_header(rep, 200, "application/json", (long long)n, keep, minor,
                              "Cache-Control: no-store\r\n");
@@ -188,6 +193,7 @@ static void stats_response(struct responder *r, struct reply *rep, bool head, in
 
 static void stats_reset(struct stats *st) {
     st->requests = st->conns_total = st->refused = 0;
+    st->tls_full = st->tls_resumed = st->tls_failed = 0;
     memset(st->by_status, 0, sizeof st->by_status);
     st->conns_peak = st->conns_open;
     st->in_progress_peak = st->in_progress;
@@ -396,6 +402,18 @@ void respond_error(struct responder *r, int status, struct reply *rep) {
     rep->delay_ns = 0;
     simple_response(rep, status, false, 1, false, NULL);
     rep->after = AFTER_DRAIN;
+}
+
+void respond_busy(struct reply *rep) {
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: flagserver\r\n"
+                               "Content-Type: text/plain\r\nContent-Length: 24\r\n"
+                               "Connection: close\r\n\r\n503 too many connections\n";
+    rep->iov[0] = (struct iovec){(void *)busy, sizeof busy - 1};
+    rep->niov = 1;
+    rep->status = 0; /* counted as connections_refused, not as a request */
+    rep->after = AFTER_DRAIN;
+    rep->chaos = CHAOS_NONE;
+    rep->delay_ns = 0;
 }
 
 bool respond_oversize_chunk(struct responder *r, struct reply *rep) {

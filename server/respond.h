@@ -86,6 +86,7 @@ struct reply {
 struct stats {
     uint64_t requests, by_status[MAX_STATUS], conns_total, refused;
     uint64_t conns_open, conns_peak, in_progress, in_progress_peak;
+    uint64_t tls_full, tls_resumed, tls_failed; /* handshakes */
 };
 
 struct server_config;
@@ -111,6 +112,10 @@ void respond(struct responder *r, const struct http_request *req, struct reply *
 /* Fill *rep for a request that could not be parsed (400, 413, 431): sent
  * at once, then a lingering close. */
 void respond_error(struct responder *r, int status, struct reply *rep);
+
+/* Fill *rep with the 503 for a connection beyond --max-conns (not counted
+ * as a request), then a lingering close. */
+void respond_busy(struct reply *rep);
 
 /* The next chunk of chaos oversize into rep->iov; false once OVERSIZE_LIMIT
  * bytes have gone and the connection should close. */

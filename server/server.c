@@ -1,10 +1,13 @@
 /* server.c — the io_uring event loop and the life of a connection. What a
  * request gets is respond.c's: this file reads requests, waits out delays and
- * sends the replies respond() prepares. */
+ * sends the replies respond() prepares. Over TLS (tls.h) the loop does the
+ * same recvs and sends, of ciphertext: a connection's tls member, when set,
+ * is where they go through, and everything else is the same. */
 #include "server.h"
 #include "clock.h"
 #include "http.h"
 #include "listen.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +25,7 @@
 #define RING_ENTRIES    4096
 #define DRAIN_NS        2000000000ll /* lingering close after an error */
 #define ACCEPT_RETRY_NS 50000000ll   /* after accept failed (EMFILE...) */
+#define BUSY_SLOTS      64           /* TLS: slots to say 503 in, beyond --max-conns */
 
 enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_SIGNAL };
 
@@ -31,13 +35,14 @@ enum op { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_SIGNAL };
 
 enum state {
     ST_FREE,
-    ST_READ,    /* waiting for a request */
-    ST_DELAY,   /* request received, waiting on its delay timer */
-    ST_SEND,    /* sendmsg in flight */
-    ST_DRIP,    /* chaos slow: waiting for the next drip */
-    ST_STALL,   /* chaos stall/stallbody: never answering, reading to see the close */
-    ST_DRAIN,   /* error sent, write side shut, reading until EOF (lingering close) */
-    ST_CLOSING, /* waiting for in-flight operations before close(2) */
+    ST_HANDSHAKE, /* TLS: the handshake is not over */
+    ST_READ,      /* waiting for a request */
+    ST_DELAY,     /* request received, waiting on its delay timer */
+    ST_SEND,      /* sendmsg in flight */
+    ST_DRIP,      /* chaos slow: waiting for the next drip */
+    ST_STALL,     /* chaos stall/stallbody: never answering, reading to see the close */
+    ST_DRAIN,     /* error sent, write side shut, reading until EOF (lingering close) */
+    ST_CLOSING,   /* waiting for in-flight operations before close(2) */
 };
 
 struct conn {
@@ -46,6 +51,10 @@ struct conn {
     enum state state;
     bool recv_inflight, send_inflight;
     bool in_lru;
+    bool busy;            /* beyond --max-conns: 503 once the handshake is over */
+    bool said_goodbye;    /* TLS: close_notify queued */
+    bool hang_up;         /* TLS fault cut: close once this send completes */
+    struct tls_conn *tls; /* NULL: plain HTTP */
     size_t consumed; /* bytes of rbuf the current request used */
     char *rbuf;      /* RBUF_SIZE, kept while the slot is reused */
     size_t rlen;
@@ -67,13 +76,15 @@ struct server {
     struct conn *conns;
     uint32_t *free_slots;
     size_t nfree;
-    unsigned max_conns;
+    unsigned max_conns; /* the cap on connections served */
+    unsigned nslots;    /* and room for BUSY_SLOTS more over TLS */
     struct timer *heap;
     size_t nheap, heap_cap;
     struct conn *lru_head, *lru_tail;
     int64_t idle_ns;
     int64_t now; /* of the last wake-up */
     struct responder resp;
+    struct tls_ctx *tls; /* NULL: plain HTTP */
     struct signalfd_siginfo siginfo;
     bool stop;
     bool single_accept; /* the kernel has no multishot accept */
@@ -184,21 +195,82 @@ static void post_signal_read(struct server *s) {
 static void post_recv(struct server *s, struct conn *c) {
     if (c->recv_inflight)
         return;
+    void *buf = c->rbuf + c->rlen;
+    size_t len = RBUF_SIZE - c->rlen;
     /* Reading while stalled or draining only watches for the close. */
-    if (c->state == ST_STALL || c->state == ST_DRAIN)
+    if (c->state == ST_STALL || c->state == ST_DRAIN) {
         c->rlen = 0;
+        buf = c->rbuf;
+        len = RBUF_SIZE;
+    } else if (c->tls) { /* ciphertext, into the BIO pair */
+        len = tls_room(c->tls, &buf);
+    }
     struct io_uring_sqe *sqe = get_sqe(s);
-    io_uring_prep_recv(sqe, c->fd, c->rbuf + c->rlen, RBUF_SIZE - c->rlen, 0);
+    io_uring_prep_recv(sqe, c->fd, buf, len, 0);
     io_uring_sqe_set_data64(sqe, UD(OP_RECV, slot_of(s, c)));
     c->recv_inflight = true;
 }
 
+/* TLS: send up to cap bytes of the ciphertext waiting in the pair. */
+static void post_flush(struct server *s, struct conn *c, size_t cap) {
+    void *p;
+    size_t n = tls_pending(c->tls, &p);
+    struct io_uring_sqe *sqe = get_sqe(s);
+    io_uring_prep_send(sqe, c->fd, p, n < cap ? n : cap, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, UD(OP_SEND, slot_of(s, c)));
+    c->send_inflight = true;
+}
+
+static void send_done(struct server *s, struct conn *c);
+static void conn_close(struct server *s, struct conn *c, bool reset);
+
+/* Drop the first n bytes of what msg has left to send. */
+static void msg_advance(struct msghdr *msg, size_t n) {
+    while (msg->msg_iovlen && n >= msg->msg_iov[0].iov_len) {
+        n -= msg->msg_iov[0].iov_len;
+        msg->msg_iov++;
+        msg->msg_iovlen--;
+    }
+    if (msg->msg_iovlen) {
+        msg->msg_iov[0].iov_base = (char *)msg->msg_iov[0].iov_base + n;
+        msg->msg_iov[0].iov_len -= n;
+    }
+}
+
+/* TLS: encrypt as much of the reply as the pair has room for, behind what
+ * is pending there (tickets, say), and send it all; with nothing left at
+ * all, the reply is done. A reply the connection closes after takes its
+ * close_notify along in the same send. */
+static void tls_send_reply(struct server *s, struct conn *c) {
+    void *p;
+    bool failed;
+    msg_advance(&c->msg, tls_encrypt(c->tls, c->msg.msg_iov, c->msg.msg_iovlen, &failed));
+    if (failed) {
+        conn_close(s, c, false);
+        return;
+    }
+    if (!c->msg.msg_iovlen && !c->said_goodbye &&
+        (c->rep.after == AFTER_CLOSE || c->rep.after == AFTER_DRAIN)) {
+        c->said_goodbye = true;
+        tls_close_notify(c->tls);
+    }
+    if (!tls_pending(c->tls, &p)) {
+        send_done(s, c);
+        return;
+    }
+    post_flush(s, c, SIZE_MAX);
+}
+
 static void post_send(struct server *s, struct conn *c) {
+    c->state = ST_SEND;
+    if (c->tls) {
+        tls_send_reply(s, c);
+        return;
+    }
     struct io_uring_sqe *sqe = get_sqe(s);
     io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, UD(OP_SEND, slot_of(s, c)));
     c->send_inflight = true;
-    c->state = ST_SEND;
 }
 
 /* ---- connection life ---- */
@@ -207,11 +279,14 @@ static void conn_release(struct server *s, struct conn *c) {
     if (c->recv_inflight || c->send_inflight)
         return;
     close(c->fd);
+    tls_conn_free(c->tls);
+    c->tls = NULL;
     c->fd = -1;
     c->gen++;
     c->state = ST_FREE;
     s->free_slots[s->nfree++] = slot_of(s, c);
-    s->resp.st.conns_open--;
+    if (!c->busy)
+        s->resp.st.conns_open--;
 }
 
 /* Close now, or as soon as the operations in flight are cancelled. A reset
@@ -221,6 +296,10 @@ static void conn_close(struct server *s, struct conn *c, bool reset) {
         return;
     lru_remove(s, c);
     respond_done(&s->resp, &c->rep);
+    /* A handshake that began and never finished: the peer gave up, timed
+     * out, or sent what OpenSSL refused. */
+    if (c->state == ST_HANDSHAKE && c->tls && tls_started(c->tls))
+        s->resp.st.tls_failed++;
     if (reset) {
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -275,9 +354,25 @@ static void error_response(struct server *s, struct conn *c, int status) {
     start_send(s, c);
 }
 
+/* TLS: decrypt what has arrived into rbuf, as far as it has room. false
+ * once the peer has closed (close_notify) or sent a bad record. */
+static bool tls_fill(struct conn *c) {
+    while (c->rlen < RBUF_SIZE) {
+        size_t got;
+        enum tls_step st = tls_read(c->tls, c->rbuf + c->rlen, RBUF_SIZE - c->rlen, &got);
+        if (st == TLS_AGAIN)
+            return true;
+        if (st != TLS_OK)
+            return false;
+        c->rlen += got;
+    }
+    return true;
+}
+
 static void process_input(struct server *s, struct conn *c) {
     struct http_request req;
     c->state = ST_READ;
+    bool open = !c->tls || tls_fill(c);
     enum http_parse r = http_parse_request(c->rbuf, c->rlen, MAX_HEADER, &req);
     switch (r) {
     case HTTP_INCOMPLETE:
@@ -285,7 +380,16 @@ static void process_input(struct server *s, struct conn *c) {
             error_response(s, c, 431);
             return;
         }
+        if (!open) {
+            conn_close(s, c, false);
+            return;
+        }
         lru_append(s, c);
+        void *p;
+        if (c->tls && tls_pending(c->tls, &p) && !tls_output_can_wait(c->tls)) {
+            post_flush(s, c, SIZE_MAX); /* TLS 1.2's Finished: the client waits for it */
+            return;
+        }
         post_recv(s, c);
         return;
     case HTTP_BAD:
@@ -320,13 +424,29 @@ static void next_request(struct server *s, struct conn *c) {
     process_input(s, c);
 }
 
+/* TLS: an orderly close says so first (close_notify), so a client can
+ * tell the end from a cut. true when that is being sent: send_done comes
+ * back once it is. */
+static bool say_goodbye(struct server *s, struct conn *c) {
+    void *p;
+    if (!c->tls || c->said_goodbye)
+        return false;
+    c->said_goodbye = true;
+    tls_close_notify(c->tls);
+    if (!tls_pending(c->tls, &p))
+        return false;
+    post_flush(s, c, SIZE_MAX);
+    return true;
+}
+
 static void send_done(struct server *s, struct conn *c) {
     switch (c->rep.after) {
     case AFTER_NEXT:
         next_request(s, c);
         return;
     case AFTER_CLOSE:
-        conn_close(s, c, false);
+        if (!say_goodbye(s, c))
+            conn_close(s, c, false);
         return;
     case AFTER_RESET:
         conn_close(s, c, true);
@@ -334,6 +454,8 @@ static void send_done(struct server *s, struct conn *c) {
     case AFTER_DRAIN:
         /* Closing with unread input would send RST and could destroy the
          * error response in flight; shut the write side and read to EOF. */
+        if (say_goodbye(s, c))
+            return;
         respond_done(&s->resp, &c->rep);
         shutdown(c->fd, SHUT_WR);
         c->state = ST_DRAIN;
@@ -395,12 +517,16 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe) {
     int fd = cqe->res;
     struct stats *st = &s->resp.st;
     st->conns_total++;
-    if (!s->nfree) {
-        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nServer: flagserver\r\n"
-                                   "Content-Type: text/plain\r\nContent-Length: 24\r\n"
-                                   "Connection: close\r\n\r\n503 too many connections\n";
+    /* Beyond the cap: 503 at once over HTTP; over TLS, after a handshake
+     * in one of the spare slots, or (none left) a plain close. */
+    bool busy = st->conns_open >= s->max_conns;
+    if (busy)
         st->refused++;
-        if (send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+    if (busy && (!s->tls || !s->nfree)) {
+        struct reply r;
+        respond_busy(&r);
+        if (!s->tls &&
+            send(fd, r.iov[0].iov_base, r.iov[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
             /* nothing to do: the client sees the close */
         }
         close(fd);
@@ -412,14 +538,24 @@ static void on_accept(struct server *s, const struct io_uring_cqe *cqe) {
         close(fd);
         return;
     }
+    c->tls = NULL;
+    if (s->tls && !(c->tls = tls_conn_new(s->tls))) {
+        s->free_slots[s->nfree++] = slot_of(s, c);
+        close(fd);
+        return;
+    }
     c->fd = fd;
     c->rlen = c->consumed = 0;
     c->recv_inflight = c->send_inflight = false;
+    c->said_goodbye = c->hang_up = false;
+    c->busy = busy;
     c->rep.in_progress = false;
     c->rep.dyn = NULL;
-    if (++st->conns_open > st->conns_peak)
+    if (!busy && ++st->conns_open > st->conns_peak)
         st->conns_peak = st->conns_open;
     c->state = ST_READ;
+    if (c->tls)
+        c->state = s->cfg->tls.fault == TLS_FAULT_SILENT ? ST_STALL : ST_HANDSHAKE;
     lru_append(s, c);
     post_recv(s, c);
 }
@@ -440,6 +576,47 @@ static bool io_completed(struct server *s, struct conn *c, bool *inflight, bool 
     return true;
 }
 
+/* TLS: the handshake goes as far as what has arrived lets it; what it
+ * wrote is sent, and once it is over the request is read. */
+static void tls_progress(struct server *s, struct conn *c) {
+    enum tls_step st = tls_handshake(c->tls);
+    void *p;
+    size_t pending = tls_pending(c->tls, &p);
+    if (st == TLS_FAILED) {
+        if (s->cfg->verbosity >= 2)
+            fprintf(stderr, "flagserver: TLS handshake failed: %s\n", tls_last_error());
+        c->hang_up = true; /* after the alert, if there is one */
+        if (pending)
+            post_flush(s, c, SIZE_MAX);
+        else
+            conn_close(s, c, false);
+        return;
+    }
+    if (st == TLS_AGAIN && pending && s->cfg->tls.fault == TLS_FAULT_CUT) {
+        c->hang_up = true;
+        post_flush(s, c, pending / 2);
+        return;
+    }
+    if (st == TLS_AGAIN) {
+        if (pending)
+            post_flush(s, c, SIZE_MAX);
+        else
+            post_recv(s, c);
+        return;
+    }
+    if (tls_resumed(c->tls))
+        s->resp.st.tls_resumed++;
+    else
+        s->resp.st.tls_full++;
+    if (c->busy) {
+        respond_busy(&c->rep);
+        lru_remove(s, c);
+        start_send(s, c);
+        return;
+    }
+    process_input(s, c);
+}
+
 static void on_recv(struct server *s, struct conn *c, int res) {
     /* res 0: EOF (a half-close too: nothing is pending) */
     if (!io_completed(s, c, &c->recv_inflight, res <= 0))
@@ -448,22 +625,57 @@ static void on_recv(struct server *s, struct conn *c, int res) {
         post_recv(s, c);
         return;
     }
-    c->rlen += (size_t)res;
-    process_input(s, c);
+    if (!c->tls) {
+        c->rlen += (size_t)res;
+        process_input(s, c);
+        return;
+    }
+    tls_received(c->tls, (size_t)res);
+    if (c->state != ST_HANDSHAKE) {
+        process_input(s, c);
+    } else if (s->cfg->tls.fault == TLS_FAULT_GARBAGE) {
+        /* Answer the ClientHello as a plain HTTP server would. */
+        tls_conn_free(c->tls);
+        c->tls = NULL;
+        error_response(s, c, 400);
+    } else {
+        tls_progress(s, c);
+    }
+}
+
+/* TLS: n bytes of ciphertext went out. Send the rest; then go on with what
+ * the connection was doing: its handshake, waiting for a request (TLS 1.2's
+ * Finished went out first), or its reply. */
+static void tls_on_send(struct server *s, struct conn *c, size_t n) {
+    void *p;
+    tls_sent(c->tls, n);
+    if (c->hang_up) {
+        conn_close(s, c, false);
+        return;
+    }
+    if (tls_pending(c->tls, &p)) {
+        post_flush(s, c, SIZE_MAX);
+        return;
+    }
+    if (c->state == ST_HANDSHAKE)
+        tls_progress(s, c);
+    else if (c->state == ST_READ)
+        post_recv(s, c);
+    else if (c->msg.msg_iovlen && !c->said_goodbye)
+        tls_send_reply(s, c);
+    else
+        send_done(s, c);
 }
 
 static void on_send(struct server *s, struct conn *c, int res) {
     if (!io_completed(s, c, &c->send_inflight, res < 0))
         return;
-    size_t left = (size_t)res;
-    while (c->msg.msg_iovlen && left >= c->msg.msg_iov[0].iov_len) {
-        left -= c->msg.msg_iov[0].iov_len;
-        c->msg.msg_iov++;
-        c->msg.msg_iovlen--;
+    if (c->tls) {
+        tls_on_send(s, c, (size_t)res);
+        return;
     }
+    msg_advance(&c->msg, (size_t)res);
     if (c->msg.msg_iovlen) {
-        c->msg.msg_iov[0].iov_base = (char *)c->msg.msg_iov[0].iov_base + left;
-        c->msg.msg_iov[0].iov_len -= left;
         post_send(s, c);
         return;
     }
@@ -525,9 +737,10 @@ static void server_free(struct server *s) {
     if (s->ring.ring_fd > 0)
         io_uring_queue_exit(&s->ring);
     if (s->conns) {
-        for (unsigned i = 0; i < s->max_conns; i++) {
+        for (unsigned i = 0; i < s->nslots; i++) {
             if (s->conns[i].state != ST_FREE && s->conns[i].fd >= 0)
                 close(s->conns[i].fd);
+            tls_conn_free(s->conns[i].tls);
             free(s->conns[i].rbuf);
             free(s->conns[i].rep.dyn);
         }
@@ -536,6 +749,7 @@ static void server_free(struct server *s) {
     free(s->free_slots);
     free(s->heap);
     responder_free(&s->resp);
+    tls_ctx_free(s->tls);
     if (s->lfd >= 0)
         close(s->lfd);
     if (s->sfd >= 0)
@@ -550,18 +764,33 @@ static int server_setup(struct server *s, const struct server_config *cfg) {
     int err;
 
     s->idle_ns = (int64_t)(cfg->idle_timeout * 1e9);
-    s->max_conns = fit_max_conns(cfg->max_conns, cfg->verbosity);
+    unsigned spare = cfg->tls.on ? BUSY_SLOTS : 0;
+    s->nslots = fit_max_conns(cfg->max_conns + spare, cfg->verbosity);
+    s->max_conns = s->nslots > spare ? s->nslots - spare : s->nslots;
     if ((err = responder_init(&s->resp, cfg, s->max_conns)))
         return err;
-    s->conns = calloc(s->max_conns, sizeof *s->conns);
-    s->free_slots = malloc(s->max_conns * sizeof *s->free_slots);
+    s->conns = calloc(s->nslots, sizeof *s->conns);
+    s->free_slots = malloc(s->nslots * sizeof *s->free_slots);
     if (!s->conns || !s->free_slots)
         return -ENOMEM;
-    for (unsigned i = 0; i < s->max_conns; i++) {
+    for (unsigned i = 0; i < s->nslots; i++) {
         s->conns[i].fd = -1;
-        s->free_slots[i] = s->max_conns - 1 - i;
+        s->free_slots[i] = s->nslots - 1 - i;
     }
-    s->nfree = s->max_conns;
+    s->nfree = s->nslots;
+    /* The certificate is ready (and written) before the port file appears:
+     * whoever waits for one can read the other. */
+    if (cfg->tls.on) {
+        char why[512];
+        if (!(s->tls = tls_ctx_new(&cfg->tls, cfg->bind_addr, why, sizeof why))) {
+            fprintf(stderr, "flagserver: TLS: %s\n", why);
+            return -EINVAL;
+        }
+        if (cfg->tls.cert_out && (err = tls_ctx_write_cert(s->tls, cfg->tls.cert_out))) {
+            fprintf(stderr, "flagserver: %s: %s\n", cfg->tls.cert_out, strerror(-err));
+            return err;
+        }
+    }
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
@@ -587,12 +816,12 @@ static int server_setup(struct server *s, const struct server_config *cfg) {
     }
     if (cfg->verbosity >= 1)
         fprintf(stderr,
-                "flagserver: %zu flags (%s, %.1f MB) on http://%s%s%s:%u/flags/ "
-                "(delay %g-%g s, error rate %g)\n",
-                cfg->ds->nflags, cfg->source, (double)cfg->ds->total_bytes / 1e6,
+                "flagserver: %zu flags (%s, %.1f MB) on http%s://%s%s%s:%u/flags/ "
+                "(delay %g-%g s, error rate %g%s%s)\n",
+                cfg->ds->nflags, cfg->source, (double)cfg->ds->total_bytes / 1e6, s->tls ? "s" : "",
                 strchr(cfg->bind_addr, ':') ? "[" : "", cfg->bind_addr,
                 strchr(cfg->bind_addr, ':') ? "]" : "", port, cfg->delay_min, cfg->delay_max,
-                cfg->error_rate);
+                cfg->error_rate, s->tls ? "; " : "", s->tls ? tls_ctx_describe(s->tls) : "");
 
     s->now = s->resp.now = s->resp.started = clock_now_ns();
     post_accept(s);

@@ -15,6 +15,7 @@
 
 #include "dataset.h"
 #include "respond.h"
+#include "tls.h"
 
 struct server_config {
     const char *bind_addr;       /* numeric IPv4 or IPv6 address */
@@ -30,6 +31,7 @@ struct server_config {
     unsigned max_conns;          /* connections beyond it get 503 and close */
     struct chaos_rule chaos[CHAOS_MAX_RULES];
     size_t nchaos;
+    struct tls_options tls; /* tls.on: HTTPS */
     const struct dataset *ds;
     const char *source; /* "built-in" or the --root directory, for the log */
 };

@@ -14,7 +14,7 @@ run_client() { # sets RC and ELAPSED (s); output in $WORK/out, $WORK/err
     local t0 t1
     t0=$(date +%s.%N)
     set +e
-    "$client" -s "$BASE_URL" -d "$dest" -v "$@" >"$WORK/out" 2>"$WORK/err"
+    "$client" -s "$BASE_URL" "${CACERT_ARGS[@]}" -d "$dest" -v "$@" >"$WORK/out" 2>"$WORK/err"
     RC=$?
     set -e
     t1=$(date +%s.%N)
@@ -25,13 +25,8 @@ run_client() { # sets RC and ELAPSED (s); output in $WORK/out, $WORK/err
 # within MAX_SECONDS: twice --timeout T where nothing waits for it, 2 x N x T
 # where each flag times out (a client that runs one at a time waits for each in turn).
 expect_faults() {
-    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1: $(tail -3 "$WORK/err")"
-    grep -q "^ *$1 errors\?\.$" "$WORK/out" || fail "report: $(cat "$WORK/out")"
-    local n
-    n=$(grep -cE "^[A-Z]{2} error: ($2)" "$WORK/err" || true)
-    [[ $n -eq $1 ]] || fail "$n of $1 errors match '$2': $(grep error "$WORK/err" | head -3)"
+    expect_flag_errors "$1" "$2" "$dest"
     awk -v e="$ELAPSED" -v m="$3" 'BEGIN { exit !(e <= m) }' || fail "took ${ELAPSED}s > $3 s"
-    [[ $(count_files "$dest") -eq 0 ]] || fail "left behind: $(ls -A "$dest")"
 }
 
 # expect_clean N: all N flags saved and identical to what the server serves.
@@ -279,6 +274,24 @@ fd_cap)
         grep -q "warning: .*limit (ulimit -n) is 80; running with $m " "$WORK/err" ||
             fail "-m $m, no warning: $(head -3 "$WORK/err")"
     fi
+    ;;
+tls_silent)
+    # HTTPS, and the server never answers the ClientHello.
+    SERVER_TLS=1 SERVER_NO_PING=1 start_server "$WORK" --tls-fault silent
+    run_client --timeout 1 "${codes[@]}"
+    expect_faults 5 "timeout" 10
+    ;;
+tls_garbage)
+    # HTTPS, and the server answers the ClientHello with bytes that are not TLS.
+    SERVER_TLS=1 SERVER_NO_PING=1 start_server "$WORK" --tls-fault garbage
+    run_client --timeout 5 "${codes[@]}"
+    expect_faults 5 "TLS handshake failed" 10
+    ;;
+tls_close)
+    # HTTPS, and the server closes the connection in the middle of the handshake.
+    SERVER_TLS=1 SERVER_NO_PING=1 start_server "$WORK" --tls-fault cut
+    run_client --timeout 5 "${codes[@]}"
+    expect_faults 5 "TLS handshake failed|connection reset|empty reply" 10
     ;;
 *)
     fail "unknown case $case"

@@ -51,6 +51,18 @@ csv_field() {
         NR == row + 1 { print $c }' "$1"
 }
 
+# expect_flag_errors N REASON_REGEX DEST: the caller's run (RC, its report in
+# $WORK/out, its -v lines in $WORK/err, saving into DEST) made all N flags
+# errors whose reason matches REASON_REGEX, exited 1 and saved nothing.
+expect_flag_errors() {
+    [[ $RC -eq 1 ]] || fail "exit $RC, expected 1: $(tail -3 "$WORK/err")"
+    grep -q "^ *$1 errors\?\.$" "$WORK/out" || fail "report: $(cat "$WORK/out")"
+    local n
+    n=$(grep -cE "^[A-Z]{2} error: ($2)" "$WORK/err" || true)
+    [[ $n -eq $1 ]] || fail "$n of $1 errors match '$2': $(grep error "$WORK/err" | head -3)"
+    [[ ! -e $3 || $(count_files "$3") -eq 0 ]] || fail "left behind: $(ls -A "$3")"
+}
+
 # count_files DIR: entries in DIR, hidden ones too.
 count_files() {
     find "$1" -mindepth 1 | wc -l
@@ -58,12 +70,12 @@ count_files() {
 
 # stats_field NAME: a number from the server's /stats JSON.
 stats_field() {
-    curl -sf "$SERVER_URL/stats" | grep -o "\"$1\" *: *[0-9]*" | grep -o '[0-9]*$'
+    curl -sf "${CACERT_ARGS[@]}" "$SERVER_URL/stats" | grep -o "\"$1\" *: *[0-9]*" | grep -o '[0-9]*$'
 }
 
 # reset_stats: the server's counters back to zero.
 reset_stats() {
-    curl -sf "$SERVER_URL/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
+    curl -sf "${CACERT_ARGS[@]}" "$SERVER_URL/stats?reset=1" >/dev/null || fail "GET /stats?reset=1"
 }
 
 # sample_threads PID: while PID lives, count its threads every 10 ms or so;

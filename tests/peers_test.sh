@@ -5,7 +5,12 @@
 #        C clients' own end-to-end case NAME (tests/e2e.sh) on it;
 #   CASE = codes: peers/flagpeer.py's -a is the flagserver's list;
 #   CASE = bench, ARG = the build: bench.sh --peers checks, times and reports
-#        the peers, and a peer whose files are wrong is failed, not timed.
+#        the peers, and a peer whose files are wrong is failed, not timed;
+#   CASE = tls, ARG = a Python client: over HTTPS it verifies flagserver's
+#        certificate (--cacert) and refuses it without;
+#   CASE = bench_tls, ARG = the build: bench.sh --tls --peers passes every
+#        installed peer over HTTPS, verifying; bench.sh --tls-compare reports
+#        HTTP and HTTPS side by side.
 set -euo pipefail
 FLAGSERVER=$1 case=$2 arg=$3
 # shellcheck source=tests/lib.sh
@@ -15,7 +20,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 setup_work
 dest=$WORK/dest
 
-if [[ $case != bench && $case != codes ]]; then
+if [[ $case != bench* && $case != codes ]]; then
     client=$arg
     lib=httpx
     [[ $client != *aiohttp* ]] || lib=aiohttp
@@ -66,6 +71,49 @@ repeat_names)
         [[ -f $dest/$f.gif ]] || fail "no $f.gif: $(ls -A "$dest")"
     done
     [[ $(count_files "$dest") -eq 6 ]] || fail "extra files: $(ls -A "$dest")"
+    ;;
+tls)
+    SERVER_TLS=1 start_server "$WORK"
+    run_client "${CACERT_ARGS[@]}" -l 5
+    [[ $RC -eq 0 ]] || fail "exit $RC: $(tail -3 "$WORK/err")"
+    for f in "$dest"/*.gif; do
+        cc=$(basename "$f" .gif)
+        curl -sf "${CACERT_ARGS[@]}" "$BASE_URL/$cc/$cc.gif" -o "$WORK/ref.gif" || fail "curl $cc"
+        cmp -s "$WORK/ref.gif" "$f" || fail "$cc.gif differs from the server's"
+    done
+    [[ $(count_files "$dest") -eq 5 ]] || fail "files: $(ls -A "$dest")"
+    rm -rf "$dest"
+    run_client -v -l 2
+    [[ $RC -eq 1 ]] || fail "without --cacert: exit $RC, expected 1"
+    [[ $(grep -c 'error: .*CERTIFICATE_VERIFY_FAILED\|certificate verify failed' "$WORK/err") -eq 2 ]] ||
+        fail "without --cacert: $(tail -3 "$WORK/err")"
+    [[ ! -e $dest || $(count_files "$dest") -eq 0 ]] || fail "left: $(ls -A "$dest")"
+    ;;
+bench_tls)
+    build=$arg
+    for tool in hyperfine gnuplot /usr/bin/time; do
+        command -v "$tool" >/dev/null || skip "$tool is not installed (make deps)"
+    done
+    rc=0
+    "$ROOT/scripts/bench.sh" --build "$build" --delay 0.01 --flags 5 --runs 1 --tls --peers \
+        --results "$WORK/results" >"$WORK/out" 2>"$WORK/err" || rc=$?
+    [[ $rc -eq 0 ]] || fail "bench.sh --tls --peers exited $rc: $(tail -5 "$WORK/err")"
+    run=$WORK/results/latest
+    for p in py-serial py-executor py-asyncio py-aiohttp curl aria2c wget2; do
+        grep -qE "^all5,5,$p,.*,(ok,|failed,\"not installed)" "$run/peers.csv" ||
+            fail "$p over HTTPS: $(grep ",$p," "$run/peers.csv")"
+    done
+    grep -q -- '--cacert\|--ca-certificate' "$run/peers.csv" || fail "no peer verified the certificate"
+    if grep -rl 'BEGIN CERTIFICATE' "$run" | grep -q .; then fail "a certificate was left in the results"; fi
+    rc=0
+    "$ROOT/scripts/bench.sh" --build "$build" --delay 0.01 --flags 5 --runs 2 --tls-compare \
+        --results "$WORK/results" >"$WORK/out" 2>"$WORK/err" || rc=$?
+    [[ $rc -eq 0 ]] || fail "bench.sh --tls-compare exited $rc: $(tail -5 "$WORK/err")"
+    run=$WORK/results/latest
+    grep -q '^## What TLS does to each model' "$run/report.md" || fail "no TLS section in report.md"
+    grep -q 'HTTPS speedup' "$run/report.md" || fail "no HTTPS speedups: $(grep -A8 'What TLS' "$run/report.md")"
+    grep -q 'in TLS handshakes' "$run/report.md" || fail "no handshake in the phase account"
+    grep -qE "one thread was (not )?the bottleneck" "$run/report.md" || fail "no busy-thread sentence"
     ;;
 codes)
     # peers/flagpeer.py's -a is the flagserver's 194 codes, in the same order.

@@ -72,6 +72,23 @@ class PhaseAccount(unittest.TestCase):
         self.assertFalse(a.adds_up())
         self.assertIn("not accounted for", phases.sentence(a))
 
+    def test_tls_handshake_is_a_part_of_its_own(self):
+        # One request over HTTPS: 0.5 ms TCP connect, a 3 ms handshake, then
+        # the delay and 2 ms receiving; the handshake is neither.
+        r = row(1, 0, 500, 500 + 3000 + 102000, 500 + 3000 + 102500)
+        r["handshake_us"] = "3000"
+        a = phases.account("tls", [r], 0.106, -2000, DELAY, 1, None, None)
+        self.assertAlmostEqual(a.parts["handshake"], 0.003, places=6)
+        self.assertAlmostEqual(a.parts["transfers"], 0.0005, places=6)
+        self.assertAlmostEqual(a.parts["waiting"], DELAY, places=6)
+        self.assertAlmostEqual(a.parts["receiving"], 0.002, places=6)
+        self.assertIn("3.0 ms in TLS handshakes", phases.sentence(a))
+        # Over HTTP (handshake_us -1) there is no such part in the sentence.
+        r["handshake_us"] = "-1"
+        a = phases.account("http", [r], 0.106, -2000, DELAY, 1, None, None)
+        self.assertEqual(a.parts["handshake"], 0.0)
+        self.assertNotIn("handshake", phases.sentence(a))
+
     def test_floor_and_ideal(self):
         f = phases.floor_from([0.110, 0.112, 0.150], [0.1005, 0.1010, 0.1400], [0.005, 0.006, 0.007])
         self.assertEqual(f.runs, 3)

@@ -551,6 +551,14 @@ START_TEST(unparsable) {
     assert_sends(&rep, "Connection: close\r\n", NULL);
     ck_assert_uint_eq(r.st.requests, 1);
     ck_assert_uint_eq(r.st.in_progress, 0);
+    /* Past --max-conns: a 503 that is not a request, then a lingering close. */
+    struct reply busy = {0};
+    respond_busy(&busy);
+    ck_assert_int_eq(busy.status, 0);
+    ck_assert_int_eq(busy.after, AFTER_DRAIN);
+    assert_sends(&busy, "HTTP/1.1 503 Service Unavailable\r\n", NULL);
+    assert_sends(&busy, "503 too many connections\n", NULL);
+    ck_assert_uint_eq(r.st.requests, 1);
     responder_free(&r);
 }
 END_TEST

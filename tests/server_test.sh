@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end tests of flagserver: a real server on 127.0.0.1 on a free port,
 # talked to with curl, bash's /dev/tcp and small python3 clients.
+# SERVER_TLS=1: every check over HTTPS (flagserver --tls, the certificate it
+# makes trusted by curl, openssl s_client and python's ssl), then the checks
+# of TLS itself: handshakes, resumption, faults, certificates.
 #
-# usage: server_test.sh FLAGSERVER [FLAGS_ZIP]
+# usage: [SERVER_TLS=1] server_test.sh FLAGSERVER [FLAGS_ZIP]
 set -euo pipefail
 
 FLAGSERVER=${1:?usage: server_test.sh FLAGSERVER [FLAGS_ZIP]}
@@ -29,10 +32,18 @@ check() { # check DESCRIPTION COMMAND...
     if "$@"; then pass "$what"; else flunk "$what"; fi
 }
 
-# serve ARGS...: flagserver on a free port; BASE is its root URL, PORT its port.
+TLS=0
+[[ $SERVER_TLS == 1 ]] && TLS=1
+
+# serve ARGS...: flagserver on a free port; BASE is its root URL, PORT its
+# port. Over TLS, curl (CURL_CA_BUNDLE) and http_read.connect trust its
+# certificate.
 serve() {
     start_server "$WORK" "$@"
     BASE=$SERVER_URL PORT=$SERVER_PORT
+    if ((TLS)); then
+        export CURL_CA_BUNDLE=$SERVER_CACERT FLAGBENCH_TEST_CA=$SERVER_CACERT
+    fi
 }
 
 # halt: SIGTERM, and it must exit 0.
@@ -53,9 +64,16 @@ status() {
     curl -s -o /dev/null -w '%{http_code}' "$@" "$url" || true
 }
 
-# raw REQUEST: send bytes over /dev/tcp, print the first response line.
+# raw REQUEST: send bytes over /dev/tcp (TLS: openssl s_client), print the
+# first response line.
 raw() {
     local line
+    if ((TLS)); then
+        line=$(printf '%b' "$1" | timeout 10 openssl s_client -quiet -connect "127.0.0.1:$PORT" \
+            -CAfile "$SERVER_CACERT" 2>/dev/null | head -n 1) || true
+        printf '%s\n' "${line%$'\r'}"
+        return
+    fi
     exec 3<>"/dev/tcp/127.0.0.1/$PORT"
     printf '%b' "$1" >&3
     IFS= read -r -t 10 line <&3 || true
@@ -68,6 +86,20 @@ curl_exit() {
     local rc=0
     curl -s -o /dev/null "$@" || rc=$?
     echo "$rc"
+}
+
+# wait_stat NAME VALUE [CURL ARGS...]: until /stats shows NAME = VALUE, up
+# to 10 s (what a client did on a connection it has closed, the server sees
+# in its own time); sets STAT to the last value seen.
+wait_stat() {
+    local name=$1 want=$2 i
+    shift 2
+    for ((i = 0; i < 100; i++)); do
+        STAT=$(curl -sf "$@" "$BASE/stats" | grep -o "\"$name\" *: *[0-9]*" | grep -o '[0-9]*$')
+        [[ $STAT == "$want" ]] && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 in_list() { # in_list VALUE A B ...
@@ -84,7 +116,9 @@ rc=0
 check "unknown option exits 2" test "$rc" = 2
 check "usage on stderr" grep -q '^usage: flagserver' "$TMP/err"
 for bad in "-p 70000" "--error-rate 2" "--delay -1" "--chaos nope" "--chaos slow:3" \
-    "--delay-min 2 --delay-max 1" "--max-conns 0" "-p"; do
+    "--delay-min 2 --delay-max 1" "--max-conns 0" "-p" "--cert x.pem" "--no-tickets" \
+    "--cert-out c.pem" "--tls --cert x.pem" "--tls --key x.key" "--tls --tls-fault nope" \
+    "--tls --tls-cert-mode nope" "--tls --cert a --key b --tls-cert-mode expired"; do
     rc=0
     # shellcheck disable=SC2086  # the options are split on purpose
     "$FLAGSERVER" $bad 2>/dev/null || rc=$?
@@ -171,8 +205,8 @@ check "curl re-uses the connection" grep -q 'Re-using existing connection' "$TMP
 check "two requests, one connection (+1 for /stats)" test "$(stats_field connections_total)" = 2
 check "pipelined requests answered in order" python3 - "$PORT" <<'EOF'
 import socket, sys
-from http_read import read_until
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+from http_read import connect, half_close, read_until
+s = connect(int(sys.argv[1]))
 s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n"
           b"GET /flags/zz/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n"
           b"GET /flags/us/metadata.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
@@ -183,10 +217,10 @@ assert b'"BR"' in parts[0] and b'"US"' in parts[2], data
 EOF
 check "half-closed client gets its answer" python3 - "$PORT" <<'EOF'
 import socket, sys
-from http_read import read_until
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+from http_read import connect, half_close, read_until
+s = connect(int(sys.argv[1]))
 s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
-s.shutdown(socket.SHUT_WR)
+half_close(s)
 data = read_until(s, timeout=10)
 assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'"gec_cc": "BR"}'), data
 EOF
@@ -232,9 +266,9 @@ serve --delay "$DELAY"
 reset_stats
 python3 - "$PORT" 50 >"$TMP/delays" <<'PY'
 import socket, sys, time
-from http_read import read_until
+from http_read import connect, read_until
 port, n = int(sys.argv[1]), int(sys.argv[2])
-socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+socks = [connect(port) for _ in range(n)]
 t0 = time.monotonic()
 for s in socks:
     s.sendall(b"GET /flags/br/br.gif HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
@@ -261,7 +295,7 @@ fi
 check "in_progress back to 0" test "$(stats_field in_progress)" = 0
 check "many connections at once" python3 - "$PORT" <<'EOF'
 import resource, socket, sys
-from http_read import read_until
+from http_read import connect, read_until
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 n = 2000
 if hard != resource.RLIM_INFINITY and hard < n + 100:
@@ -270,7 +304,7 @@ want = n + 100 if hard == resource.RLIM_INFINITY else min(hard, n + 100)
 if soft != resource.RLIM_INFINITY and soft < want:
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 port = int(sys.argv[1])
-socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+socks = [connect(port) for _ in range(n)]
 for s in socks:
     s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
 ok = 0
@@ -311,9 +345,10 @@ say "== idle timeout and connection cap"
 serve --idle-timeout 1
 check "idle and slowloris connections are closed" python3 - "$PORT" <<'EOF'
 import socket, sys, time
+from http_read import connect
 port = int(sys.argv[1])
-idle = socket.create_connection(("127.0.0.1", port))
-slow = socket.create_connection(("127.0.0.1", port))
+idle = connect(port)
+slow = connect(port)
 t0 = time.time()
 for ch in b"GET /flags/br/metadata.json HTTP/1.1\r\n":
     try:
@@ -337,7 +372,7 @@ halt
 serve --max-conns 3
 check "connections beyond --max-conns get 503" python3 - "$PORT" <<'EOF'
 import socket, sys, time
-from http_read import read_until
+from http_read import connect, read_until
 port = int(sys.argv[1])
 
 
@@ -346,7 +381,7 @@ def held_connection():
     yet seen an earlier client (start_server's probe) go: try again."""
     t0 = time.monotonic()
     while True:
-        h = socket.create_connection(("127.0.0.1", port))
+        h = connect(port)
         h.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n")
         data = read_until(h, b"}")
         if data.startswith(b"HTTP/1.1 200"):
@@ -357,7 +392,7 @@ def held_connection():
 
 
 held = [held_connection() for _ in range(3)]
-s = socket.create_connection(("127.0.0.1", port))
+s = connect(port)
 data = read_until(s, timeout=10)
 assert data.startswith(b"HTTP/1.1 503"), data
 EOF
@@ -440,6 +475,223 @@ for ((i = 0; i < 5; i++)); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then accepted=$((accepted + 1)); fi
 done
 check "a stopped server's port refuses connections ($accepted of 5 accepted)" test "$accepted" = 0
+
+# ---------------------------------------------------------------------------
+# TLS itself (SERVER_TLS=1 only): what the checks above cannot see.
+if ((TLS)); then
+
+say "== TLS: options and certificate files"
+rc=0
+"$FLAGSERVER" -q -p 0 --tls --cert "$TMP/none.pem" --key "$TMP/none.key" 2>"$TMP/err" || rc=$?
+check "a missing certificate file exits 1 ($rc)" test "$rc" = 1
+check "and says which file" grep -q 'none.pem' "$TMP/err"
+mkdir -p "$TMP/outdir"
+rc=0
+"$FLAGSERVER" -q -p 0 --tls --cert-out "$TMP/outdir" 2>"$TMP/err" || rc=$?
+check "--cert-out that cannot be written exits 1 ($rc)" test "$rc" = 1
+check "and leaves no temporary" test -z "$(ls -A "$TMP/outdir")"
+# A key and certificate made by openssl, as a user would bring them.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=test \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/own.key" -out "$TMP/own.pem" 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out "$TMP/other.key" 2>/dev/null
+rc=0
+"$FLAGSERVER" -q -p 0 --tls --cert "$TMP/own.pem" --key "$TMP/other.key" 2>"$TMP/err" || rc=$?
+check "a key that does not match the certificate exits 1 ($rc)" test "$rc" = 1
+serve --cert "$TMP/own.pem" --key "$TMP/own.key"
+check "--cert/--key: curl --cacert trusts it" test "$(status "$BASE/flags/br/br.gif" --cacert "$TMP/own.pem")" = 200
+check "--cert-out writes that certificate" cmp -s "$TMP/own.pem" "$SERVER_CACERT"
+halt
+
+say "== TLS: handshakes"
+serve
+openssl x509 -in "$SERVER_CACERT" -noout -text >"$TMP/cert.txt"
+check "the made certificate is P-256" grep -q 'ASN1 OID: prime256v1' "$TMP/cert.txt"
+check "for 127.0.0.1 and localhost" grep -q 'IP Address:127.0.0.1, DNS:localhost' "$TMP/cert.txt"
+check "valid now" bash -c "openssl x509 -in '$SERVER_CACERT' -noout -checkend 3600 >/dev/null"
+check "curl by the name localhost" test "$(status "https://localhost:$PORT/flags/br/br.gif")" = 200
+for v in 1.2 1.3; do
+    openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$SERVER_CACERT" -verify_return_error \
+        "-tls${v/./_}" -alpn http/1.1 </dev/null >"$TMP/sc" 2>&1 || true
+    check "openssl s_client TLS $v: verified" grep -q 'Verify return code: 0 (ok)' "$TMP/sc"
+    check "openssl s_client TLS $v: TLSv$v" grep -q "New, TLSv$v" "$TMP/sc"
+    check "openssl s_client TLS $v: ALPN http/1.1" grep -q 'ALPN protocol: http/1.1' "$TMP/sc"
+done
+check "python's ssl: TLS 1.2 and 1.3, ALPN http/1.1, a flag" python3 - "$PORT" "$SERVER_CACERT" <<'PY'
+import socket, ssl, sys
+from http_read import read_until
+port, ca = int(sys.argv[1]), sys.argv[2]
+for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.minimum_version = ctx.maximum_version = version
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+    assert s.version() == version.name.replace("v1_", "v1."), s.version()
+    assert s.selected_alpn_protocol() == "http/1.1", s.selected_alpn_protocol()
+    s.sendall(b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    data = read_until(s)
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b'"gec_cc": "BR"}'), data
+PY
+check "h2-only ALPN is served without ALPN" python3 - "$PORT" "$SERVER_CACERT" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.set_alpn_protocols(["h2"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname="127.0.0.1")
+assert s.selected_alpn_protocol() is None
+PY
+halt
+
+say "== TLS: 194 flags, byte for byte as over HTTP"
+mapfile -t codes < <("$FLAGSERVER" --list-codes | tr '[:upper:]' '[:lower:]')
+fetch_all() { # fetch_all DIR: the 194 GIFs through one curl, kept alive
+    mkdir -p "$1"
+    local cc
+    for cc in "${codes[@]}"; do
+        printf 'url = "%s/flags/%s/%s.gif"\noutput = "%s/%s.gif"\n' "$BASE" "$cc" "$cc" "$1" "$cc"
+    done >"$TMP/curl.cfg"
+    curl -sf -K "$TMP/curl.cfg"
+}
+SERVER_TLS=0
+serve
+fetch_all "$TMP/http"
+halt
+SERVER_TLS=1
+serve
+fetch_all "$TMP/https"
+check "194 flags over HTTPS ($(find "$TMP/https" -type f | wc -l))" test "$(find "$TMP/https" -type f | wc -l)" = 194
+check "the same bytes as over HTTP" diff -rq "$TMP/http" "$TMP/https"
+check "one handshake for them all (kept alive; +1 start, +1 /stats)" test "$(stats_field tls_handshakes_full)" = 3
+
+say "== TLS: session resumption"
+reset_stats
+curl -s -H 'Connection: close' -o /dev/null -o /dev/null "$BASE/flags/br/br.gif" "$BASE/flags/us/us.gif"
+check "curl's second connection is resumed" test "$(stats_field tls_handshakes_resumed)" = 1
+for v in 1_2 1_3; do
+    rm -f "$TMP/sess"
+    printf 'GET /stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' |
+        openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$SERVER_CACERT" "-tls$v" -ign_eof \
+            -sess_out "$TMP/sess" >"$TMP/sc1" 2>&1 || true
+    printf 'GET /stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' |
+        openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$SERVER_CACERT" "-tls$v" -ign_eof \
+            -sess_in "$TMP/sess" >"$TMP/sc2" 2>&1 || true
+    check "s_client TLS ${v/_/.}: a new session, then" grep -q '^New, ' "$TMP/sc1"
+    check "s_client TLS ${v/_/.}: resumed with -sess_in" grep -q '^Reused, ' "$TMP/sc2"
+    check "s_client TLS ${v/_/.}: /stats counts it" grep -q '"tls_handshakes_resumed": [1-9]' "$TMP/sc2"
+done
+halt
+serve --no-tickets
+reset_stats
+curl -s -H 'Connection: close' -o /dev/null -o /dev/null "$BASE/flags/br/br.gif" "$BASE/flags/us/us.gif"
+check "--no-tickets: full handshakes (2, and this /stats)" test "$(stats_field tls_handshakes_full)" = 3
+check "--no-tickets: no resumption" test "$(stats_field tls_handshakes_resumed)" = 0
+halt
+
+say "== TLS: faults"
+tls_fault() { # tls_fault MODE CURL-EXIT PYTHON-ERRORS (a regex of class names)
+    SERVER_NO_PING=1 serve --tls-fault "$1" --idle-timeout 3
+    local rc t0=$SECONDS
+    rc=$(curl_exit -m 1 "$BASE/flags/br/br.gif")
+    check "--tls-fault $1: curl exits $2 ($rc)" test "$rc" = "$2"
+    check "--tls-fault $1: python's ssl fails: $3" python3 - "$PORT" "$3" <<'PY'
+import re, sys
+from http_read import connect
+try:
+    connect(int(sys.argv[1]), timeout=10)
+except OSError as e:
+    assert re.fullmatch(sys.argv[2], type(e).__name__), repr(e)
+else:
+    raise AssertionError("handshake succeeded")
+PY
+    check "--tls-fault $1: no hang ($((SECONDS - t0)) s)" test $((SECONDS - t0)) -lt 15
+    halt
+}
+# silent: curl ends at its -m (before the server's idle timeout), python
+# when the server's idle timeout closes. An EOF in the handshake is
+# SSLEOFError or, with Debian's python3, SSLZeroReturnError.
+eof='SSLEOFError|SSLZeroReturnError'
+tls_fault silent 28 "$eof"
+tls_fault garbage 35 SSLError
+tls_fault cut 35 "$eof"
+
+say "== TLS: certificates clients must refuse"
+SERVER_NO_PING=1 serve --tls-cert-mode expired
+rc=0
+curl -sS -o "$TMP/x.gif" "$BASE/flags/br/br.gif" 2>"$TMP/err" || rc=$?
+check "expired: curl --cacert refuses it ($rc)" test "$rc" = 60
+check "expired: and says so" grep -q 'expired' "$TMP/err"
+check "expired: no file" test ! -e "$TMP/x.gif"
+wait_stat tls_handshakes_failed 1 -k || true
+check "expired: the server counts a failed handshake ($STAT)" test "$STAT" = 1
+check "expired: otherwise it serves (curl -k)" test "$(status "$BASE/flags/br/br.gif" -k)" = 200
+halt
+SERVER_NO_PING=1 serve --tls-cert-mode wrong-name
+rc=0
+curl -sS -o "$TMP/x.gif" "$BASE/flags/br/br.gif" 2>"$TMP/err" || rc=$?
+check "wrong name: curl --cacert refuses it ($rc)" test "$rc" = 60
+check "wrong name: and says so" grep -q 'subject name' "$TMP/err"
+check "wrong name: python's ssl too" python3 - "$PORT" <<'PY'
+import ssl, sys
+from http_read import connect
+try:
+    connect(int(sys.argv[1]))
+except ssl.SSLCertVerificationError as e:
+    assert "mismatch" in str(e), e
+else:
+    raise AssertionError("verified")
+PY
+halt
+
+say "== TLS: bad clients change nothing for the others"
+serve
+reset_stats
+check "random bytes, a cut ClientHello, plain HTTP: others go on" python3 - "$PORT" <<'PY'
+import os, socket, ssl, sys
+from http_read import connect, read_until
+port = int(sys.argv[1])
+get = b"GET /flags/br/metadata.json HTTP/1.1\r\nHost: t\r\n\r\n"
+kept = connect(port)
+kept.sendall(get)
+assert read_until(kept, b"}").startswith(b"HTTP/1.1 200")
+
+# A real ClientHello, from a client on memory BIOs.
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ssl.create_default_context().wrap_bio(inc, out, server_hostname="127.0.0.1")
+try:
+    obj.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+hello = out.read()
+assert hello[0] == 0x16 and len(hello) > 100, hello[:8]
+
+
+def closed_by_server(payload):
+    raw = socket.create_connection(("127.0.0.1", port))
+    raw.sendall(payload)
+    raw.settimeout(10)
+    try:
+        while raw.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass  # closed with our bytes unread: as good
+
+
+closed_by_server(os.urandom(4096))
+closed_by_server(b"GET /flags/br/br.gif HTTP/1.1\r\nHost: t\r\n\r\n")
+cut = socket.create_connection(("127.0.0.1", port))
+cut.sendall(hello[: len(hello) // 2])
+cut.close()
+stuck = socket.create_connection(("127.0.0.1", port))  # half a hello, held open
+stuck.sendall(hello[: len(hello) // 2])
+
+kept.sendall(get)
+assert read_until(kept, b"}").startswith(b"HTTP/1.1 200"), "kept-alive client broken"
+fresh = connect(port)
+fresh.sendall(get)
+assert read_until(fresh, b"}").startswith(b"HTTP/1.1 200"), "new client broken"
+PY
+wait_stat tls_handshakes_failed 4 || true
+check "4 failed handshakes counted: random, HTTP, cut, held ($STAT)" test "$STAT" = 4
+halt
+fi
 
 if ((FAILS)); then
     say "$FAILS check(s) failed"

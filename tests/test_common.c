@@ -146,6 +146,16 @@ START_TEST(options_defaults_and_values) {
     ck_assert_int_eq(parse(&o, err, sizeof err, "-s", "http://h:1/base///", "-a", NULL), OPT_OK);
     ck_assert_str_eq(o.server, "http://h:1/base");
     ck_assert_uint_eq(o.ncodes, 194);
+    ck_assert(!o.no_resume && !o.cacert);
+    options_free(&o);
+
+    /* HTTPS: a readable --cacert, and --no-resume. */
+    ck_assert_int_eq(parse(&o, err, sizeof err, "-s", "https://h:1/f", "--cacert", "/dev/null",
+                           "--no-resume", NULL),
+                     OPT_OK);
+    ck_assert_str_eq(o.server, "https://h:1/f");
+    ck_assert_str_eq(o.cacert, "/dev/null");
+    ck_assert(o.no_resume);
     options_free(&o);
 }
 END_TEST
@@ -175,6 +185,10 @@ START_TEST(options_usage_errors) {
         {"-e", "--repeat", "2000"},
         {"BRA"},
         {"-d", ""},
+        {"--cacert", "/nonexistent/ca.pem"},
+        {"--cacert", ""},
+        {"--cacert", "/"}, /* a directory */
+        {"--cacert"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct options o;
@@ -309,6 +323,44 @@ START_TEST(classification) {
     ck_assert_int_eq(classify(CURLE_SSL_CONNECT_ERROR, 0, 0, false, 1, longtext, r, sizeof r),
                      OUTCOME_ERROR);
     ck_assert_uint_eq(strlen(r), sizeof r - 1);
+}
+END_TEST
+
+/* A refused certificate is the flag's error, with OpenSSL's or libcurl's
+ * reason put plainly; a failed handshake says so. */
+START_TEST(classification_tls) {
+    static const struct {
+        CURLcode rc;
+        const char *errbuf, *reason;
+    } cases[] = {
+        {CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: certificate has expired",
+         "certificate verify failed: certificate has expired"},
+        {CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: self-signed certificate",
+         "certificate verify failed: self-signed certificate"},
+        {CURLE_PEER_FAILED_VERIFICATION,
+         "SSL: no alternative certificate subject name matches target host name '127.0.0.1'",
+         "certificate verify failed: name mismatch"},
+        {CURLE_PEER_FAILED_VERIFICATION, "", "certificate verify failed"},
+        {CURLE_SSL_CONNECT_ERROR,
+         "OpenSSL/3.0.19: error:0A00010B:SSL routines::wrong version number",
+         "TLS handshake failed: the server's reply is not TLS (wrong version number)"},
+        {CURLE_SSL_CONNECT_ERROR,
+         "OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to 127.0.0.1:37657 ",
+         "TLS handshake failed: the server closed the connection"},
+        {CURLE_SSL_CONNECT_ERROR,
+         "OpenSSL/3.0.19: error:0A000410:SSL routines::sslv3 alert handshake failure",
+         "TLS handshake failed: error:0A000410:SSL routines::sslv3 alert handshake failure"},
+        {CURLE_SSL_CONNECT_ERROR, "", "TLS handshake failed"},
+        {CURLE_SSL_CACERT_BADFILE, "error setting certificate file: /x",
+         "certificate verify failed: no CA certificates to trust (--cacert FILE or the system's "
+         "store)"},
+    };
+    char r[96];
+    for (size_t i = 0; i < CHECK_COUNT(cases); i++) {
+        ck_assert_int_eq(classify(cases[i].rc, 0, 0, false, 1, cases[i].errbuf, r, sizeof r),
+                         OUTCOME_ERROR);
+        ck_assert_str_eq(r, cases[i].reason);
+    }
 }
 END_TEST
 
@@ -594,7 +646,7 @@ START_TEST(trace_and_summary_csv) {
     ck_assert_msg(
         strncmp(buf, "backend,code,repeat,outcome,http_status,bytes,thread,queued_us,", 63) == 0,
         "%s", buf);
-    ck_assert_ptr_nonnull(strstr(buf, "\nsome_backend,BR,0,ok,0,0,7,0,1,0,0,2,-1,-1,-1,\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "\nsome_backend,BR,0,ok,0,0,7,0,1,0,0,2,-1,-1,-1,0,\n"));
     ck_assert_ptr_nonnull(strstr(buf, ",\"save: \"\"disk\"\", full\"\n"));
     ck_assert_ptr_null(strstr(buf, "YY"));
     free(buf);
@@ -664,6 +716,7 @@ int main(void) {
                                   options_help_and_version_exit,
                                   url_building,
                                   classification,
+                                  classification_tls,
                                   save_paths,
                                   save_is_atomic_and_complete,
                                   save_full_disk_leaves_nothing,

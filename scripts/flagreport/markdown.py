@@ -490,7 +490,8 @@ FIGURE_WORDS = {
 
 
 def phase_table(w: Workload, acc: dict) -> tuple[list[str], list[list[str]]]:
-    header = ["back end", "traced wall"] + [phases.PHASE_WORDS[p] for p in phases.PHASES] \
+    shown = phases.shown(acc.values())
+    header = ["back end", "traced wall"] + [phases.PHASE_WORDS[p] for p in shown] \
         + ["starting the transfers was", "parts ÷ traced wall"]
     rows = []
     for e in w.entries:
@@ -498,8 +499,8 @@ def phase_table(w: Workload, acc: dict) -> tuple[list[str], list[list[str]]]:
         if not a:
             continue
         traced = e.process_wall or a.measured_wall
-        cells = [phases.ms(a.parts[p]) for p in phases.PHASES]
-        cells[phases.PHASES.index("waiting")] += f" ({phases.waiting_words(a, w.delay)})"
+        cells = [phases.ms(a.parts[p]) for p in shown]
+        cells[shown.index("waiting")] += f" ({phases.waiting_words(a, w.delay)})"
         rows.append([e.backend, (phases.ms(traced) if traced else "–")
                      + (" ⚠" if e.traced_in_range is False else "")] + cells
                     + [phases.transfers_words(a),

@@ -1,7 +1,7 @@
 """phases.py — where a run's wall time went: the phase account.
 
-A run's whole-process wall time is split into six parts along its critical
-path, the chain of steps the run's end waited for (results/README.md,
+A run's whole-process wall time is split into seven parts along its
+critical path, the chain of steps the run's end waited for (results/README.md,
 "The phase account"):
 
   process    the process's start (fork) → the run's t0: loading libcurl and
@@ -9,6 +9,9 @@ path, the chain of steps the run's end waited for (results/README.md,
   transfers  t0 → the last request on the chain reached the server: starting
              threads, opening connections, and the gaps between one request
              and the next when they run one after another
+  handshake  the TLS handshakes of the requests on the chain (the trace's
+             handshake_us: after the TCP connection, before the request
+             could be sent); 0 over HTTP
   waiting    the server's delay of each request on the chain — the only part
              the ideal counts, so "waiting" means this and nothing else. It is
              the configured delay (capped by what the trace allows: connect
@@ -41,10 +44,19 @@ from typing import Optional, Sequence
 from . import model
 
 # The parts in the order they happen, with the words the report uses.
-PHASES = ("process", "transfers", "waiting", "receiving", "saving", "exit")
+PHASES = ("process", "transfers", "handshake", "waiting", "receiving", "saving", "exit")
+def shown(accounts) -> tuple[str, ...]:
+    """The parts a table of these accounts shows: all but the TLS handshake
+    when none made one (HTTP), so an HTTP report keeps its columns."""
+    if any(a.parts.get("handshake") for a in accounts):
+        return PHASES
+    return tuple(p for p in PHASES if p != "handshake")
+
+
 PHASE_WORDS = {
     "process": "starting the process",
     "transfers": "starting the transfers",
+    "handshake": "TLS handshake",
     "waiting": "waiting (the configured server delay)",
     "receiving": "receiving",
     "saving": "saving",
@@ -56,9 +68,15 @@ TOLERANCE = 0.05
 
 
 def _us(r, key: str) -> float:
-    """A trace time in µs, or −1 where the step didn't happen; takes
-    model.TraceRow objects and csv.DictReader rows alike."""
-    v = r.get(key) if isinstance(r, dict) else getattr(r, key, None)
+    """A trace time in µs, or −1 where the step didn't happen (or the
+    trace has no such column); takes model.TraceRow objects and
+    csv.DictReader rows alike."""
+    if isinstance(r, dict):
+        v = r.get(key)
+    else:  # a column model.TraceRow has no field for is in its extra
+        v = getattr(r, key, None)
+        if v is None:
+            v = getattr(r, "extra", {}).get(key)
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -179,8 +197,13 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
         s, done = _us(r, "started_us"), _us(r, "done_us")
         c = _us(r, "connected_us")
         c = c if c >= s else s
-        wait = min(delay_us, max(0.0, done - c))
+        # The handshake follows the TCP connection; the request goes out
+        # after it, so the server's delay starts there.
+        h = min(max(0.0, _us(r, "handshake_us")), max(0.0, done - c))
+        parts["handshake"] += h / 1e6
         parts["transfers"] += (c - s) / 1e6
+        c += h
+        wait = min(delay_us, max(0.0, done - c))
         parts["waiting"] += wait / 1e6
         parts["receiving"] += (done - c - wait) / 1e6
         if chain == 1:
@@ -220,11 +243,13 @@ def account(backend: str, trace: Sequence, wall_s: float, process_start_us: Opti
     to_done = [_us(r, "done_us") - _us(r, "first_byte_us") for r in rows if _us(r, "first_byte_us") >= 0]
     to_saved = [_us(r, "saved_us") - _us(r, "done_us") for r in rows if _us(r, "saved_us") >= 0]
     opened = [x for x in connects if x > 0]
+    shakes = [_us(r, "handshake_us") for r in rows if _us(r, "handshake_us") > 0]
     details = {k: v / 1e3 for k, v in (
         ("connect_median_ms", _median(opened)), ("first_byte_to_done_median_ms", _median(to_done)),
         ("done_to_saved_median_ms", _median(to_saved)),
         ("done_to_saved_max_ms", max(to_saved) if to_saved else None),
-        ("last_response_late_ms", last_late_us)) if v is not None}
+        ("last_response_late_ms", last_late_us),
+        ("handshake_median_ms", _median(shakes))) if v is not None}
     return Account(backend=backend, parts=parts, measured_wall=measured_wall,
                    exit_estimated=floor is not None, requests=len(rows), threads=threads,
                    chain=chain, connections=len(opened), first_start=starts[0] / 1e6,
@@ -291,6 +316,7 @@ def sentence(a: Account, wall_label: str = "") -> str:
     total = a.measured_wall if a.measured_wall else a.total
     bits = [f"{ms(p['process'])} starting the process",
             f"{ms(p['transfers'])} {transfers_words(a)}",
+            *([f"{ms(p['handshake'])} in TLS handshakes"] if p.get("handshake") else []),
             f"{ms(p['waiting'])} waiting ({a.chain} × the configured delay)",
             f"{ms(p['receiving'])} receiving",
             f"{ms(p['saving'])} saving",

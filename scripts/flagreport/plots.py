@@ -78,7 +78,7 @@ def _threads(n: int) -> str:
 
 
 # Phase colours: the waiting light (idle), the rest the run's own work.
-PHASE_COLOURS = {"process": "#8c8c8c", "transfers": "#e6a23c", "waiting": "#c6dbef",
+PHASE_COLOURS = {"process": "#8c8c8c", "transfers": "#e6a23c", "handshake": "#d62728", "waiting": "#c6dbef",
                  "receiving": "#3a7bd5", "saving": "#7a3fb0", "exit": "#444444"}
 SAVING_COLOUR = "#7a3fb0"
 
