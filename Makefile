@@ -20,7 +20,7 @@ DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libj
 # for peak RSS. Installed by deps with the rest, so the peers' tests run.
 PEER_PACKAGES := python3-httpx python3-aiohttp aria2 wget2 time
 
-.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-tls bench-sweep bench-scale bench-compare bench-ci readme-figures bench-history bench-bisect fuzz clean help
+.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-tls bench-sweep bench-scale bench-compare bench-coro bench-ci readme-figures bench-history bench-bisect fuzz clean help
 
 all: build
 
@@ -50,6 +50,7 @@ help:
 	@echo "                    what --trace costs, and the fast start at 194 flags beside"
 	@echo "                    the kernel's own time to open 194 connections"
 	@echo "                    (installs nginx-light, wrk, strace)"
+	@echo "  make bench-coro   a coroutine's cost beside a thread's and a callback's (CORO_ARGS=...)"
 	@echo "  make bench-ci     short run gated against results/baseline.csv"
 	@echo "  make bench-history bench-ci's figures across commits (REVS=A..B, default the"
 	@echo "                    last 10 of main; HISTORY_ARGS=...): the commit a figure moved at"
@@ -113,6 +114,10 @@ bench-compare: deps
 	scripts/vs_curl.sh --build $(BUILD)
 	scripts/trace_cost.sh --build $(BUILD)
 	scripts/fast_start.sh --build $(BUILD)
+
+bench-coro: deps
+	$(MAKE) build
+	scripts/coro_cost.sh --build $(BUILD) $(CORO_ARGS)
 
 bench-ci: deps
 	$(MAKE) build

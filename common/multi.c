@@ -3,6 +3,7 @@
 #include "curl_poll.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,11 @@ struct multi_job {
     struct multi_driver *m;
     bool busy;                   /* holds a flag: a request in progress, or waiting for the saver */
     bool in_multi;               /* its easy handle is added to the multi handle */
-    struct multi_job *next_wait; /* in the queue of transfers waiting for the saver */
+    struct multi_job *next_wait; /* in the queue of transfers waiting for the saver; with a
+                                  * client, in the free list */
     int watch_err;               /* -errno: a socket of its request could not be watched */
     struct multi_job *next_failed; /* in the list of those, failed after the turn */
+    void *owner;                 /* with a client: who multi_start began it for */
 };
 
 struct multi_done {
@@ -68,24 +71,48 @@ static void job_release(struct multi_job *j) {
     job_next(j);
 }
 
+/* j takes record i (m->next already past it). False when its request
+ * could not start: the flag is finished as an error. */
+static bool job_begin(struct multi_job *j, size_t i) {
+    struct multi_driver *m = j->m;
+    transfer_begin(&j->t, i);
+    /* Near the end, when fewer flags are left than transfers, most
+     * connections will never be used again: close them as their flag
+     * is done. Left in libcurl's pool, each curl_multi_remove_handle at
+     * cleanup walks all of them, quadratic at -m 10000. */
+    bool tail = m->run->nrecords - m->next < m->njobs;
+    transfer_forbid_reuse(&j->t, tail || m->run->opt->no_reuse);
+    j->busy = true;
+    m->busy++;
+    if (multi_add(j) == 0)
+        return true;
+    transfer_finish(&j->t); /* multi_add made it an error */
+    j->busy = false;
+    m->busy--;
+    return false;
+}
+
 static void job_next(struct multi_job *j) {
     struct multi_driver *m = j->m;
-    while (m->next < m->run->nrecords && !run_interrupted()) {
-        transfer_begin(&j->t, m->next++);
-        /* Near the end, when fewer flags are left than transfers, most
-         * connections will never be used again: close them as their flag
-         * is done. Left in libcurl's pool, each curl_multi_remove_handle at
-         * cleanup walks all of them, quadratic at -m 10000. */
-        bool tail = m->run->nrecords - m->next < m->njobs;
-        transfer_forbid_reuse(&j->t, tail || m->run->opt->no_reuse);
-        j->busy = true;
-        m->busy++;
-        if (multi_add(j) == 0)
-            return;
-        transfer_finish(&j->t);
-        j->busy = false;
-        m->busy--;
+    if (m->client) { /* the client begins flags itself (multi_start) */
+        j->next_wait = m->free_jobs;
+        m->free_jobs = j;
+        return;
     }
+    while (m->next < m->run->nrecords && !run_interrupted())
+        if (job_begin(j, m->next++))
+            return;
+}
+
+/* j's flag needs nothing more from the transfer: finished (not found, an
+ * error), or, with a client, handed to it (downloaded, or finished). */
+static void job_done(struct multi_job *j) {
+    struct multi_driver *m = j->m;
+    if (m->client)
+        m->client->done(m->client->arg, &j->t, j->owner);
+    else
+        transfer_finish(&j->t);
+    job_release(j);
 }
 
 /* Offer j's downloaded flag to the saver. False when it is full. */
@@ -150,13 +177,14 @@ static void on_done(CURL *easy, CURLcode rc) {
             return;
         break; /* failed: finished as an error */
     case FLAG_SAVE:
+        if (j->m->client)
+            break; /* the client saves it */
         save_queue(j);
         return;
     case FLAG_DONE:
         break;
     }
-    transfer_finish(t);
-    job_release(j);
+    job_done(j);
 }
 
 /* Read every message before handling any: curl_multi_remove_handle scans
@@ -273,8 +301,7 @@ static void fail_unwatched(struct multi_driver *m) {
         char reason[RECORD_ERROR_MAX];
         snprintf(reason, sizeof reason, "cannot watch socket: %s", strerror(-err));
         transfer_fail(&j->t, reason);
-        transfer_finish(&j->t);
-        job_release(j);
+        job_done(j);
     }
 }
 
@@ -324,19 +351,32 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
      * 16 1.8 ms (p = 0.03); epoll 0.4 ms (p = 0.15, 20 rounds). At -m 10000
      * 8, 16, 32 and 64 give the same wall. */
     unsigned started = 0;
+    if (m->client) /* every transfer free: multi_start hands them out */
+        while (started < m->njobs)
+            job_next(&m->jobs[started++]);
     for (;;) {
         if (run_interrupted()) {
             abandon(m);
             return 0;
         }
-        for (unsigned b = 0; b < START_BATCH && started < m->njobs; b++)
-            job_next(&m->jobs[started++]);
-        /* Checked after starting: when the flags ran out before the last
-         * transfers started (no delay), those found nothing to do, and
-         * waiting now would only wait out MAX_WAIT_MS. */
-        if (!m->busy && !m->saving && started == m->njobs)
-            break;
-        int rc = reactor->run_once(reactor->loop, started < m->njobs ? 0 : MAX_WAIT_MS);
+        int wait_ms;
+        if (m->client) {
+            m->turn_starts = 0;
+            enum multi_client_state st = m->client->turn(m->client->arg);
+            if (st == MULTI_CLIENT_FINISHED && !m->busy)
+                break;
+            wait_ms = st == MULTI_CLIENT_READY ? 0 : MAX_WAIT_MS;
+        } else {
+            for (unsigned b = 0; b < START_BATCH && started < m->njobs; b++)
+                job_next(&m->jobs[started++]);
+            /* Checked after starting: when the flags ran out before the
+             * last transfers started (no delay), those found nothing to
+             * do, and waiting now would only wait out MAX_WAIT_MS. */
+            if (!m->busy && !m->saving && started == m->njobs)
+                break;
+            wait_ms = started < m->njobs ? 0 : MAX_WAIT_MS;
+        }
+        int rc = reactor->run_once(reactor->loop, wait_ms);
         if (rc == 0) {
             fail_unwatched(m);
             drain_messages(m);
@@ -352,6 +392,31 @@ int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
         }
     }
     return 0;
+}
+
+unsigned multi_starts_left(const struct multi_driver *m) {
+    /* The first requests go out START_BATCH per turn, as the driver's own
+     * do (multi_run says why). */
+    if (m->next >= m->njobs)
+        return UINT_MAX;
+    return m->turn_starts < START_BATCH ? START_BATCH - m->turn_starts : 0;
+}
+
+int multi_start(struct multi_driver *m, size_t i, void *owner) {
+    if (multi_starts_left(m) == 0)
+        return -EAGAIN;
+    struct multi_job *j = m->free_jobs;
+    if (!j)
+        return -EBUSY;
+    m->free_jobs = j->next_wait;
+    j->next_wait = NULL;
+    j->owner = owner;
+    m->next++;
+    m->turn_starts++;
+    if (job_begin(j, i))
+        return 0;
+    job_next(j); /* its flag is finished as an error: back to the free list */
+    return -ENOMEM;
 }
 
 void multi_cleanup(struct multi_driver *m) {

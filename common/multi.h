@@ -71,6 +71,30 @@ struct multi_saver {
  * its own fits them in what is left. */
 #define MULTI_FDS_RESERVED 32
 
+/* A client: a back end that decides itself when each flag starts and what
+ * follows its download (flags_coro: a coroutine per flag, which fetches
+ * through the driver and is resumed when its flag is classified). Set
+ * m->client before multi_run: the driver's transfers then take no flag on
+ * their own; the client begins each with multi_start(), and the driver
+ * hands it back to done(), saving nothing itself. */
+enum multi_client_state {
+    MULTI_CLIENT_IDLE,     /* nothing to run until the network answers */
+    MULTI_CLIENT_READY,    /* more to run now: the loop must not wait */
+    MULTI_CLIENT_FINISHED, /* every flag done: multi_run returns */
+};
+
+struct multi_client {
+    /* Once per turn of the loop, before it waits: run what is ready. */
+    enum multi_client_state (*turn)(void *arg);
+    /* The flag multi_start began for owner needs nothing more from the
+     * transfer: downloaded (t->rec->stage STAGE_SAVING: the client saves
+     * it, transfer_save) or not (the client calls transfer_finish) — the
+     * --metadata request done too. t is the client's until done returns,
+     * then free for the next multi_start. */
+    void (*done)(void *arg, struct transfer *t, void *owner);
+    void *arg;
+};
+
 struct multi_job;
 struct multi_done;
 
@@ -86,7 +110,11 @@ struct multi_driver {
     struct multi_job *wait_head, *wait_tail; /* downloaded, waiting for the saver */
     struct multi_job *failed; /* a socket of theirs could not be watched: fail after the turn */
     CURLMcode curl_error;     /* the first CURLMcode not CURLM_OK: ends the run */
-    size_t next;              /* the next record to start */
+    size_t next;              /* the next record to start (with a client: flags begun) */
+    /* With a client: */
+    const struct multi_client *client;
+    struct multi_job *free_jobs; /* transfers holding no flag */
+    unsigned turn_starts;        /* multi_start calls this turn of the loop */
 };
 
 /* run->max_req transfers, capped (and run->max_req with them) to what the
@@ -99,6 +127,16 @@ int multi_init(struct multi_driver *m, struct run *run);
  * -errno. The reactor must stay attached until multi_cleanup. */
 int multi_run(struct multi_driver *m, const struct multi_reactor *reactor,
               const struct multi_saver *saver);
+
+/* With a client: begin record i on a free transfer, for owner; done()
+ * follows from the loop. 0; -EAGAIN while the first requests go out
+ * (a batch per turn: start it at a later turn); -EBUSY when every transfer
+ * is busy (more starts than transfers); -ENOMEM when its request could
+ * not start: the flag is finished as an error. */
+int multi_start(struct multi_driver *m, size_t i, void *owner);
+/* How many multi_start calls may begin a request in this turn (UINT_MAX
+ * once the first requests are out). */
+unsigned multi_starts_left(const struct multi_driver *m);
 
 /* An asynchronous save (MULTI_SAVE_STARTED) ended, after record_saved():
  * flags waiting for the saver are offered to it again. */

@@ -12,22 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "epoll_loop.h"
+#include "epoll_multi.h"
 #include "flagbench.h"
-#include "multi.h"
-
-/* The multi driver's reactor: the epoll set. */
-static int reactor_run_once(void *loop, int max_wait_ms) {
-    return epoll_loop_run_once(loop, max_wait_ms);
-}
-
-static int reactor_watch(void *loop, int fd, int what) {
-    return epoll_loop_watch(loop, fd, what);
-}
-
-static void reactor_set_timeout(void *loop, long timeout_ms) {
-    epoll_loop_set_timeout(loop, timeout_ms);
-}
 
 static void print_stats(const struct epoll_loop *l, size_t nrecords) {
     const struct epoll_loop_stats *s = epoll_loop_get_stats(l);
@@ -46,17 +32,10 @@ static int download_many(struct run *run) {
     int rc = multi_init(&m, run);
     if (rc < 0 || run->nrecords == 0)
         goto out;
-    /* Sockets: one per transfer, plus a few closing or being replaced. */
-    rc = epoll_loop_new(&loop, m.njobs + m.njobs / 4 + 16);
+    struct multi_reactor reactor;
+    rc = epoll_multi_new(&loop, &reactor, &m);
     if (rc < 0)
         goto out;
-    epoll_loop_set_handlers(loop, multi_socket_event, multi_timeout, &m);
-    const struct multi_reactor reactor = {
-        .run_once = reactor_run_once,
-        .watch = reactor_watch,
-        .set_timeout = reactor_set_timeout,
-        .loop = loop,
-    };
     rc = multi_run(&m, &reactor, NULL); /* NULL: the blocking save, here */
 
     const char *stats = getenv("FLAGBENCH_EPOLL_STATS");

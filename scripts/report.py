@@ -15,7 +15,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import env, gate, history, markdown, model, peers, phases, plots, readme, tls  # noqa: E402
+from flagreport import coro, env, gate, history, markdown, model, peers, phases, plots, readme, tls  # noqa: E402
 
 
 def cmd_merge_rounds(args) -> int:
@@ -67,6 +67,13 @@ def cmd_sweep(args) -> int:
     pngs = plots.sweep_plots(sw)
     text, md = markdown.sweep_report(sw, pngs)
     markdown.write(sw.directory, "report.md", md)
+    print(text)
+    return 0
+
+
+def cmd_coro(args) -> int:
+    text, md = coro.report(args.dir, args.source)
+    markdown.write(args.dir, "report.md", md)
     print(text)
     return 0
 
@@ -130,6 +137,13 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sweep", help="report a scripts/sweep.sh folder: sweep.csv, skipped.csv")
     s.add_argument("dir", metavar="DIR")
     s.set_defaults(func=cmd_sweep)
+    o = sub.add_parser("coro", help="report a scripts/coro_cost.sh folder: switch.csv, "
+                                    "inflight.csv, bench/latest, and the three shapes of a "
+                                    "download quoted from the source")
+    o.add_argument("dir", metavar="DIR")
+    o.add_argument("--source", metavar="ROOT", default=os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), help="the source tree to quote (default: this one)")
+    o.set_defaults(func=cmd_coro)
     c = sub.add_parser("ci-figures", help="bench_ci.sh's measured figures as baseline CSV on stdout")
     c.add_argument("dir", metavar="DIR", help="bench_ci.sh's work folder")
     c.add_argument("requests", metavar="N", type=int, help="requests of the timed runs")

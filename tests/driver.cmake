@@ -29,4 +29,7 @@ if(PYTHON3)
     add_test(NAME report_${t} COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_${t}_test.py)
     set_tests_properties(report_${t} PROPERTIES LABELS driver)
   endforeach()
+  # The coroutine section's quotes of the source (flagreport/coro.py).
+  add_test(NAME report_coro COMMAND ${PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/report_coro_test.py)
+  set_tests_properties(report_coro PROPERTIES LABELS "driver;coro")
 endif()
