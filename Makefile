@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libjansson-dev libgif-dev libssl-dev openssl check \
                 hyperfine gnuplot-nox curl python3 python3-scipy valgrind strace clang libclang-rt-14-dev unzip \
-                iproute2 shellcheck
+                iproute2 shellcheck git
 
 # What bench-peers (and bench PEERS=1) times besides the back ends, and its
 # tests need: the Python clients' HTTP libraries, Pillow (their --work decodes
@@ -21,7 +21,7 @@ DEB_PACKAGES := cmake make gcc pkg-config libcurl4-openssl-dev liburing-dev libj
 # for peak RSS. Installed by deps with the rest, so the peers' tests run.
 PEER_PACKAGES := python3-httpx python3-aiohttp python3-pil aria2 wget2 time
 
-.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-tls bench-sweep bench-scale bench-compare bench-coro bench-crossover bench-ci readme-figures fuzz clean help
+.PHONY: all build deps test test-busy test-asan test-tsan bench bench-peers bench-tls bench-sweep bench-scale bench-compare bench-coro bench-crossover bench-ci readme-figures bench-history bench-bisect fuzz clean help
 
 all: build
 
@@ -56,6 +56,9 @@ help:
 	@echo "                    flag (--work): where one loop stops keeping up, measured"
 	@echo "                    and predicted (CROSSOVER_ARGS=..., scripts/crossover.sh --help)"
 	@echo "  make bench-ci     short run gated against results/baseline.csv"
+	@echo "  make bench-history bench-ci's figures across commits (REVS=A..B, default the"
+	@echo "                    last 10 of main; HISTORY_ARGS=...): the commit a figure moved at"
+	@echo "  make bench-bisect the first commit between GOOD=rev and BAD=rev that fails the gate"
 	@echo "  make readme-figures  README's figures and docs/img/ from a make bench folder"
 	@echo "                    (FROM=$(FROM))"
 	@echo "  make fuzz         the request parser under libFuzzer (FUZZ_SECONDS=$(FUZZ_SECONDS))"
@@ -127,6 +130,14 @@ bench-crossover: deps
 bench-ci: deps
 	$(MAKE) build
 	scripts/bench_ci.sh --build $(BUILD)
+
+# Each commit is built into build-history/ (a worktree and a build per commit).
+bench-history: deps
+	scripts/history.sh $(if $(REVS),--revs $(REVS)) $(HISTORY_ARGS)
+
+bench-bisect: deps
+	@test -n "$(GOOD)" -a -n "$(BAD)" || { echo "make bench-bisect needs GOOD=rev BAD=rev" >&2; exit 2; }
+	scripts/history.sh --good $(GOOD) --bad $(BAD) $(HISTORY_ARGS)
 
 # The request parser under libFuzzer (clang), from the committed corpus; new
 # inputs go to a scratch copy so the tree stays clean.

@@ -13,7 +13,9 @@ CG_M=4        # requests in flight of the callgrind runs: the same few at N/2 an
 usage() {
     cat <<EOF
 usage: scripts/bench_ci.sh [--build DIR] [--baseline FILE] [--update]
-                           [--save FILE] [--from FILE] [--dest-parent DIR] [-h]
+                           [--save FILE] [--from FILE] [--dest-parent DIR]
+                           [--backends LIST] [--only timed|instructions]
+                           [--no-gate] [-h]
 
 A short run (about 30 s) of figures that hold on any machine of the kind,
 compared with the committed baseline. A figure outside its tolerance is
@@ -52,6 +54,16 @@ options:
                    where the downloads are written: a fresh temporary
                    directory inside DIR (default: /dev/shm if it is tmpfs,
                    else \$TMPDIR or /tmp; pass /tmp to include the disk)
+  --backends LIST  measure only these back ends (comma-separated; the
+                   list's first, the baseline, must be among them: every
+                   figure is relative to it); only their binaries need to
+                   be built
+  --only timed|instructions
+                   measure only the timed runs' figures, or only the
+                   callgrind ones (a baseline checked against them should
+                   hold the same figures: others are "not measured")
+  --no-gate        measure and --save, without checking against a baseline
+                   (scripts/history.sh measures each commit so)
   -h, --help       show this help and exit
 
 Exit status: 0 no regression, 1 a figure regressed (or a step failed),
@@ -60,10 +72,16 @@ EOF
 }
 
 BUILD=$ROOT/build BASELINE=$ROOT/results/baseline.csv UPDATE=0 SAVE='' FROM='' DESTP=
+BACKEND_LIST='' ONLY='' NO_GATE=0
 parse_options '--build=BUILD --baseline=BASELINE --update:UPDATE --save=SAVE --from=FROM
-    --dest-parent=DESTP' "$@"
+    --dest-parent=DESTP --backends=BACKEND_LIST --only=ONLY --no-gate:NO_GATE' "$@"
 [[ -z $FROM || $UPDATE -eq 0 ]] || die "--from and --update can't be used together"
-[[ $UPDATE -eq 1 || -f $BASELINE ]] ||
+[[ -z $ONLY || $ONLY == timed || $ONLY == instructions ]] ||
+    die "--only takes timed or instructions, not '$ONLY'"
+[[ $NO_GATE -eq 0 || -n $SAVE ]] || die "--no-gate needs --save FILE (else nothing is kept)"
+[[ $NO_GATE -eq 0 || ($UPDATE -eq 0 && -z $FROM) ]] ||
+    die "--no-gate measures: it can't be used with --update or --from"
+[[ $UPDATE -eq 1 || $NO_GATE -eq 1 || -f $BASELINE ]] ||
     die "no baseline '$BASELINE' (make one with scripts/bench_ci.sh --update)"
 
 # compare ARGS... — report.py's check with this run's n and m.
@@ -80,12 +98,14 @@ fi
 
 command -v valgrind >/dev/null || die "valgrind is not installed (make deps)"
 use_build "$BUILD"
-use_backends "$BUILD"
+use_backends "$BUILD" "$BACKEND_LIST"
+[[ ${BACKENDS[0]} == "${ALL_BACKENDS[0]}" ]] ||
+    die "--backends must start with the baseline ${ALL_BACKENDS[0]} (every figure is relative to it)"
 use_dest_parent "$DESTP"
 
 raise_nofile
 make_scratch ci downloads
-BASE=${ALL_BACKENDS[0]}
+BASE=${BACKENDS[0]}
 
 # run DIR LABEL BACKEND ARGS... — one client run appending to DIR/LABEL.csv
 # (the flags go to $DL).
@@ -105,7 +125,7 @@ measure_timed() {
     rm -f "$dir"/timed-*.csv
     run "$dir" "timed-$BASE" "$BASE" -a -l "$N"
     for ((i = 1; i <= REPEATS; i++)); do
-        for b in "${ALL_BACKENDS[@]:1}"; do
+        for b in "${BACKENDS[@]:1}"; do
             run "$dir" "timed-$b" "$b" -a -l "$N" -m "$N"
         done
     done
@@ -122,7 +142,7 @@ measure_instructions() {
     local dir=$1 b k rc
     say "instruction counts: valgrind --tool=callgrind, $((N / 2)) and $N flags, -m $CG_M, no delay"
     restart_server "$dir" --delay 0
-    for b in "${ALL_BACKENDS[@]}"; do
+    for b in "${BACKENDS[@]}"; do
         for k in $((N / 2)) "$N"; do
             rc=0
             rm -f "$dir/cg-$k-$b.csv"
@@ -140,18 +160,19 @@ measure_instructions() {
 
 # figures DIR — DIR/measured.csv from DIR's runs.
 figures() {
-    python "$SCRIPTS/report.py" ci-figures --backends "$(IFS=,; echo "${ALL_BACKENDS[*]}")" \
-        "$1" "$N" "$DELAY" >"$1/measured.csv"
+    python "$SCRIPTS/report.py" ci-figures --backends "$(IFS=,; echo "${BACKENDS[*]}")" \
+        ${ONLY:+--only "$ONLY"} "$1" "$N" "$DELAY" >"$1/measured.csv"
 }
 
 TRY1=$WORK/try1
 mkdir -p "$TRY1"
 record_env start "$TRY1/env.json"
-measure_timed "$TRY1"
-measure_instructions "$TRY1"
+[[ $ONLY == instructions ]] || measure_timed "$TRY1"
+[[ $ONLY == timed ]] || measure_instructions "$TRY1"
 record_env end "$TRY1/env.json"
 figures "$TRY1"
 [[ -z $SAVE ]] || cp "$TRY1/measured.csv" "$SAVE"
+[[ $NO_GATE -eq 0 ]] || exit 0
 
 if [[ $UPDATE -eq 1 ]]; then
     python "$SCRIPTS/report.py" ci-baseline "$TRY1/measured.csv" "$N" "$N" >"$WORK/baseline.csv"

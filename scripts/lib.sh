@@ -119,7 +119,6 @@ use_backends() {
     while IFS=$'\t' read -r name bin threads book; do
         KIND[$name]=$threads
         [[ -n $name ]] || continue
-        [[ -x $bin ]] || fail "$bin is not built (run 'make build', or pass --build DIR)"
         ALL_BACKENDS+=("$name")
         BIN[$name]=$bin
         [[ $threads != one_thread ]] || ONE_THREAD[$name]=1
@@ -127,12 +126,17 @@ use_backends() {
     done <"$list"
     if [[ -z ${2:-} ]]; then
         BACKENDS=("${ALL_BACKENDS[@]}")
-        return
+    else
+        IFS=, read -r -a BACKENDS <<<"$2"
+        [[ ${#BACKENDS[@]} -gt 0 ]] || die "--backends needs at least one back end"
+        for b in "${BACKENDS[@]}"; do
+            [[ -n ${BIN[$b]:-} ]] || die "unknown back end '$b' (${ALL_BACKENDS[*]})"
+        done
     fi
-    IFS=, read -r -a BACKENDS <<<"$2"
-    [[ ${#BACKENDS[@]} -gt 0 ]] || die "--backends needs at least one back end"
+    # Only the back ends asked for need to be built (a history build makes
+    # just those).
     for b in "${BACKENDS[@]}"; do
-        [[ -n ${BIN[$b]:-} ]] || die "unknown back end '$b' (${ALL_BACKENDS[*]})"
+        [[ -x ${BIN[$b]} ]] || fail "${BIN[$b]} is not built (run 'make build', or pass --build DIR)"
     done
 }
 

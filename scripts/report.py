@@ -15,7 +15,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from flagreport import coro, crossover, env, gate, markdown, model, peers, phases, plots, readme, tls  # noqa: E402,F401
+from flagreport import coro, crossover, env, gate, history, markdown, model, peers, phases, plots, readme, tls  # noqa: E402,F401
 
 
 def cmd_merge_rounds(args) -> int:
@@ -93,7 +93,8 @@ def cmd_ci_figures(args) -> int:
     backends = [b for b in args.backends.split(",") if b]
     if not backends:
         raise model.ReportError("--backends needs at least one back end")
-    model.write_figures(gate.ci_figures(args.dir, args.requests, args.delay, backends), sys.stdout)
+    model.write_figures(gate.ci_figures(args.dir, args.requests, args.delay, backends, args.only),
+                        sys.stdout)
     return 0
 
 
@@ -107,6 +108,10 @@ def cmd_compare(args) -> int:
     run_env = model.read_json(args.env) if args.env else None
     return gate.compare(args.baseline, args.measured, {"n": args.requests, "m": args.max_req},
                         env=run_env, failed_out=args.failed_out)
+
+
+def cmd_history(args) -> int:
+    return history.report(args.dir, args.history)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -164,6 +169,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("delay", metavar="DELAY", type=float, help="server delay of the timed runs (s)")
     c.add_argument("--backends", required=True, metavar="LIST",
                    help="the back ends measured, comma-separated, the baseline first")
+    c.add_argument("--only", choices=("timed", "instructions"),
+                   help="only these runs were made (bench_ci.sh --only)")
     c.set_defaults(func=cmd_ci_figures)
     u = sub.add_parser("ci-baseline", help="measured figures as a baseline (--update): values "
                                            "that follow from n and m written as expressions")
@@ -182,6 +189,11 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--failed-out", metavar="FILE",
                    help="first try: list the figures outside tolerance in FILE to measure again")
     k.set_defaults(func=cmd_compare)
+    h = sub.add_parser("history", help="a scripts/history.sh folder: the verdict (the first "
+                                       "commit a figure moved at), the plots, rows for history.csv")
+    h.add_argument("dir", metavar="DIR")
+    h.add_argument("--history", metavar="FILE", help="append a row per commit and figure to FILE")
+    h.set_defaults(func=cmd_history)
     return p
 
 

@@ -17,17 +17,11 @@
 set -euo pipefail
 build=$(cd "${1:?usage: driver_test.sh BUILD}" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
-for tool in hyperfine gnuplot valgrind; do
-    command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
-done
+# shellcheck source=tests/lib.sh
+source "$root/tests/lib.sh"
+skip_without hyperfine gnuplot valgrind
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/driver-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-failed=0
-check() { # check NAME CONDITION-COMMAND...
-    local name=$1
-    shift
-    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failed=1; fi
-}
 
 mapfile -t backends < <(cut -f1 "$build/backends.txt")
 baseline=${backends[0]}
@@ -121,4 +115,4 @@ check "scale.sh --ref-rounds 0: exit 2, one line" test "$rc" -eq 2 -a "$(wc -l <
 rc=0
 "$root/scripts/bench_ci.sh" --build "$build" --baseline "$tmp/none.csv" >/dev/null 2>"$tmp/err" || rc=$?
 check "bench_ci.sh without a baseline: exit 2" test "$rc" -eq 2
-exit "$failed"
+exit "$FAILED"

@@ -6,6 +6,24 @@ PROG=${PROG:-$(basename "$0" .sh)}
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
+# skip_without TOOL... — exit 77 (ctest's skip) when a TOOL is not installed.
+skip_without() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
+    done
+}
+
+# check NAME COMMAND... — run COMMAND: "ok   NAME" or "FAIL NAME" (and
+# FAILED=1), and the test goes on; it ends with exit "$FAILED".
+FAILED=0
+# shellcheck disable=SC2034 # FAILED is read by the tests that source this file
+check() {
+    local name=$1
+    shift
+    if "$@"; then echo "ok   $name"; else echo "FAIL $name"; FAILED=1; fi
+}
+
 # setup_work: a scratch folder WORK, removed on exit with the server stopped.
 setup_work() {
     make_scratch "$PROG"

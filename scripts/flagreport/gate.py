@@ -69,10 +69,12 @@ def _fmt_value(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
 
 
-def ci_figures(d: str, n: int, delay: float, backends: list[str]) -> list[Figure]:
+def ci_figures(d: str, n: int, delay: float, backends: list[str],
+               only: Optional[str] = None) -> list[Figure]:
     """The measured figures of a bench_ci.sh work folder; backends in the
     list's order, the baseline first. Files: timed-<b>.csv (--summary rows of
-    the timed runs), callgrind-<k>.<b> and cg-<k>-<b>.csv for k requests."""
+    the timed runs), callgrind-<k>.<b> and cg-<k>-<b>.csv for k requests.
+    only: "timed" or "instructions" when only those runs were made."""
     rows: list[Figure] = []
 
     def add(fig: str, b: str, v: float) -> None:
@@ -80,6 +82,15 @@ def ci_figures(d: str, n: int, delay: float, backends: list[str]) -> list[Figure
         rows.append(Figure(fig, b, _fmt_value(v), check, tol))
 
     base, others = backends[0], backends[1:]
+    if only != "instructions":
+        _timed_figures(d, n, delay, base, others, add)
+    if only != "timed":
+        _instruction_figures(d, n, base, others, add)
+    return rows
+
+
+def _timed_figures(d: str, n: int, delay: float, base: str, others: list[str], add) -> None:
+    backends = [base] + others
     timed = {b: load_summaries(os.path.join(d, f"timed-{b}.csv")) for b in backends}
     # The fastest run: scheduling noise only ever adds time.
     fastest = {b: min(s.wall_s for s in timed[b]) for b in backends}
@@ -90,6 +101,10 @@ def ci_figures(d: str, n: int, delay: float, backends: list[str]) -> list[Figure
         add("inflight_peak", b, int(statistics.median(s.inflight_peak for s in timed[b])))
     for b in backends:
         add("threads", b, int(statistics.median(s.threads for s in timed[b])))
+
+
+def _instruction_figures(d: str, n: int, base: str, others: list[str], add) -> None:
+    backends = [base] + others
     # Instructions per request without start-up and exit: an n-request run
     # minus an n/2-request one, over the n/2 requests between them.
     per_req = {}
@@ -105,7 +120,6 @@ def ci_figures(d: str, n: int, delay: float, backends: list[str]) -> list[Figure
     add("instructions_per_request", base, round(per_req[base]))
     for b in others:
         add("instructions_vs_baseline", b, round(per_req[b] / per_req[base], 4))
-    return rows
 
 
 def baseline_form(measured: list[Figure], n: int, m: int) -> list[Figure]:
